@@ -1,0 +1,150 @@
+"""Settings: an argument beats the environment, which beats the config files.
+
+Files are read in this order, later ones winning: /etc/datalake.conf, the
+user's $XDG_CONFIG_HOME/datalake/datalake.conf, then $DATALAKE_CONFIG.  Each
+holds ``NAME=value`` lines with the same names as the environment variables.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Mapping
+
+from .errors import InvalidInput
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+def default_storage_url() -> str:
+    """The embedded lake: a folder under the user's XDG data directory."""
+    return str(_xdg("XDG_DATA_HOME", ".local/share") / "datalake_nb" / "lake")
+
+
+def default_cache_dir() -> str:
+    return str(_xdg("XDG_CACHE_HOME", ".cache") / "datalake_nb")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    name: str            # environment variable and config-file name
+    flag: str | None     # command-line option, or None for file/env only
+    help: str
+    default: object = None
+    secret: bool = False
+    choices: tuple[str, ...] | None = None
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATALAKE_STORAGE_URL", "--storage-url",
+            "where the lake lives: s3://bucket/prefix, file:///path or a folder "
+            "(default: the embedded lake under $XDG_DATA_HOME)", default_storage_url),
+    Setting("DATALAKE_CACHE_DIR", "--cache-dir",
+            "local cache of fetched files, keyed by hash (default: under $XDG_CACHE_HOME)",
+            default_cache_dir),
+    Setting("DATALAKE_FETCH_DIR", "--fetch-dir",
+            "default folder that fetch writes files into (default: the current folder)", "."),
+    Setting("DATALAKE_CONCURRENCY", "--concurrency",
+            "parallel transfers for push and fetch (default: 8)", "8"),
+    Setting("DATALAKE_PROGRESS", "--progress",
+            "progress bars: auto (on a terminal or in a notebook), on, off", "auto",
+            choices=("auto", "on", "off")),
+    Setting("DATALAKE_S3_RETRY_MODE", "--s3-retry-mode",
+            "boto3 retry mode for S3 errors: standard or adaptive", "standard",
+            choices=("standard", "adaptive")),
+    Setting("AWS_ENDPOINT_URL", "--endpoint-url",
+            "S3-compatible server to talk to instead of AWS (e.g. http://127.0.0.1:9000)"),
+    Setting("AWS_PROFILE", "--aws-profile", "AWS profile from ~/.aws for credentials"),
+    Setting("AWS_DEFAULT_REGION", "--aws-region", "AWS region of the bucket"),
+    Setting("AWS_ACCESS_KEY_ID", None, "AWS access key (file or environment only)", secret=True),
+    Setting("AWS_SECRET_ACCESS_KEY", None, "AWS secret key (file or environment only)", secret=True),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def config_files(environ: Mapping[str, str]) -> list[tuple[Path, bool]]:
+    """(path, must_exist) in reading order."""
+    user_dir = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    files = [(Path("/etc/datalake.conf"), False), (user_dir / "datalake" / "datalake.conf", False)]
+    if environ.get("DATALAKE_CONFIG"):
+        files.append((Path(environ["DATALAKE_CONFIG"]), True))
+    return files
+
+
+def read_config_file(path: Path) -> dict[str, str]:
+    """Parse NAME=value lines; a bad line is an error naming the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput("config file", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    values = {}
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        name, eq, value = line.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq or not name:
+            raise InvalidInput(f"{path}:{number}", f"expected NAME=value, got {raw.strip()!r}")
+        if name not in BY_NAME:
+            raise InvalidInput(f"{path}:{number}", f"unknown setting {name!r}; known: "
+                                                   + ", ".join(BY_NAME))
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[name] = value
+    return values
+
+
+@dataclasses.dataclass
+class Config:
+    values: dict[str, str]
+    sources: dict[str, str]
+
+    def __getitem__(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, value, source) for every setting; secrets are never shown."""
+        rows = []
+        for setting in SETTINGS:
+            value = self.values.get(setting.name)
+            shown = "(not set)" if value is None else ("(set, hidden)" if setting.secret else value)
+            rows.append((setting.name, shown, self.sources.get(setting.name, "-")))
+        return rows
+
+
+def resolve(arguments: Mapping[str, object] | None = None,
+            environ: Mapping[str, str] | None = None) -> Config:
+    """Combine defaults, config files, the environment and arguments (by setting name)."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, str] = {}
+    sources: dict[str, str] = {}
+    for setting in SETTINGS:
+        default = setting.default() if callable(setting.default) else setting.default
+        if default is not None:
+            values[setting.name], sources[setting.name] = str(default), "default"
+    for path, must_exist in config_files(environ):
+        if not must_exist and not path.exists():
+            continue
+        for name, value in read_config_file(path).items():
+            values[name], sources[name] = value, str(path)
+    for setting in SETTINGS:
+        if environ.get(setting.name):
+            values[setting.name], sources[setting.name] = environ[setting.name], "environment"
+    for name, value in (arguments or {}).items():
+        if value is not None:
+            values[name], sources[name] = str(value), "argument"
+    for setting in SETTINGS:
+        value = values.get(setting.name)
+        if setting.choices and value is not None and value not in setting.choices:
+            raise InvalidInput(setting.name, f"{value!r} from {sources[setting.name]}; "
+                                             f"allowed: {', '.join(setting.choices)}")
+    concurrency = values["DATALAKE_CONCURRENCY"]
+    if not concurrency.isdigit() or not 1 <= int(concurrency) <= 256:
+        raise InvalidInput("DATALAKE_CONCURRENCY", f"{concurrency!r} from "
+                           f"{sources['DATALAKE_CONCURRENCY']}; allowed: a whole number 1..256")
+    return Config(values, sources)

@@ -1,0 +1,26 @@
+"""Exceptions: user mistakes (exit 2) are told apart from failures (exit 1)."""
+from __future__ import annotations
+
+
+class DatalakeError(Exception):
+    """Something went wrong that is not the user's input (exit status 1)."""
+
+
+class InvalidInput(DatalakeError, ValueError):
+    """A user mistake: a bad field, time, URL or option (exit status 2).
+
+    The message is one line that names the field and says what is allowed.
+    """
+
+    def __init__(self, field: str, problem: str):
+        self.field = field
+        self.problem = problem
+        super().__init__(f"{field}: {problem}")
+
+
+class NotFound(DatalakeError, LookupError):
+    """A record or object that was asked for does not exist."""
+
+
+class IntegrityError(DatalakeError):
+    """Stored bytes do not match the hash in their record."""

@@ -1,0 +1,43 @@
+"""Records <-> pandas DataFrames (pandas is imported only when a frame is made)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Iterable
+
+from .metadata import Record
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+COLUMNS = ["id", "what", "where", "start", "end", "work_id", "data-version", "hash",
+           "size", "url", "version"]
+
+
+def to_frame(records: Iterable[Record]) -> "pd.DataFrame":
+    """One row per record, times as timezone-aware UTC timestamps."""
+    import pandas as pd
+
+    rows = [rec.to_json() for rec in records]
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    for column in ("start", "end"):
+        frame[column] = pd.to_datetime(frame[column].astype("Int64"), unit="ms", utc=True)
+    frame["size"] = frame["size"].astype("Int64")
+    for column in ("id", "what", "where", "work_id", "data-version", "hash", "url", "version"):
+        frame[column] = frame[column].astype(object)
+    return frame.reset_index(drop=True)
+
+
+def row_fields(row: Any) -> dict[str, Any]:
+    """The record fields of one DataFrame row (a Series) or JSON dict."""
+    def ms(value: Any) -> int | None:
+        if value is None or value != value:  # None or NaN/NaT
+            return None
+        if hasattr(value, "value"):  # pandas Timestamp: ns since the epoch
+            return int(value.value // 1_000_000)
+        return int(value)
+
+    work_id = row.get("work_id")
+    return {
+        "what": row["what"], "where": row["where"], "start": ms(row["start"]),
+        "end": ms(row.get("end")), "data_version": row["data-version"],
+        "work_id": None if work_id is None or work_id != work_id else work_id,
+    }

@@ -1,0 +1,143 @@
+"""S3 (and S3-compatible servers) as a Store, through boto3's standard chain.
+
+Credentials, profile and region come from boto3 as usual; ``endpoint_url``
+(or AWS_ENDPOINT_URL) points at another S3-compatible server.  Nothing is
+ever written outside the URL's prefix.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import urllib.parse
+from typing import Any, Iterator
+
+import boto3
+import botocore.config
+import botocore.exceptions
+from boto3.s3.transfer import TransferConfig
+
+from .errors import DatalakeError, InvalidInput, NotFound
+from .store import Entry, Progress, Store
+
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    parsed = urllib.parse.urlparse(url)
+    bucket, prefix = parsed.netloc, parsed.path.strip("/")
+    if not BUCKET_RE.match(bucket):
+        raise InvalidInput("storage URL", f"{url!r}: {bucket!r} is not a valid bucket name "
+                                          "(3-63 lowercase letters, digits, '.' and '-')")
+    if "//" in parsed.path.strip("/") or len(prefix.encode()) > PREFIX_MAX or parsed.query or parsed.fragment:
+        raise InvalidInput("storage URL", f"{url!r}: the prefix must be a plain path of at most "
+                                          f"{PREFIX_MAX} bytes")
+    return bucket, prefix + "/" if prefix else ""
+
+
+@contextlib.contextmanager
+def _errors(what: str, url: str) -> Iterator[None]:
+    """Turn boto's exceptions into one clear line (never with credentials)."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as exc:
+        err = exc.response.get("Error", {})
+        code = err.get("Code", "?")
+        if code in ("NoSuchKey", "404", "NotFound"):
+            raise NotFound(f"{what}: no such object in {url}") from None
+        if code == "NoSuchBucket":
+            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from None
+        if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+            raise DatalakeError(f"{what}: access denied to {url} ({code}); check the AWS "
+                                "credentials and the bucket policy") from None
+        raise DatalakeError(f"{what}: S3 error {code} on {url}: {err.get('Message', '')}") from None
+    except botocore.exceptions.NoCredentialsError:
+        raise DatalakeError(f"{what}: no AWS credentials found for {url}; set AWS_PROFILE or "
+                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
+    except botocore.exceptions.EndpointConnectionError as exc:
+        raise DatalakeError(f"{what}: cannot reach the S3 endpoint ({exc.kwargs.get('endpoint_url')})") from None
+    except botocore.exceptions.BotoCoreError as exc:
+        raise DatalakeError(f"{what}: {exc}") from None
+
+
+class S3Store(Store):
+    def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None,
+                 profile: str | None = None, concurrency: int = 8, retry_mode: str = "standard",
+                 max_attempts: int = 8, access_key: str | None = None, secret_key: str | None = None):
+        self.bucket, self.prefix = parse_s3_url(url)
+        self.url = f"s3://{self.bucket}/{self.prefix}"
+        with _errors("connect", self.url):
+            session = boto3.session.Session(profile_name=profile or None, region_name=region or None,
+                                            aws_access_key_id=access_key or None,
+                                            aws_secret_access_key=secret_key or None)
+        config = botocore.config.Config(
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            max_pool_connections=max(10, concurrency * 2))
+        with _errors("connect", self.url):
+            self.client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
+        self.transfer = TransferConfig(max_concurrency=concurrency, multipart_threshold=16 << 20,
+                                       multipart_chunksize=16 << 20)
+
+    def put_file(self, key, path, metadata, progress=None):
+        with _errors(f"upload {path}", self.url):
+            self.client.upload_file(str(path), self.bucket, self.prefix + key,
+                                    ExtraArgs={"Metadata": metadata}, Config=self.transfer,
+                                    Callback=progress)
+
+    def put_bytes(self, key, data, metadata=None):
+        with _errors("put", self.url):
+            self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data,
+                                   Metadata=metadata or {})
+
+    def get_file(self, key, dest, progress=None):
+        with _errors(f"download {key}", self.url):
+            self.client.download_file(self.bucket, self.prefix + key, str(dest),
+                                      Config=self.transfer, Callback=progress)
+
+    def open(self, key):
+        with _errors(f"open {key}", self.url):
+            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key)["Body"]
+
+    def list(self, prefix, start_after=None, stop=None):
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix}
+        if start_after:
+            args["StartAfter"] = self.prefix + start_after
+        cut = len(self.prefix)
+        while True:
+            with _errors("list", self.url):
+                page = self.client.list_objects_v2(**args)
+            for obj in page.get("Contents", []):
+                key = obj["Key"][cut:]
+                if stop is not None and key >= stop:
+                    return
+                yield Entry(key, obj["Size"])
+            if not page.get("IsTruncated"):
+                return
+            args["ContinuationToken"] = page["NextContinuationToken"]
+
+    def list_dirs(self, prefix):
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix, "Delimiter": "/"}
+        names = []
+        cut = len(self.prefix + prefix)
+        while True:
+            with _errors("list", self.url):
+                page = self.client.list_objects_v2(**args)
+            names += [p["Prefix"][cut:].rstrip("/") for p in page.get("CommonPrefixes", [])]
+            if not page.get("IsTruncated"):
+                return names
+            args["ContinuationToken"] = page["NextContinuationToken"]
+
+    def head(self, key):
+        try:
+            with _errors("head", self.url):
+                obj = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key)
+        except NotFound:
+            return None
+        return Entry(key, obj["ContentLength"])
+
+    def delete(self, key):
+        with _errors("delete", self.url):
+            self.client.delete_object(Bucket=self.bucket, Key=self.prefix + key)
+
+    def url_for(self, key):
+        return f"s3://{self.bucket}/{self.prefix}{key}"
