@@ -1,0 +1,85 @@
+"""A query's store calls follow the rows it returns, not the lake's size or the range."""
+from __future__ import annotations
+
+import concurrent.futures
+
+import pytest
+
+from datalake_nb import Lake, layout
+from datalake_nb.metadata import check_fields
+from datalake_nb.store import LocalStore
+
+from conftest import CountingStore
+
+HOUR = 3_600_000
+BASE = 1_420_070_400_000  # 2015-01-01T00:00:00Z
+WHERES = [f"web{i:02d}" for i in range(10)]
+
+
+def seed(store, hours, whats=("nginx",), wheres=WHERES):
+    """Write hourly records straight into the store as 0-byte data objects (the key is
+    the record, so listing sees exactly what a push would have written)."""
+    keys = []
+    for what in whats:
+        for h in range(hours):
+            for where in wheres:
+                fields = check_fields(what=what, where=where, start=BASE + h * HOUR,
+                                      end=BASE + (h + 1) * HOUR - 1, data_version="0")
+                rec = layout.build_record(fields, "0" * 32, ".log")
+                keys.append(layout.data_key(rec))
+        keys.append(layout.catalog_key(what, wheres[0]))
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda k: store.put_bytes(k, b""), keys))
+    return len(keys)
+
+
+def query(store, **filters):
+    counting = CountingStore(store)
+    lake = Lake(store=counting, progress=False)
+    rows = lake.records(**filters)
+    return rows, counting.calls
+
+
+@pytest.fixture(scope="module")
+def big_local(tmp_path_factory):
+    store = LocalStore(tmp_path_factory.mktemp("big"))
+    seed(store, hours=24 * 30, whats=("nginx", "syslog"))  # 14,400 records
+    return store
+
+
+def test_calls_do_not_grow_with_lake_size_or_range(big_local, tmp_path):
+    small = LocalStore(tmp_path / "small")
+    seed(small, hours=24)
+    hour = dict(what="nginx", start=BASE + 5 * HOUR, end=BASE + 5 * HOUR + 1)
+    small_rows, small_calls = query(small, **hour)
+    big_rows, big_calls = query(big_local, **hour)
+    assert len(small_rows) == len(big_rows) == 10  # one hour x 10 wheres
+    assert small_calls == big_calls
+    assert big_calls["list"] == len(layout.SPAN_CLASSES)
+    assert big_calls["get"] == big_calls["head"] == 0
+
+
+def test_calls_grow_with_rows_returned_only(big_local):
+    week = dict(what="nginx", start=BASE, end=BASE + 7 * 24 * HOUR - 1)
+    rows, calls = query(big_local, **week)
+    assert len(rows) == 7 * 24 * 10
+    pages = len(rows) // 1000
+    assert calls["list"] <= len(layout.SPAN_CLASSES) + pages
+
+
+def test_no_what_costs_a_constant_per_what(big_local):
+    rows, calls = query(big_local, where="web03", start=BASE + HOUR + 10, end=BASE + HOUR + 20)
+    assert {r.what for r in rows} == {"nginx", "syslog"} and len(rows) == 2
+    assert calls["list"] == 1 + 2 * len(layout.SPAN_CLASSES)
+
+
+def test_s3_query_requests_on_thousands_of_records(bucket, aws_env, tmp_path):
+    """Count real HTTP requests to the S3 server for a narrow query."""
+    lake = Lake(f"s3://{bucket}/big", cache_dir=tmp_path / "cache", progress=False)
+    seed(lake.store, hours=24 * 10, wheres=WHERES[:5])  # 1,200 records
+    requests = []
+    lake.store.client.meta.events.register("before-send.s3.*", lambda **kw: requests.append(kw))
+    frame = lake.list(what="nginx", where="web02", start=BASE + 50 * HOUR + 1, end=BASE + 51 * HOUR - 1)
+    assert len(frame) == 1
+    assert len(requests) == len(layout.SPAN_CLASSES)
+    assert all(r["request"].method == "GET" and "list-type=2" in r["request"].url for r in requests)
