@@ -49,7 +49,7 @@ def print_records(records: list[Record], fmt: str) -> None:
         if rows:
             out.write(_table(rows, ["ID", "WHAT", "WHERE", "START", "END", "SIZE", "WORK_ID"]) + "\n")
         total = sum(r.size or 0 for r in records)
-        sys.stderr.write(f"{len(records)} file(s), {_human_size(total)}\n")
+        out.write(f"{len(records)} file(s), {_human_size(total)}\n")
 
 
 def render(args: Any, result: Any) -> None:

@@ -96,7 +96,7 @@ def test_list_formats(run, tmp_path):
     code, out, _ = run("list", "--format", "url")
     assert out.strip() == row["url"]
     code, out, err = run("list")
-    assert row["id"] in out and "2015-03-20T10:00:00.000Z" in out and "1 file(s)" in err
+    assert row["id"] in out and "2015-03-20T10:00:00.000Z" in out and "1 file(s), 3 B" in out
     code, out, _ = run("catalog", "--format", "json")
     assert json.loads(out) == {"nginx": ["web01"]}
     code, out, _ = run("latest", "--what", "nginx")

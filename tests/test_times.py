@@ -80,7 +80,7 @@ ACCEPTED = [
     # basic (compact) ISO 8601
     ("20150320T000532Z", _ms(2015, 3, 20, 0, 5, 32)),
     ("20150320T000532.345Z", _ms(2015, 3, 20, 0, 5, 32, 345000)),
-    ("20150320T000532345Z"[:15] + "Z", _ms(2015, 3, 20, 0, 5, 32)),
+    ("20150320T0005Z", _ms(2015, 3, 20, 0, 5)),
     # plain dates: midnight UTC
     ("2015-03-20", MIDNIGHT),
     ("20150320", MIDNIGHT),
@@ -389,9 +389,10 @@ def test_out_of_range_is_rejected(value):
 
 
 def test_far_future_relative_is_rejected():
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as info:
         times.to_ms("+1d", now=LAST_MS)
-    assert times.to_ms("+1ms".replace("ms", "s"), now=LAST_MS - 1000) == LAST_MS
+    assert "'+1d'" in str(info.value)
+    assert times.to_ms("+1s", now=LAST_MS - 1000) == LAST_MS
 
 
 # --------------------------------------------------------------------------
