@@ -8,23 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Mapping
 
 from .errors import InvalidInput
 
 
-def _xdg(var: str, fallback: str) -> Path:
-    return Path(os.environ.get(var) or Path.home() / fallback)
+def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> Path:
+    return Path(environ.get(var) or Path.home() / fallback)
 
 
-def default_storage_url() -> str:
+def default_storage_url(environ: Mapping[str, str]) -> str:
     """The embedded lake: a folder under the user's XDG data directory."""
-    return str(_xdg("XDG_DATA_HOME", ".local/share") / "datalake_nb" / "lake")
+    return str(_xdg(environ, "XDG_DATA_HOME", ".local/share") / "datalake_nb" / "lake")
 
 
-def default_cache_dir() -> str:
-    return str(_xdg("XDG_CACHE_HOME", ".cache") / "datalake_nb")
+def default_cache_dir(environ: Mapping[str, str]) -> str:
+    return str(_xdg(environ, "XDG_CACHE_HOME", ".cache") / "datalake_nb")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,7 +90,8 @@ def read_config_file(path: Path) -> dict[str, str]:
         name, eq, value = line.partition("=")
         name, value = name.strip(), value.strip()
         if not eq or not name:
-            raise InvalidInput(f"{path}:{number}", f"expected NAME=value, got {raw.strip()!r}")
+            raise InvalidInput(f"{path}:{number}", "expected NAME=value (the line is not shown: "
+                                                   "it may hold a secret)")
         if name not in BY_NAME:
             raise InvalidInput(f"{path}:{number}", f"unknown setting {name!r}; known: "
                                                    + ", ".join(BY_NAME))
@@ -124,7 +126,7 @@ def resolve(arguments: Mapping[str, object] | None = None,
     values: dict[str, str] = {}
     sources: dict[str, str] = {}
     for setting in SETTINGS:
-        default = setting.default() if callable(setting.default) else setting.default
+        default = setting.default(environ) if callable(setting.default) else setting.default
         if default is not None:
             values[setting.name], sources[setting.name] = str(default), "default"
     for path, must_exist in config_files(environ):
@@ -136,6 +138,8 @@ def resolve(arguments: Mapping[str, object] | None = None,
         if environ.get(setting.name):
             values[setting.name], sources[setting.name] = environ[setting.name], "environment"
     for name, value in (arguments or {}).items():
+        if name not in BY_NAME:
+            raise InvalidInput(name, "unknown setting; known: " + ", ".join(BY_NAME))
         if value is not None:
             values[name], sources[name] = str(value), "argument"
     for setting in SETTINGS:
@@ -144,7 +148,7 @@ def resolve(arguments: Mapping[str, object] | None = None,
             raise InvalidInput(setting.name, f"{value!r} from {sources[setting.name]}; "
                                              f"allowed: {', '.join(setting.choices)}")
     concurrency = values["DATALAKE_CONCURRENCY"]
-    if not concurrency.isdigit() or not 1 <= int(concurrency) <= 256:
+    if not re.fullmatch(r"[0-9]{1,3}", concurrency) or not 1 <= int(concurrency) <= 256:
         raise InvalidInput("DATALAKE_CONCURRENCY", f"{concurrency!r} from "
                            f"{sources['DATALAKE_CONCURRENCY']}; allowed: a whole number 1..256")
     return Config(values, sources)

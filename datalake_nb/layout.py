@@ -18,7 +18,8 @@ import urllib.parse
 from typing import Any
 
 from . import times
-from .metadata import Record, make_id
+from .errors import InvalidInput
+from .metadata import Record, check_ext, check_fields, check_hash, make_id
 
 SPAN_CLASSES: tuple[tuple[str, int | None], ...] = (
     ("1h", 3_600_000),
@@ -86,18 +87,22 @@ def build_record(fields: dict[str, Any], hash_hex: str, ext: str, **extra: Any) 
 
 
 def parse_data_key(key: str, **extra: Any) -> Record | None:
-    """The record a data key spells, or None if the key is not one the lake writes."""
+    """The record a data key spells, or None if the key is not one the lake writes.
+
+    Every field is validated as on push, so a hand-made key cannot smuggle in a
+    name like '..' that would later become part of a local path.
+    """
     try:
         what, cls, _y, _m, _d, first, second = key[len(DATA):].split("/")
         start_s, end_s, where, hash_hex = first.split("~")
         dv, rest = second.split("~")
         work_enc, dot, ext = rest.partition(".")
-        fields = {"what": what, "where": where, "data_version": dv,
-                  "start": times.from_compact(start_s),
-                  "end": None if end_s == "-" else times.from_compact(end_s),
-                  "work_id": urllib.parse.unquote(work_enc) if work_enc else None}
-        rec = build_record(fields, hash_hex, dot + ext, **extra)
-    except (ValueError, KeyError):
+        fields = check_fields(
+            what=what, where=where, data_version=dv, start=times.from_compact(start_s),
+            end=None if end_s == "-" else times.from_compact(end_s),
+            work_id=urllib.parse.unquote(work_enc, errors="strict") if work_enc else None)
+        rec = build_record(fields, check_hash(hash_hex), check_ext(dot + ext), **extra)
+    except (ValueError, KeyError, InvalidInput):
         return None
     if SPAN_CLASSES[span_class(rec.start, rec.end)][0] != cls or data_key(rec) != key:
         return None

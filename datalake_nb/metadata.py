@@ -11,9 +11,9 @@ from . import times
 from .errors import InvalidInput
 
 VERSION = "0"
-NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-EXT_RE = re.compile(r"^(\.[A-Za-z0-9]{1,8}){1,3}$")
-HEX32_RE = re.compile(r"^[0-9a-f]{32}$")
+NAME_RE = re.compile(r"[A-Za-z0-9_-]+")
+EXT_RE = re.compile(r"(\.[A-Za-z0-9]{1,8}){1,3}")
+HEX32_RE = re.compile(r"[0-9a-f]{32}")
 # Length limits keep every key the lake writes under S3's 1024-byte limit and
 # every path segment under the 255-byte file-name limit of local folders.
 LIMITS = {"what": 64, "where": 64, "data-version": 32, "work_id": 64}
@@ -29,8 +29,8 @@ def check_name(field: str, value: Any) -> str:
         raise InvalidInput(field, f"is required: 1 to {limit} ASCII letters, digits, '-' or '_'")
     if len(value) > limit:
         raise InvalidInput(field, f"{value[:20]!r}... is {len(value)} characters; at most {limit}")
-    if not NAME_RE.match(value):
-        bad = sorted({c for c in value if not NAME_RE.match(c)})
+    if not NAME_RE.fullmatch(value):
+        bad = sorted({c for c in value if not NAME_RE.fullmatch(c)})
         hint = " (no file extension)" if field == "what" and "." in bad else ""
         raise InvalidInput(field, f"{value!r} contains {''.join(bad)!r}; only ASCII letters, "
                                   f"digits, '-' and '_' are allowed{hint}")
@@ -47,17 +47,23 @@ def check_work_id(value: Any) -> str | None:
         raise InvalidInput("work_id", "is empty; leave it out (null) or give 1 to 64 characters")
     if value == "null":
         raise InvalidInput("work_id", "must not be the string 'null'; leave it out instead")
-    if len(value.encode()) > LIMITS["work_id"]:
-        raise InvalidInput("work_id", f"{value[:20]!r}... is {len(value.encode())} bytes "
-                                      f"(UTF-8); at most {LIMITS['work_id']}")
     if not value.isprintable() or value != value.strip():
         raise InvalidInput("work_id", f"{value!r} has control characters or surrounding "
                                       "spaces; only printable characters are allowed")
+    try:
+        size = len(value.encode())
+    except UnicodeEncodeError:
+        raise InvalidInput("work_id", f"{value!r} is not valid Unicode text") from None
+    if size > LIMITS["work_id"]:
+        raise InvalidInput("work_id", f"{value[:20]!r}... is {size} bytes (UTF-8); "
+                                      f"at most {LIMITS['work_id']}")
     return value
 
 
-def check_ext(value: str) -> str:
-    if value and (len(value) > EXT_MAX or not EXT_RE.match(value)):
+def check_ext(value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput("ext", f"expected text, got {type(value).__name__} {value!r}")
+    if value and (len(value) > EXT_MAX or not EXT_RE.fullmatch(value)):
         raise InvalidInput("ext", f"{value!r} is not a file extension like '.log' or '.log.gz'")
     return value
 
@@ -68,7 +74,7 @@ def ext_of(filename: str) -> str:
     ext = ""
     for part in reversed(parts):  # keep the longest valid run of trailing suffixes
         candidate = "." + part + ext
-        if not EXT_RE.match(candidate) or len(candidate) > EXT_MAX:
+        if not EXT_RE.fullmatch(candidate) or len(candidate) > EXT_MAX:
             break
         ext = candidate
     return ext
@@ -147,7 +153,13 @@ def make_id(fields: dict[str, Any], hash_hex: str, ext: str, span_class: int) ->
     return f"{fields['start']:012x}{span_class:x}{digest}"
 
 
+def check_hash(value: Any) -> str:
+    if not isinstance(value, str) or not HEX32_RE.fullmatch(value):
+        raise InvalidInput("hash", f"{value!r} is not a content hash (32 lowercase hex digits)")
+    return value
+
+
 def check_id(value: Any) -> str:
-    if not isinstance(value, str) or not HEX32_RE.match(value):
+    if not isinstance(value, str) or not HEX32_RE.fullmatch(value):
         raise InvalidInput("id", f"{value!r} is not a record id (32 lowercase hex digits)")
     return value

@@ -24,8 +24,8 @@ _UNITS_MS = {
     "d": 86_400_000, "day": 86_400_000, "days": 86_400_000,
     "w": 604_800_000, "week": 604_800_000, "weeks": 604_800_000,
 }
-_RELATIVE = re.compile(r"^(?:now)?\s*([-+])\s*(\d+)\s*([a-z]+)$")
-_AGO = re.compile(r"^(\d+)\s*([a-z]+)\s+ago$")
+_RELATIVE = re.compile(r"(?:now)?\s*([-+])\s*([0-9]+)\s*([a-z]+)", re.ASCII)
+_AGO = re.compile(r"([0-9]+)\s*([a-z]+)\s+ago", re.ASCII)
 _DATE_U = "%a %b %d %H:%M:%S %Y"  # `date -u` with its zone (UTC/GMT) removed
 HELP = ("ISO 8601 (2015-03-20T00:05:32.345Z, offsets allowed, naive = UTC), a date "
         "(2015-03-20), epoch ms (11+ digits), now, today, yesterday, or relative "
@@ -77,14 +77,14 @@ def _parse(text: str, field: str, now: int | None) -> int:
         return _midnight(current) - 86_400_000
     if low == "tomorrow":
         return _midnight(current) + 86_400_000
-    match = _RELATIVE.match(low)
+    match = _RELATIVE.fullmatch(low)
     if match and match.group(3) in _UNITS_MS:
         sign = -1 if match.group(1) == "-" else 1
         return current + sign * int(match.group(2)) * _UNITS_MS[match.group(3)]
-    match = _AGO.match(low)
+    match = _AGO.fullmatch(low)
     if match and match.group(2) in _UNITS_MS:
         return current - int(match.group(1)) * _UNITS_MS[match.group(2)]
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         if len(text) == 8:  # 20150320 is a basic ISO date, never a 1970 epoch
             return _iso(text, field)
         if len(text) >= 11:
@@ -95,14 +95,14 @@ def _parse(text: str, field: str, now: int | None) -> int:
 
 
 _ISO = re.compile(
-    r"^(\d{4})-?(\d{2})-?(\d{2})"
-    r"(?:[Tt ](\d{2})(?::?(\d{2})(?::?(\d{2})(?:[.,](\d{1,9}))?)?)?)?"
-    r"\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$")
+    r"([0-9]{4})-?([0-9]{2})-?([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2})(?::?([0-9]{2})(?::?([0-9]{2})(?:[.,]([0-9]{1,9}))?)?)?)?"
+    r"\s*(Z|z|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)?")
 
 
 def _iso(text: str, field: str) -> int:
     """ISO 8601 / RFC 3339 by a strict pattern: a fraction only after seconds."""
-    match = _ISO.match(text)
+    match = _ISO.fullmatch(text)
     if match:
         year, month, day, hour, minute, second, frac, zone = match.groups()
         try:
@@ -115,7 +115,9 @@ def _iso(text: str, field: str) -> int:
     parts = text.split()
     if len(parts) == 6 and parts[4] in ("UTC", "GMT"):  # output of `date -u`
         try:
-            return _datetime_ms(dt.datetime.strptime(" ".join(parts[:4] + parts[5:]), _DATE_U))
+            stamp = dt.datetime.strptime(" ".join(parts[:4] + parts[5:]), _DATE_U)
+            if stamp.strftime("%a") == parts[0]:  # strptime ignores a wrong weekday
+                return _datetime_ms(stamp)
         except ValueError:
             pass
     raise InvalidInput(field, f"cannot read {text!r} as a time; use {HELP}")
@@ -138,7 +140,12 @@ def compact(ms: int) -> str:
     return to_datetime(ms).strftime("%Y%m%dT%H%M%S") + f"{ms % 1000:03d}Z"
 
 
+_COMPACT = re.compile(r"[0-9]{8}T[0-9]{9}Z")
+
+
 def from_compact(text: str) -> int:
+    if not _COMPACT.fullmatch(text):
+        raise ValueError(f"not a compact time: {text!r}")
     stamp = dt.datetime.strptime(text[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
     return _datetime_ms(stamp) + int(text[15:18])
 
