@@ -272,3 +272,20 @@ def test_embedded_default_lake(isolated_home, tmp_path):
     assert lake.url == expected.as_uri()
     rec = push(lake, write(tmp_path / "a.log", "x"))
     assert Lake(progress=False).get(rec.id).id == rec.id
+
+
+def test_hand_crafted_hostile_keys_are_ignored(lake, tmp_path):
+    """Keys the lake never writes (a where of '..', a bad hash) are not records, so no
+    fetched name can be built from them."""
+    good = push(lake, write(tmp_path / "a.log", "good"))
+    hostile = ["data/nginx/1h/2015/03/20/20150320T000000000Z~-~..~" + "0" * 32 + "/0~.log",
+               "data/nginx/1h/2015/03/20/20150320T000000000Z~-~web01~nothex/0~.log",
+               "data/nginx/1h/2015/03/20/20150320T000000000Z~-~web01~" + "0" * 32 + "/0~%2E%2E%2F.log",
+               "work/x/1/nginx/1h/2015/03/20/20150320T000000000Z~-~..~" + "0" * 32 + "/0~x.log"]
+    for key in hostile:
+        lake.store.put_bytes(key, b"evil")
+    assert list(lake.list()["id"]) == [good.id]
+    assert lake.list(work_id="x").empty
+    dest = tmp_path / "out"
+    [path] = lake.fetch(lake.list(), dest=dest)
+    assert dest in path.parents
