@@ -280,7 +280,7 @@ def test_hand_crafted_hostile_keys_are_ignored(lake, tmp_path):
     good = push(lake, write(tmp_path / "a.log", "good"))
     hostile = ["data/nginx/1h/2015/03/20/20150320T000000000Z~-~..~" + "0" * 32 + "/0~.log",
                "data/nginx/1h/2015/03/20/20150320T000000000Z~-~web01~nothex/0~.log",
-               "data/nginx/1h/2015/03/20/20150320T000000000Z~-~web01~" + "0" * 32 + "/0~%2E%2E%2F.log",
+               "data/nginx/1h/2015/03/20/20150320T000000000Z~-~web01~" + "0" * 32 + "/0~%ZZ.log",
                "work/x/1/nginx/1h/2015/03/20/20150320T000000000Z~-~..~" + "0" * 32 + "/0~x.log"]
     for key in hostile:
         lake.store.put_bytes(key, b"evil")
