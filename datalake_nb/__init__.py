@@ -2,9 +2,34 @@
 the ``datalake`` command line, or a notebook (``%load_ext datalake_nb``)."""
 from __future__ import annotations
 
+from typing import Any
+
 from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .lake import Lake
 from .metadata import Record
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """%load_ext datalake_nb: register %lake and %%lake (configurable with %config)."""
+    from .magics import LakeMagics
+    ipython.register_magics(LakeMagics(ipython))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """%unload_ext datalake_nb: remove %lake and %%lake."""
+    for kind in ("line", "cell"):
+        ipython.magics_manager.magics[kind].pop("lake", None)
+    ipython.configurables[:] = [c for c in ipython.configurables
+                                if type(c).__name__ != "LakeMagics"]
+
+
+def __getattr__(name: str) -> Any:
+    """``from datalake_nb import LakePicker`` without importing ipywidgets on ``import datalake_nb``."""
+    if name == "LakePicker":
+        from .picker import LakePicker
+        return LakePicker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["Lake", "Record", "DatalakeError", "InvalidInput", "NotFound", "IntegrityError"]
 __version__ = "0.1.0"

@@ -160,7 +160,8 @@ def execute(args: argparse.Namespace, lake_factory: Callable[..., Any] | None = 
         lake = lake_factory(config)
     filters = {k: getattr(args, k, None) for k in ("what", "where", "start", "end", "work_id")}
     if args.command == "push":
-        return lake.push(args.paths, what=args.what, where=args.where, start=args.start,
+        paths = args.paths[0] if len(args.paths) == 1 else args.paths  # one path: one record
+        return lake.push(paths, what=args.what, where=args.where, start=args.start,
                          end=args.end, data_version=args.data_version, work_id=args.work_id)
     if args.command == "list":
         return lake.records(**filters)

@@ -1,0 +1,202 @@
+"""%lake / %%lake in a real IPython shell: same parser as the CLI, values back."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing.globalipapp import start_ipython
+
+from datalake_nb import Lake
+from datalake_nb.commands import build_parser
+
+from conftest import write
+
+
+@pytest.fixture
+def ip(lake_url, tmp_path, monkeypatch):
+    """A fresh IPython shell with the extension loaded, its lake at lake_url."""
+    monkeypatch.setenv("DATALAKE_STORAGE_URL", lake_url)
+    monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DATALAKE_PROGRESS", "off")
+    start_ipython()
+    shell = InteractiveShell.instance()
+    shell.reset(new_session=False)
+    shell.run_line_magic("load_ext", "datalake_nb")
+    yield shell
+    shell.run_line_magic("unload_ext", "datalake_nb")
+    shell.config.pop("LakeMagics", None)  # %config settings outlive the extension
+
+
+@pytest.fixture
+def filled(lake_url, tmp_path):
+    lake = Lake(lake_url, cache_dir=tmp_path / "cache", progress=False)
+    recs = []
+    for what, where, hour in [("nginx", "web01", 10), ("nginx", "web02", 11), ("syslog", "web01", 10)]:
+        recs.append(lake.push(write(tmp_path / f"{what}{where}.log", f"{what} {where}\n"), what=what,
+                              where=where, start=f"2015-03-20T{hour}:00:00Z",
+                              end=f"2015-03-20T{hour}:59:59Z", data_version="0", work_id=f"w-{where}"))
+    return recs
+
+
+def cell(ip, source):
+    result = ip.run_cell(source)
+    if result.error_in_exec is not None:
+        raise result.error_in_exec
+    return result
+
+
+def test_load_is_quiet_and_registers_both_magics(tmp_path):
+    code = ("from IPython.testing.globalipapp import start_ipython\nip = start_ipython()\n"
+            "ip.run_line_magic('load_ext', 'datalake_nb')\n"
+            "m = ip.magics_manager.magics\nassert 'lake' in m['line'] and 'lake' in m['cell']\n"
+            "ip.run_line_magic('unload_ext', 'datalake_nb')\n"
+            "assert 'lake' not in m['line'] and 'lake' not in m['cell']\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "" and proc.stderr == ""
+
+
+def test_list_returns_the_dataframe(ip, filled, lake_url, tmp_path):
+    cell(ip, "df = %lake list --what nginx --start 2015-03-20")
+    df = ip.user_ns["df"]
+    assert isinstance(df, pd.DataFrame)
+    expected = Lake(lake_url, cache_dir=tmp_path / "c2").list(what="nginx", start="2015-03-20")
+    pd.testing.assert_frame_equal(df, expected)
+
+
+def test_cell_magic_options_comments_and_out(ip, filled):
+    cell(ip, "host = 'web01'\nwhats = 'nginx,syslog'")
+    cell(ip, "%%lake list -o picked\n# long queries stay readable\n--what {whats}   # two whats\n"
+             "--where $host\n--start 2015-03-20T00:00Z --end 2015-03-21\n")
+    assert sorted(ip.user_ns["picked"]["what"]) == ["nginx", "syslog"]
+    assert set(ip.user_ns["picked"]["where"]) == {"web01"}
+
+
+def test_fetch_push_latest_catalog_cat_values(ip, filled, tmp_path):
+    dest = tmp_path / "got"
+    paths = ip.run_line_magic("lake", f"fetch --what nginx --dest {dest}")
+    assert [p.read_text() for p in paths] == ["nginx web01\n", "nginx web02\n"]
+    new = write(tmp_path / "new.log", "fresh\n")
+    rec = ip.run_line_magic("lake", f"push {new} --what app --where h1 --start now --data-version 1")
+    assert rec.what == "app" and rec.size == 6
+    assert ip.run_line_magic("lake", "latest --what app").id == rec.id
+    assert ip.run_line_magic("lake", "catalog")["app"] == ["h1"]
+    assert ip.run_line_magic("lake", f"cat {rec.id}") == "fresh\n"
+    config = ip.run_line_magic("lake", "config")
+    assert list(config.columns) == ["name", "value", "source"]
+
+
+@pytest.mark.parametrize("line,words", [
+    ("list --bogus", ["unrecognized", "--bogus"]),
+    ("list --start 2015-03-20T00:00:05:32.345Z", ["start", "2015-03-20T00:00:05:32.345Z"]),
+    ("list --what nginx.log", ["what", "'.'"]),
+    ("push /nonexistent --what a --where b --start now --data-version 0", ["path", "does not exist"]),
+    ("nosuch", ["invalid choice"]),
+    ("use", ["use"]),
+    ("list -o", ["-o"]),
+    ("list --what 'unclosed", ["closing quotation"]),
+])
+def test_mistakes_raise_usage_error(ip, line, words):
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("lake", line)
+    message = str(info.value)
+    assert "\n" not in message.strip()
+    for word in words:
+        assert word in message
+    result = ip.run_cell(f"%lake {line}\nafter = 1")
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "after" not in ip.user_ns  # the cell stopped: Run All stops here too
+
+
+def test_use_switches_the_session_lake(ip, filled, tmp_path):
+    other = tmp_path / "other-lake"
+    ip.run_line_magic("lake", f"use {other}")
+    assert ip.run_line_magic("lake", "list").empty
+    config = ip.run_line_magic("lake", "config").set_index("name")
+    assert config.loc["DATALAKE_STORAGE_URL", "value"] == str(other)
+
+
+def test_config_traits_set_the_default_lake(ip, filled, tmp_path):
+    other = tmp_path / "configured"
+    ip.run_line_magic("config", f"LakeMagics.storage_url = {str(other)!r}")
+    assert ip.run_line_magic("lake", "list").empty
+    assert ip.run_line_magic("lake", "config").set_index("name").loc[
+        "DATALAKE_STORAGE_URL", "value"] == str(other)
+
+
+def test_help_is_the_full_cli_help(ip, capsys):
+    doc = ip.find_line_magic("lake").__doc__
+    for command in ("push", "list", "fetch", "latest", "cat", "catalog", "config"):
+        assert f"%lake {command}" in doc
+    for setting in ("DATALAKE_STORAGE_URL", "--work-id", "--format", "--dest", "use URL", "-o NAME"):
+        assert setting in doc
+    assert ip.run_line_magic("lake", "list --help") is None
+    assert "--format" in capsys.readouterr().out
+
+
+# Every option of every CLI command, with a value that works in a small lake. The
+# parity test below fails when the CLI grows an option this table does not exercise.
+OPTION_VALUES = {
+    "--what": "nginx", "--where": "web01", "--start": "2015-03-20", "--end": "2015-03-21",
+    "--work-id": "w-web01", "--format": "json", "--data-version": "0",
+}
+
+
+def cli_options():
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices
+    for name, command in sub.items():
+        for action in command._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    yield name, flag
+
+
+def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_path):
+    """Parity: each option of each command parses and runs the same in %lake and the CLI."""
+    from datalake_nb.config import SETTINGS
+    setting_flags = {s.flag: s for s in SETTINGS if s.flag}
+    env = dict(os.environ)
+    checked = set()
+    for command, flag in cli_options():
+        if flag in setting_flags:
+            value = {"--storage-url": lake_url, "--cache-dir": str(tmp_path / "c3"),
+                     "--fetch-dir": str(tmp_path / "f3"), "--concurrency": "3", "--progress": "off",
+                     "--s3-retry-mode": "adaptive", "--endpoint-url": env.get("AWS_ENDPOINT_URL", ""),
+                     "--aws-profile": "", "--aws-region": "us-east-1"}[flag]
+        elif flag == "--dest":
+            value = str(tmp_path / "dest")
+        else:
+            value = OPTION_VALUES[flag]
+        args = {"push": [str(write(tmp_path / "p.log", "p")), "--what", "p", "--where", "h",
+                         "--start", "2015-03-20", "--data-version", "0"],
+                "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
+                "cat": [filled[0].id]}.get(command, [])
+        if flag in ("--what", "--where", "--start", "--data-version") and command == "push":
+            args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
+        if flag == "--what" and command in ("fetch", "latest"):
+            args = []
+        if flag == "--aws-profile":
+            continue  # a named profile must exist in ~/.aws; the empty value is boto3's default
+        line = [command, *args, flag, value]
+        magic_value = ip.run_line_magic("lake", " ".join(map(repr_arg, line)))
+        proc = subprocess.run([sys.executable, "-m", "datalake_nb", *line], capture_output=True,
+                              text=True, env=env)
+        assert proc.returncode == 0, (line, proc.stderr)
+        assert magic_value is not None or command == "config", line
+        if command == "list" and flag == "--format":
+            rows = [json.loads(x) for x in proc.stdout.splitlines()]
+            assert [r["id"] for r in rows] == list(magic_value["id"]), (rows, magic_value.to_dict("records"))
+        checked.add((command, flag))
+    assert checked >= {(c, f) for c, f in cli_options() if f != "--aws-profile"}
+
+
+def repr_arg(text: str) -> str:
+    import shlex
+    return shlex.quote(text)
