@@ -24,6 +24,7 @@ def ip(lake_url, tmp_path, monkeypatch):
     monkeypatch.setenv("DATALAKE_STORAGE_URL", lake_url)
     monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("DATALAKE_PROGRESS", "off")
+    monkeypatch.chdir(tmp_path)  # fetch's default destination is the current folder
     start_ipython()
     shell = InteractiveShell.instance()
     shell.reset(new_session=False)
@@ -187,7 +188,7 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
         line = [command, *args, flag, value]
         magic_value = ip.run_line_magic("lake", " ".join(map(repr_arg, line)))
         proc = subprocess.run([sys.executable, "-m", "datalake_nb", *line], capture_output=True,
-                              text=True, env=env)
+                              text=True, env=env, cwd=tmp_path)
         assert proc.returncode == 0, (line, proc.stderr)
         assert magic_value is not None or command == "config", line
         if command == "list" and flag == "--format":
