@@ -5,7 +5,7 @@ import csv
 import json
 import shutil
 import sys
-from typing import Any, Sequence
+from typing import Any, Sequence, TextIO
 
 from . import times
 from .commands import UsageProblem, execute, parse
@@ -31,6 +31,12 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
                      for row in [header, *rows])
 
 
+def write_csv(records: list[Record], out: TextIO) -> None:
+    writer = csv.DictWriter(out, CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rec.to_json() for rec in records)
+
+
 def print_records(records: list[Record], fmt: str) -> None:
     out = sys.stdout
     if fmt == "json":
@@ -40,9 +46,7 @@ def print_records(records: list[Record], fmt: str) -> None:
         for rec in records:
             out.write(f"{rec.url}\n")
     elif fmt == "csv":
-        writer = csv.DictWriter(out, CSV_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rec.to_json() for rec in records)
+        write_csv(records, out)
     else:
         rows = [[r.id, r.what, r.where, times.iso(r.start), "-" if r.end is None else times.iso(r.end),
                  _human_size(r.size), r.work_id or "-"] for r in records]

@@ -26,7 +26,8 @@ notebook-only forms:
   --what nginx                  with # comments
   --start -1d   # yesterday on
 
-Results: list -> DataFrame, fetch -> list of paths, push -> Record (or a list),
+Results: list -> DataFrame (--format json: list of dicts, url: list of URLs, csv: text),
+fetch -> list of paths, push -> Record (or a list),
 latest -> Record, catalog -> dict, cat -> text, config -> DataFrame.
 {python_var} and $var are expanded in the line and the cell body.
 Defaults: %config LakeMagics.storage_url = 's3://bucket/prefix' (also cache_dir)."""
@@ -61,9 +62,20 @@ def split_out(argv: list[str]) -> tuple[list[str], str | None]:
     return rest, out
 
 
-def to_value(command: str, result: Any) -> Any:
+def to_value(args: Any, result: Any) -> Any:
     """What a command gives back in a notebook."""
+    command = args.command
     if command == "list":
+        if args.format == "json":
+            return [rec.to_json() for rec in result]
+        if args.format == "url":
+            return [rec.url for rec in result]
+        if args.format == "csv":
+            import io
+            from .cli import write_csv
+            buffer = io.StringIO()
+            write_csv(result, buffer)
+            return buffer.getvalue()
         from .frame import to_frame
         return to_frame(result)
     if command == "config":
@@ -136,10 +148,10 @@ class LakeMagics(Magics):
         except SystemExit:  # --help printed the help
             return None
         if settings_from(args):  # options like --storage-url: a lake just for this command
-            return to_value(args.command, execute(args))
+            return to_value(args, execute(args))
         if args.command == "config":
-            return to_value("config", self.session_lake.config.describe())
-        return to_value(args.command, execute(args, lambda config: self.session_lake))
+            return to_value(args, self.session_lake.config.describe())
+        return to_value(args, execute(args, lambda config: self.session_lake))
 
 
 LakeMagics.lake.__doc__ = full_help()
