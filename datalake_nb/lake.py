@@ -14,7 +14,7 @@ from .cache import Cache, hash_file, readable_name, temp_path
 from .config import Config, resolve
 from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .frame import row_fields, to_frame
-from .metadata import Record, check_fields, check_id, check_name, content_hash, ext_of
+from .metadata import Record, check_fields, check_id, check_name, ext_of
 from .store import Store, open_store
 
 if TYPE_CHECKING:
@@ -185,6 +185,15 @@ class Lake:
             what, _, where = entry.key[len(layout.CATALOG):].partition("/")
             out.setdefault(what, []).append(where)
         return out
+
+    def timeline(self, frame: "pd.DataFrame | None" = None, **filters: Any) -> Any:
+        """A picture of coverage (one row per where, colour by what) so gaps stand out.
+
+        Draws ``frame`` (a list() DataFrame), else ``self.list(**filters)``;
+        returns the matplotlib Axes.  See ``datalake_nb.timeline.timeline``.
+        """
+        from .timeline import timeline
+        return timeline(self.list(**filters) if frame is None else frame)
 
     def get(self, record_id: str) -> Record:
         """The record with this id (one small listing per what)."""

@@ -17,7 +17,7 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
 from .errors import DatalakeError, InvalidInput, NotFound
-from .store import Entry, Progress, Store
+from .store import Entry, Store
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import write
+from helpers import write
 
 
 @pytest.fixture

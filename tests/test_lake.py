@@ -12,7 +12,7 @@ from datalake_nb import IntegrityError, InvalidInput, Lake, NotFound
 from datalake_nb.frame import COLUMNS
 from datalake_nb.times import to_ms
 
-from conftest import write
+from helpers import write
 
 T0 = "2015-03-20T00:00:00Z"
 T1 = "2015-03-20T01:00:00Z"
@@ -181,7 +181,7 @@ def test_fetch_verifies_names_and_caches(lake, tmp_path):
 
 
 def test_fetch_reuses_cache_without_downloading(lake, tmp_path):
-    from conftest import CountingStore
+    from helpers import CountingStore
     rec = push(lake, write(tmp_path / "a.log", "cached"))
     counting = CountingStore(lake.store)
     lake2 = Lake(config=lake.config, store=counting, progress=False)

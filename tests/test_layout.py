@@ -9,7 +9,7 @@ import urllib.parse
 
 import pytest
 
-from datalake_nb import layout, times
+from datalake_nb import layout
 from datalake_nb.metadata import Record, check_fields, check_id
 
 UTC = dt.timezone.utc

@@ -9,7 +9,7 @@ from datalake_nb import Lake, layout
 from datalake_nb.metadata import check_fields
 from datalake_nb.store import LocalStore
 
-from conftest import CountingStore
+from helpers import CountingStore
 
 HOUR = 3_600_000
 BASE = 1_420_070_400_000  # 2015-01-01T00:00:00Z

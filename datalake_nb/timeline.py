@@ -1,0 +1,144 @@
+"""Coverage over time: each where's archived time spans as bars, so gaps stand out.
+
+Log archives have holes (a host was down, a shipper stalled); a picture shows
+them at a glance where a table of start/end times does not.  matplotlib is
+imported only when a picture is drawn, so ``import datalake_nb`` stays fast.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import matplotlib.axes
+    import pandas as pd
+
+ROW_HEIGHT = 0.8      # of one where's row (rows are 1 apart), the rest is a gap between rows
+MIN_SPAN_DAYS = 1 / 24  # x range shown when every file starts and ends at the same instant
+
+
+def timeline(frame: "pd.DataFrame | Any", ax: "matplotlib.axes.Axes | None" = None,
+             title: str | None = None) -> "matplotlib.axes.Axes":
+    """Draw each file's [start, end] as a bar: one row per where, one colour per what.
+
+    ``frame`` is a ``Lake.list()`` DataFrame (or anything with ``what``,
+    ``where``, ``start`` and ``end`` columns, or a list of Records).  Within a
+    where's row every what gets its own lane, so overlapping files of
+    different whats do not hide each other.  Files without an end (instants)
+    are drawn as thin vertical markers.  The time axis is UTC.  Returns the
+    Axes; draws into ``ax`` when given, else into a new figure sized to the
+    number of rows.  Never calls ``plt.show()``.
+    """
+    import matplotlib.dates as mdates
+    import numpy as np
+    from matplotlib.patches import Patch
+
+    frame = _as_frame(frame)
+    wheres = sorted(frame["where"].astype(str).unique()) if len(frame) else []
+    whats = sorted(frame["what"].astype(str).unique()) if len(frame) else []
+    if ax is None:
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=figure_size(len(wheres)), layout="constrained")
+    if title is None:
+        title = f"Archived time spans: {len(frame)} file{'s' if len(frame) != 1 else ''}"
+    ax.set_title(title)
+
+    if not len(frame):
+        ax.text(0.5, 0.5, "no files", transform=ax.transAxes, ha="center", va="center",
+                fontsize="large", color="0.4")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return ax
+
+    starts = _day_numbers(frame["start"])
+    ends = _day_numbers(frame["end"]) if "end" in frame else np.full(len(frame), np.nan)
+    colours = _colours(len(whats))
+    colour_of = dict(zip(whats, colours))
+    row_of = {where: i for i, where in enumerate(wheres)}
+    where_col = frame["where"].astype(str).to_numpy()
+    what_col = frame["what"].astype(str).to_numpy()
+
+    for where in wheres:
+        in_row = where_col == where
+        lanes = sorted(set(what_col[in_row]))
+        lane_height = ROW_HEIGHT / len(lanes)
+        top = row_of[where] - ROW_HEIGHT / 2
+        for n, what in enumerate(lanes):
+            chosen = in_row & (what_col == what)
+            s, e = starts[chosen], ends[chosen]
+            y0 = top + n * lane_height
+            spans = ~np.isnan(e) & (e > s)
+            if spans.any():
+                # An edge in the face colour keeps a minute-long file visible on a
+                # month-wide axis; the bar's own extent is still exactly [start, end].
+                ax.broken_barh(list(zip(s[spans], (e - s)[spans])), (y0, lane_height),
+                               facecolors=colour_of[what], edgecolors=colour_of[what],
+                               linewidth=0.6, label=f"{where}/{what}")
+            if (~spans).any():
+                ax.vlines(s[~spans], y0, y0 + lane_height, colors=colour_of[what],
+                          linewidth=1.5, label=f"{where}/{what} instants")
+
+    low = float(np.nanmin(starts))
+    high = float(np.nanmax(np.fmax(starts, ends)))  # fmax skips the NaN end of an instant
+    if high - low < MIN_SPAN_DAYS:
+        middle = (low + high) / 2
+        low, high = middle - MIN_SPAN_DAYS / 2, middle + MIN_SPAN_DAYS / 2
+    pad = (high - low) * 0.02
+    ax.set_xlim(low - pad, high + pad)
+    ax.set_ylim(len(wheres) - 0.5, -0.5)  # first where on top
+    ax.set_yticks(range(len(wheres)), wheres)
+    ax.set_ylabel("where")
+
+    locator = mdates.AutoDateLocator(tz="UTC")
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))
+    ax.set_xlabel("time (UTC)")
+    ax.grid(axis="x", color="0.85", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(handles=[Patch(facecolor=colour_of[w], label=w) for w in whats], title="what",
+              loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
+    return ax
+
+
+def figure_size(rows: int) -> tuple[float, float]:
+    """(width, height) in inches that give each where's row room for its label."""
+    return 10.0, min(40.0, 1.6 + 0.45 * max(rows, 1))
+
+
+def _as_frame(frame: Any) -> "pd.DataFrame":
+    """A list() frame as is; Records (or an iterable of them) through to_frame."""
+    if hasattr(frame, "columns"):
+        missing = {"what", "where", "start"} - set(frame.columns)
+        if missing:
+            from .errors import InvalidInput
+            raise InvalidInput("frame", f"needs the columns of Lake.list(); missing "
+                                        f"{', '.join(sorted(missing))}")
+        return frame
+    from .frame import to_frame
+    return to_frame(list(frame))
+
+
+def _day_numbers(column: "pd.Series") -> Any:
+    """UTC timestamps (tz-aware, naive = UTC, or NaT) -> matplotlib date numbers (NaN for NaT)."""
+    import matplotlib.dates as mdates
+    import numpy as np
+    import pandas as pd
+
+    stamps = pd.to_datetime(column, utc=True)
+    naive = stamps.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    out = np.full(len(naive), np.nan)
+    present = ~np.isnat(naive)
+    if present.any():
+        out[present] = mdates.date2num(naive[present])
+    return out
+
+
+def _colours(count: int) -> list[Any]:
+    """Distinct colours: tab10 / tab20 while they last, then evenly spaced hues."""
+    import matplotlib
+
+    if count <= 10:
+        return list(matplotlib.colormaps["tab10"].colors[:count])
+    if count <= 20:
+        return list(matplotlib.colormaps["tab20"].colors[:count])
+    cmap = matplotlib.colormaps["turbo"]
+    return [cmap(i / max(count - 1, 1)) for i in range(count)]
