@@ -1,0 +1,386 @@
+"""LakePicker driven from code, as a person would in a browser: choose, List, select, Fetch."""
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("ipywidgets", minversion="8")
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+import ipywidgets  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from datalake_nb import Lake  # noqa: E402
+from datalake_nb.frame import COLUMNS  # noqa: E402
+from datalake_nb.picker import LakePicker  # noqa: E402
+
+from helpers import write  # noqa: E402
+
+UTC = dt.timezone.utc
+
+
+@pytest.fixture
+def local_lake(tmp_path):
+    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+
+
+def push_recent(lake, tmp_path):
+    """Files 30 minutes, 3 days and 10 days old; returns {name: Record}."""
+    out = {}
+    for name, what, where, start, end in [
+            ("recent", "nginx", "web01", "-30m", "-20m"),
+            ("days", "syslog", "web02", "-3d", "-3d"),
+            ("old", "nginx", "web02", "-10d", "-9d")]:
+        out[name] = lake.push(write(tmp_path / "src" / f"{name}.log", f"{name} content\n"), what=what,
+                              where=where, start=start, end=end, data_version="0")
+    return out
+
+
+def push_fixed(lake, tmp_path, count=3, what="nginx", where="web01", **extra):
+    """`count` one-hour files on 2015-03-20, contents 'file N'."""
+    return [lake.push(write(tmp_path / "src" / f"{what}-{where}-{n}.log", f"file {n}\n"), what=what,
+                      where=where, start=f"2015-03-20T{n:02d}:00Z", end=f"2015-03-20T{n:02d}:59Z",
+                      data_version="0", **extra)
+            for n in range(count)]
+
+
+def text(html):
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_starts_empty_with_list_columns(local_lake):
+    picker = LakePicker(local_lake)
+    for frame in (picker.results, picker.selected):
+        assert isinstance(frame, pd.DataFrame) and list(frame.columns) == COLUMNS and len(frame) == 0
+    assert picker.paths == []
+    assert picker.message.value == ""
+    assert isinstance(picker, ipywidgets.VBox)
+    assert isinstance(picker.start, ipywidgets.DatetimePicker)
+    assert isinstance(picker.progress, ipywidgets.IntProgress)
+
+
+def test_lazy_import_from_the_package():
+    from datalake_nb import LakePicker as lazy
+    assert lazy is LakePicker
+    code = ("import sys, datalake_nb; assert 'ipywidgets' not in sys.modules; "
+            "from datalake_nb import LakePicker; print('ipywidgets' in sys.modules, LakePicker.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "LakePicker"]
+
+
+def test_stable_css_classes_for_browser_tests(local_lake):
+    picker = LakePicker(local_lake)
+    for control, name in [(picker.list_button, "datalake-list"), (picker.fetch_button, "datalake-fetch"),
+                          (picker.rows, "datalake-rows"), (picker.what, "datalake-what"),
+                          (picker.paths_output, "datalake-paths")]:
+        assert name in control._dom_classes
+    assert picker.list_button.description == "List" and picker.fetch_button.description == "Fetch"
+
+
+def test_whats_from_catalog_and_wheres_narrowed(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 1, what="nginx", where="web01")
+    push_fixed(local_lake, tmp_path, 1, what="nginx", where="web02")
+    push_fixed(local_lake, tmp_path, 1, what="syslog", where="db01")
+    picker = LakePicker(local_lake)
+    assert picker.what.options == ("nginx", "syslog")
+    assert picker.where.options == ("db01", "web01", "web02")  # no what chosen: all
+    picker.where.value = ("web02",)
+    picker.what.value = ("nginx",)
+    assert picker.where.options == ("web01", "web02")
+    assert picker.where.value == ("web02",)  # still offered, so still chosen
+    picker.what.value = ("syslog",)
+    assert picker.where.options == ("db01",) and picker.where.value == ()
+
+
+def test_refresh_rereads_the_catalog(local_lake, tmp_path):
+    picker = LakePicker(local_lake)
+    assert picker.what.options == ()
+    push_fixed(local_lake, tmp_path, 1, what="late", where="web09")
+    assert picker.what.options == ()
+    picker.refresh_button.click()
+    assert picker.what.options == ("late",) and picker.where.options == ("web09",)
+
+
+def test_quick_ranges_set_start_and_end(local_lake):
+    picker = LakePicker(local_lake, quick=None)
+    assert picker.start.value is None and picker.end.value is None
+    for name, span in [("last hour", dt.timedelta(hours=1)), ("last day", dt.timedelta(days=1)),
+                       ("last week", dt.timedelta(weeks=1))]:
+        picker.quick.value = name
+        start, end = picker.start.value, picker.end.value
+        assert start.utcoffset() == dt.timedelta(0) and end.utcoffset() == dt.timedelta(0)
+        assert span <= end - start <= span + dt.timedelta(seconds=2)
+    picker.quick.value = "all"
+    assert picker.start.value is None and picker.end.value is None
+
+
+def test_editing_start_by_hand_leaves_the_quick_range(local_lake):
+    picker = LakePicker(local_lake, quick="last day")
+    assert picker.quick.value == "last day"
+    picker.start.value = dt.datetime(2015, 3, 20, tzinfo=UTC)
+    assert picker.quick.value is None
+    assert picker.query()["start"] == dt.datetime(2015, 3, 20, tzinfo=UTC)
+
+
+def test_quick_ranges_choose_the_files(local_lake, tmp_path):
+    recs = push_recent(local_lake, tmp_path)
+    picker = LakePicker(local_lake)
+    expected = {"last hour": {"recent"}, "last day": {"recent"}, "last week": {"recent", "days"},
+                "all": {"recent", "days", "old"}}
+    for name, names in expected.items():
+        picker.quick.value = name
+        picker.list_button.click()
+        assert set(picker.results["id"]) == {recs[n].id for n in names}, name
+    assert picker.message.value == ""
+
+
+def test_list_fills_results_summary_table_and_rows(local_lake, tmp_path):
+    recs = push_fixed(local_lake, tmp_path, 3)
+    push_fixed(local_lake, tmp_path, 2, what="syslog")
+    picker = LakePicker(local_lake, quick="all")
+    picker.what.value = ("nginx",)
+    frame = picker.do_list()
+    assert frame is picker.results
+    assert list(frame.columns) == COLUMNS
+    assert list(frame["id"]) == [r.id for r in recs]
+    summary = text(picker.summary.value)
+    assert summary.startswith("3 files, 21 B")  # 3 x 'file N\n'
+    assert "showing" not in summary
+    assert len(picker.rows.options) == 3
+    label, value = picker.rows.options[0]
+    assert value == 0 and "2015-03-20 00:00:00" in label and "nginx @ web01" in label
+    table = picker.table.value
+    assert table.count("<tr") == 4  # header + 3 rows
+    for rec in recs:
+        assert rec.id in table
+
+
+def test_summary_names_the_time_range(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 3)
+    picker = LakePicker(local_lake, quick=None)
+    picker.start.value = dt.datetime(2015, 3, 20, 1, 30, tzinfo=UTC)
+    picker.end.value = dt.datetime(2015, 3, 20, 5, tzinfo=UTC)
+    picker.list_button.click()
+    assert len(picker.results) == 2  # 01:00-01:59 and 02:00-02:59 overlap the range
+    assert "from 2015-03-20 01:30:00 to 2015-03-20 05:00:00 UTC" in text(picker.summary.value)
+
+
+def test_truncated_table_says_so(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 5)
+    picker = LakePicker(local_lake, quick="all", max_rows=2)
+    picker.list_button.click()
+    assert len(picker.results) == 5
+    assert "showing first 2 of 5" in text(picker.summary.value)
+    assert "showing first 2 of 5" in text(picker.table.value)
+    assert picker.table.value.count("<tr") == 3
+    assert len(picker.rows.options) == 2
+    picker.max_rows = 10
+    assert "showing" not in text(picker.summary.value) and len(picker.rows.options) == 5
+
+
+def test_no_match_says_so(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 1)
+    picker = LakePicker(local_lake, quick="last hour")
+    picker.list_button.click()
+    assert len(picker.results) == 0 and list(picker.results.columns) == COLUMNS
+    assert "no files" in text(picker.summary.value)
+    assert picker.rows.options == ()
+
+
+def test_selecting_rows_sets_selected(local_lake, tmp_path):
+    recs = push_fixed(local_lake, tmp_path, 4)
+    picker = LakePicker(local_lake, quick="all")
+    picker.list_button.click()
+    picker.rows.value = (3, 1)
+    assert list(picker.selected["id"]) == [recs[1].id, recs[3].id]
+    assert list(picker.selected.columns) == COLUMNS
+    picker.list_button.click()  # a new listing clears the selection
+    assert len(picker.selected) == 0 and picker.rows.value == ()
+
+
+def test_observers_fire(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 2)
+    picker = LakePicker(local_lake, quick="all")
+    seen = {"results": [], "selected": [], "paths": []}
+    for name in seen:
+        picker.observe(lambda change, name=name: seen[name].append(change["new"]), names=name)
+    picker.list_button.click()
+    assert len(seen["results"]) == 1 and len(seen["results"][0]) == 2
+    picker.rows.value = (1,)
+    assert len(seen["selected"][-1]) == 1
+    picker.dest.value = str(tmp_path / "out")
+    picker.fetch_button.click()
+    assert len(seen["paths"]) == 1 and len(seen["paths"][0]) == 1
+
+
+def test_fetch_selected_rows(lake, tmp_path):
+    recs = push_fixed(lake, tmp_path, 3, work_id="job-1")
+    picker = LakePicker(lake, quick="all")
+    picker.list_button.click()
+    picker.rows.value = (0, 2)
+    picker.dest.value = str(tmp_path / "out")
+    picker.fetch_button.click()
+    assert picker.message.value == ""
+    assert len(picker.paths) == 2 and all(isinstance(p, Path) for p in picker.paths)
+    assert [p.read_text() for p in picker.paths] == ["file 0\n", "file 2\n"]
+    assert all(p.is_relative_to(tmp_path / "out") for p in picker.paths)
+    assert text(picker.paths_output.value).splitlines() == [str(p) for p in picker.paths]
+    assert picker.progress.value == picker.progress.max == 2
+    assert picker.progress.bar_style == "success"
+    assert recs[0].id[-8:] in picker.paths[0].name
+
+
+def test_fetch_with_nothing_selected_fetches_all_listed(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 3)
+    picker = LakePicker(local_lake, quick="all")
+    picker.dest.value = str(tmp_path / "all")
+    picker.do_list()
+    paths = picker.do_fetch()
+    assert paths == picker.paths
+    assert sorted(p.read_text() for p in paths) == ["file 0\n", "file 1\n", "file 2\n"]
+
+
+def test_fetch_in_batches_moves_the_progress_bar(local_lake, tmp_path):
+    local_lake.concurrency = 2
+    push_fixed(local_lake, tmp_path, 5)
+    picker = LakePicker(local_lake, quick="all")
+    values = []
+    picker.progress.observe(lambda change: values.append(change["new"]), names="value")
+    picker.dest.value = str(tmp_path / "out")
+    picker.do_list()
+    picker.do_fetch()
+    assert values[-3:] == [2, 4, 5]
+    assert len(picker.paths) == 5 and local_lake.progress is False
+
+
+def test_dest_defaults_to_the_configured_fetch_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATALAKE_FETCH_DIR", str(tmp_path / "fetched"))
+    lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+    push_fixed(lake, tmp_path, 1)
+    picker = LakePicker(lake, quick="all")
+    assert picker.dest.value == str(tmp_path / "fetched")
+    picker.do_list()
+    (path,) = picker.do_fetch()
+    assert path.is_relative_to(tmp_path / "fetched") and path.read_text() == "file 0\n"
+
+
+def test_default_lake_comes_from_the_configuration(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATALAKE_STORAGE_URL", str(tmp_path / "configured"))
+    monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
+    push_fixed(Lake(progress=False), tmp_path, 1, what="conf")
+    picker = LakePicker()
+    assert picker.lake.url.endswith("configured")
+    assert picker.what.options == ("conf",)
+
+
+def test_work_id_filter(local_lake, tmp_path):
+    job = push_fixed(local_lake, tmp_path, 2, work_id="job-7")
+    push_fixed(local_lake, tmp_path, 2, what="other")
+    picker = LakePicker(local_lake, quick="all")
+    picker.work_id.value = " job-7 "
+    picker.list_button.click()
+    assert set(picker.results["id"]) == {r.id for r in job}
+    assert "work job-7" in picker.rows.options[0][0]
+
+
+def assert_short_error(picker, *needles):
+    message = text(picker.message.value)
+    assert message, "an error message is shown"
+    assert "Traceback" not in message and "\n" not in message and len(message) < 400
+    for needle in needles:
+        assert needle in message
+
+
+def test_bad_work_id_shows_a_message_not_a_traceback(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 2)
+    picker = LakePicker(local_lake, quick="all")
+    picker.list_button.click()
+    assert len(picker.results) == 2
+    picker.work_id.value = "null"
+    picker.list_button.click()  # must not raise
+    assert_short_error(picker, "List failed", "work_id", "null")
+    assert len(picker.results) == 0 and not picker.list_button.disabled
+    picker.work_id.value = ""
+    picker.list_button.click()
+    assert picker.message.value == "" and len(picker.results) == 2  # the message goes away
+
+
+def test_end_before_start_shows_a_message(local_lake):
+    picker = LakePicker(local_lake, quick=None)
+    picker.start.value = dt.datetime(2015, 3, 21, tzinfo=UTC)
+    picker.end.value = dt.datetime(2015, 3, 20, tzinfo=UTC)
+    picker.list_button.click()
+    assert_short_error(picker, "end", "before start")
+
+
+def test_fetch_before_list_shows_a_message(local_lake):
+    picker = LakePicker(local_lake)
+    picker.fetch_button.click()
+    assert_short_error(picker, "Fetch failed", "nothing to fetch")
+    assert picker.paths == []
+
+
+def test_unexpected_errors_are_one_line_too(local_lake, monkeypatch):
+    picker = LakePicker(local_lake)
+
+    def boom(**_):
+        raise RuntimeError("store exploded\nwith details\n  on more lines")
+    monkeypatch.setattr(local_lake, "list", boom)
+    picker.list_button.click()
+    assert_short_error(picker, "RuntimeError: store exploded with details on more lines")
+
+
+def test_a_corrupt_file_fails_the_fetch_inside_the_widget(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 1)
+    stored = [p for p in (tmp_path / "lake" / "data").rglob("*") if p.is_file()]
+    assert len(stored) == 1
+    stored[0].chmod(0o644)
+    stored[0].write_text("tampered\n")
+    picker = LakePicker(local_lake, quick="all")
+    picker.dest.value = str(tmp_path / "out")
+    picker.list_button.click()
+    picker.fetch_button.click()
+    assert_short_error(picker, "Fetch failed", "hash")
+    assert picker.paths == [] and picker.progress.bar_style == "danger"
+    assert not picker.fetch_button.disabled
+
+
+def test_a_bad_configuration_shows_in_the_widget(monkeypatch):
+    monkeypatch.setenv("DATALAKE_CONCURRENCY", "0")
+    picker = LakePicker()
+    assert picker.lake is None
+    assert_short_error(picker, "DATALAKE_CONCURRENCY")
+    picker.list_button.click()
+    assert_short_error(picker, "no lake")
+
+
+def test_timeline_tab_draws_the_results(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 2)
+    push_fixed(local_lake, tmp_path, 1, where="db01")
+    picker = LakePicker(local_lake, quick="all")
+    picker.list_button.click()
+    assert picker.timeline_output.outputs == ()  # drawn only when the tab is shown
+    picker.tabs.selected_index = 1
+    (output,) = picker.timeline_output.outputs
+    assert base64.b64decode(output["data"]["image/png"]).startswith(b"\x89PNG")
+    assert output["data"]["text/plain"] == "<timeline of 3 files>"
+    picker.where.value = ("db01",)
+    picker.list_button.click()  # the visible timeline follows new results
+    (output,) = picker.timeline_output.outputs
+    assert output["data"]["text/plain"] == "<timeline of 1 files>"
+    import matplotlib.pyplot as plt
+    assert plt.get_fignums() == []  # no figure left open
+    assert picker.message.value == ""
+
+
+def test_close_closes_the_controls(local_lake):
+    picker = LakePicker(local_lake)
+    picker.close()
+    assert picker.list_button.comm is None and picker.comm is None
