@@ -276,6 +276,10 @@ class LakePicker(widgets.VBox):
             },)
             self._timeline_stale = False
 
+    def __repr__(self) -> str:
+        """Short text form (the default lists every child widget and its value)."""
+        return f"LakePicker({self.lake!r})"
+
     def close(self) -> None:
         """Close the controls and boxes inside too (each is a widget with its own comm)."""
         def inner(box: widgets.Widget) -> Iterator[widgets.Widget]:
