@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import dataclasses
 import json
 import os
 import sys
@@ -14,7 +15,8 @@ from .cache import Cache, hash_file, readable_name, temp_path
 from .config import Config, resolve
 from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .frame import row_fields, to_frame
-from .metadata import Record, check_fields, check_id, check_name, ext_of
+from .metadata import (Record, check_fields, check_hash, check_id, check_name, check_work_id,
+                       ext_of)
 from .store import Store, open_store
 
 if TYPE_CHECKING:
@@ -80,12 +82,23 @@ class Lake:
 
     def push_many(self, items: Iterable[dict[str, Any]]) -> list[Record]:
         """Archive files with their own metadata; every item is checked before any upload."""
-        planned = [(self._check_path(item.get("path")),
-                    check_fields(**{k: v for k, v in item.items() if k != "path"}))
-                   for item in items]
+        planned = [(self._check_path(item.get("path")), self._check_item(item)) for item in items]
         total = sum(p.stat().st_size for p, _ in planned)
         with self._bar(total, "push") as advance, self._pool() as pool:
             return list(pool.map(lambda job: self._push_one(*job, advance), planned))
+
+    @staticmethod
+    def _check_item(item: dict[str, Any]) -> dict[str, Any]:
+        fields = {k: v for k, v in item.items() if k != "path"}
+        allowed = {"what", "where", "start", "end", "data_version", "work_id"}
+        unknown = sorted(set(fields) - allowed)
+        if unknown:
+            raise InvalidInput("push", f"unknown field(s) {', '.join(unknown)}; allowed: path, "
+                                       + ", ".join(sorted(allowed)))
+        for name in ("what", "where", "start", "data_version"):
+            if name not in fields:
+                raise InvalidInput(name, "is required")
+        return check_fields(**fields)
 
     def _check_path(self, path: Any) -> Path:
         if not isinstance(path, (str, os.PathLike)) or not str(path):
@@ -118,8 +131,7 @@ class Lake:
         return self._located(rec, key)
 
     def _located(self, rec: Record, key: str) -> Record:
-        from dataclasses import replace
-        return replace(rec, url=self.store.url_for(key))
+        return dataclasses.replace(rec, url=self.store.url_for(key))
 
     # -- query --------------------------------------------------------------
 
@@ -132,7 +144,6 @@ class Lake:
         if qs is not None and qe is not None and qe < qs:
             raise InvalidInput("end", f"{times.iso(qe)} is before start {times.iso(qs)}")
         if work_id is not None:
-            from .metadata import check_work_id
             check_work_id(work_id)
             found = [r for r in (layout.parse_work_key(e.key) for e in
                                  self.store.list(layout.work_prefix(work_id))) if r]
@@ -265,7 +276,7 @@ class Lake:
             fields = check_fields(**row_fields(row))
             url = str(row["url"])
             ext = url.rsplit("/", 1)[-1].partition(".")[2]
-            rec = layout.build_record(fields, str(row["hash"]), "." + ext if ext else "",
+            rec = layout.build_record(fields, check_hash(row["hash"]), "." + ext if ext else "",
                                       size=int(row["size"]), url=url)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput("fetch", f"not a row of Lake.list(): {exc}") from None

@@ -289,3 +289,18 @@ def test_hand_crafted_hostile_keys_are_ignored(lake, tmp_path):
     dest = tmp_path / "out"
     [path] = lake.fetch(lake.list(), dest=dest)
     assert dest in path.parents
+
+
+def test_push_many_names_unknown_and_missing_fields(lake, tmp_path):
+    path = write(tmp_path / "a.log", "x")
+    with pytest.raises(InvalidInput, match="unknown field.*data-version"):
+        lake.push_many([dict(path=path, what="a", where="b", start=T0, **{"data-version": "0"})])
+    with pytest.raises(InvalidInput, match="data_version: is required"):
+        lake.push_many([dict(path=path, what="a", where="b", start=T0)])
+    assert stored_keys(lake) == []
+
+
+def test_fetch_accepts_json_records_from_the_cli_format(lake, tmp_path):
+    rec = push(lake, write(tmp_path / "a.log", "json row"))
+    [path] = lake.fetch([rec.to_json()], dest=tmp_path / "out")
+    assert path.read_text() == "json row"
