@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str]
+BAR_MIN_BYTES, BAR_MIN_FILES = 8 << 20, 20  # smaller work finishes before a bar is worth showing
 LATEST_WINDOWS_MS = (86_400_000, 32 * 86_400_000, 400 * 86_400_000, 4018 * 86_400_000, None)
 
 
@@ -84,7 +85,7 @@ class Lake:
         """Archive files with their own metadata; every item is checked before any upload."""
         planned = [(self._check_path(item.get("path")), self._check_item(item)) for item in items]
         total = sum(p.stat().st_size for p, _ in planned)
-        with self._bar(total, "push") as advance, self._pool() as pool:
+        with self._bar(total, len(planned), "push") as advance, self._pool() as pool:
             return list(pool.map(lambda job: self._push_one(*job, advance), planned))
 
     @staticmethod
@@ -235,7 +236,8 @@ class Lake:
         records = self._resolve(items)
         folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
         missing = [r for r in {r.hash: r for r in records}.values() if self.cache.lookup(r) is None]
-        with self._bar(sum(r.size or 0 for r in missing), "fetch") as advance, self._pool() as pool:
+        total = sum(r.size or 0 for r in missing)
+        with self._bar(total, len(missing), "fetch") as advance, self._pool() as pool:
             list(pool.map(lambda r: self._download(r, advance), missing))
         return [self.cache.place(self.cache.lookup(r) or self._download(r, lambda n: None),
                                  folder / readable_name(r)) for r in records]
@@ -293,8 +295,9 @@ class Lake:
             yield pool
 
     @contextlib.contextmanager
-    def _bar(self, total: int, desc: str) -> Iterator[Callable[[int], None]]:
-        if not self.progress or total == 0:
+    def _bar(self, total: int, files: int, desc: str) -> Iterator[Callable[[int], None]]:
+        """A byte progress bar for long work (tqdm: a terminal bar or a notebook widget)."""
+        if not self.progress or (total < BAR_MIN_BYTES and files < BAR_MIN_FILES):
             yield lambda n: None
             return
         from tqdm.auto import tqdm
