@@ -76,6 +76,8 @@ def render(args: Any, result: Any) -> None:
             with stream:
                 shutil.copyfileobj(stream, sys.stdout.buffer, 1 << 20)
         sys.stdout.flush()
+    elif command == "check":
+        sys.stdout.write(f"{result}\n")
     elif command == "catalog":
         if args.format == "json":
             sys.stdout.write(json.dumps(result) + "\n")
@@ -88,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = parse(argv)
-        render(args, execute(args))
+        result = execute(args)
+        render(args, result)
+        if args.command == "check" and not result.ok:
+            return 1
     except UsageProblem as exc:
         sys.stderr.write(f"{exc.field}: error: {exc.problem}\n")
         return 2
@@ -103,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the local lake, cache or destination: disk full, no permission
+        sys.stderr.write(f"datalake: {exc}\n")
+        return 1
     return 0
 
 

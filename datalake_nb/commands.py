@@ -7,11 +7,12 @@ own way, so an option added here exists in both.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from typing import Any, Callable, Sequence
 
-from . import times
-from .config import SETTINGS, config_files, resolve
+from . import logs, times
+from .config import SETTINGS, Config, config_files, resolve
 from .errors import InvalidInput
 
 FORMATS = ("table", "json", "csv", "url")
@@ -111,6 +112,17 @@ def build_parser(prog: str = "datalake") -> Parser:
     catalog.add_argument("--format", choices=("table", "json"), default="table",
                          help="table or json")
 
+    check = sub.add_parser("check", help="find (and repair) damage", description="Compare the "
+                           "data objects with the index entries and report what disagrees: data "
+                           "without a record, missing or dangling work/catalog entries; exit "
+                           "status 1 while problems are left.", **common)
+    check.add_argument("--repair", action="store_true", help="write missing index entries and "
+                       "delete index entries whose data is gone (never data)")
+    check.add_argument("--delete-orphans", dest="delete_orphans", action="store_true",
+                       help="delete keys that are no record (data the lake cannot list)")
+    check.add_argument("--deep", action="store_true", help="also read every object: compare its "
+                       "stored JSON record (S3) and hash its bytes (downloads the whole lake)")
+
     sub.add_parser("config", help="show the effective settings", description="Print every "
                    "setting, its value and where it came from (secrets are never shown).",
                    **common)
@@ -148,9 +160,16 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
     return {s.name: getattr(args, s.name) for s in SETTINGS if s.flag and hasattr(args, s.name)}
 
 
+def secrets(config: Config) -> list[str]:
+    """The values no output may show: secret settings, and a session token if there is one."""
+    values = [config[s.name] or "" for s in SETTINGS if s.secret]
+    return [*values, os.environ.get("AWS_SESSION_TOKEN", "")]
+
+
 def execute(args: argparse.Namespace, lake_factory: Callable[..., Any] | None = None) -> Any:
     """Run a parsed command; returns records, paths, a catalog or config rows."""
     config = resolve(settings_from(args))
+    logs.configure(config["DATALAKE_LOG_LEVEL"] or "warning", secrets(config))
     if args.command == "config":
         return config.describe()
     if lake_factory is None:
@@ -178,4 +197,6 @@ def execute(args: argparse.Namespace, lake_factory: Callable[..., Any] | None = 
         return [lake.open(record_id) for record_id in args.ids]
     if args.command == "catalog":
         return lake.catalog()
+    if args.command == "check":
+        return lake.check(repair=args.repair, delete_orphans=args.delete_orphans, deep=args.deep)
     raise AssertionError(f"unknown command {args.command}")

@@ -36,6 +36,8 @@ class Setting:
     default: object = None
     secret: bool = False
     choices: tuple[str, ...] | None = None
+    pattern: str | None = None   # a full-match regex, and what it allows in words
+    allowed: str = ""
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -55,6 +57,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_S3_RETRY_MODE", "--s3-retry-mode",
             "boto3 retry mode for S3 errors: standard or adaptive", "standard",
             choices=("standard", "adaptive")),
+    Setting("DATALAKE_LOG_LEVEL", "--log-level",
+            "log to stderr from this level: warning, info or debug (S3 requests and retries); "
+            "secrets are masked", "warning", choices=("warning", "info", "debug")),
+    Setting("DATALAKE_S3_SSE", "--s3-sse",
+            "server-side encryption of new S3 objects: AES256 (SSE-S3) or aws:kms (SSE-KMS) "
+            "(default: the bucket's own setting)", choices=("aws:kms", "AES256")),
+    Setting("DATALAKE_S3_SSE_KMS_KEY_ID", "--s3-sse-kms-key-id",
+            "KMS key id, ARN or alias for aws:kms (default: the account's aws/s3 key)",
+            pattern=r"[A-Za-z0-9:/_.-]{1,2048}", allowed="a KMS key id, key ARN or alias/NAME"),
+    Setting("DATALAKE_S3_EXPECTED_BUCKET_OWNER", "--s3-expected-bucket-owner",
+            "AWS account id that must own the bucket; S3 refuses every request otherwise",
+            pattern=r"[0-9]{12}", allowed="a 12-digit AWS account id"),
     Setting("AWS_ENDPOINT_URL", "--endpoint-url",
             "S3-compatible server to talk to instead of AWS (e.g. http://127.0.0.1:9000)"),
     Setting("AWS_PROFILE", "--aws-profile", "AWS profile from ~/.aws for credentials"),
@@ -109,6 +123,11 @@ class Config:
     def __getitem__(self, name: str) -> str | None:
         return self.values.get(name)
 
+    def __repr__(self) -> str:
+        """Without secret values, so a traceback or a notebook's echo cannot leak them."""
+        shown = {name: value for name, value, _ in self.describe() if value != "(not set)"}
+        return f"Config({shown!r})"
+
     def describe(self) -> list[tuple[str, str, str]]:
         """(name, value, source) for every setting; secrets are never shown."""
         rows = []
@@ -147,6 +166,13 @@ def resolve(arguments: Mapping[str, object] | None = None,
         if setting.choices and value is not None and value not in setting.choices:
             raise InvalidInput(setting.name, f"{value!r} from {sources[setting.name]}; "
                                              f"allowed: {', '.join(setting.choices)}")
+        if setting.pattern and value is not None and not re.fullmatch(setting.pattern, value, re.ASCII):
+            raise InvalidInput(setting.name, f"{value!r} from {sources[setting.name]}; "
+                                             f"allowed: {setting.allowed}")
+    if values.get("DATALAKE_S3_SSE_KMS_KEY_ID") and values.get("DATALAKE_S3_SSE") != "aws:kms":
+        raise InvalidInput("DATALAKE_S3_SSE_KMS_KEY_ID", f"set in {sources['DATALAKE_S3_SSE_KMS_KEY_ID']}"
+                           f" but DATALAKE_S3_SSE is {values.get('DATALAKE_S3_SSE') or 'not set'}; "
+                           "allowed: a KMS key only with DATALAKE_S3_SSE=aws:kms")
     concurrency = values["DATALAKE_CONCURRENCY"]
     if not re.fullmatch(r"[0-9]{1,3}", concurrency) or not 1 <= int(concurrency) <= 256:
         raise InvalidInput("DATALAKE_CONCURRENCY", f"{concurrency!r} from "

@@ -11,16 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 from . import layout, times
-from .cache import Cache, hash_file, readable_name, temp_path
+from .cache import Cache, VerifiedStream, corrupt_message, hash_file, readable_name, temp_path
 from .config import Config, resolve
 from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .frame import row_fields, to_frame
-from .metadata import (Record, check_fields, check_hash, check_id, check_name, check_work_id,
-                       ext_of)
+from .metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
+                       check_work_id, ext_of)
 from .store import Store, open_store
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .check import Report
 
 Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str]
@@ -35,6 +37,14 @@ def split_names(field: str, value: Names) -> list[str] | None:
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [check_name(field, item.strip() if isinstance(item, str) else item) for item in items]
     return list(dict.fromkeys(names))
+
+
+def _is_name(field: str, value: str) -> bool:
+    try:
+        check_name(field, value)
+    except InvalidInput:
+        return False
+    return True
 
 
 class Lake:
@@ -55,7 +65,9 @@ class Lake:
             cfg["DATALAKE_STORAGE_URL"], endpoint_url=cfg["AWS_ENDPOINT_URL"],
             region=cfg["AWS_DEFAULT_REGION"], profile=cfg["AWS_PROFILE"],
             concurrency=self.concurrency, retry_mode=cfg["DATALAKE_S3_RETRY_MODE"],
-            access_key=cfg["AWS_ACCESS_KEY_ID"], secret_key=cfg["AWS_SECRET_ACCESS_KEY"])
+            access_key=cfg["AWS_ACCESS_KEY_ID"], secret_key=cfg["AWS_SECRET_ACCESS_KEY"],
+            sse=cfg["DATALAKE_S3_SSE"], sse_kms_key_id=cfg["DATALAKE_S3_SSE_KMS_KEY_ID"],
+            expected_bucket_owner=cfg["DATALAKE_S3_EXPECTED_BUCKET_OWNER"])
         self.cache = Cache(cfg["DATALAKE_CACHE_DIR"])
         mode = cfg["DATALAKE_PROGRESS"]
         self.progress = progress if progress is not None else (
@@ -74,7 +86,7 @@ class Lake:
     def push(self, path: PathLike | Sequence[PathLike], *, what: str, where: str, start: Any,
              end: Any = None, data_version: str, work_id: str | None = None) -> Record | list[Record]:
         """Archive one file (returns its record) or several with the same metadata (a list)."""
-        many = not isinstance(path, (str, os.PathLike))
+        many = not isinstance(path, (str, os.PathLike)) and hasattr(path, "__iter__")
         paths = list(path) if many else [path]
         items = [dict(path=p, what=what, where=where, start=start, end=end,
                       data_version=data_version, work_id=work_id) for p in paths]
@@ -102,15 +114,20 @@ class Lake:
         return check_fields(**fields)
 
     def _check_path(self, path: Any) -> Path:
+        allowed = "give a readable regular file (an empty one is fine)"
         if not isinstance(path, (str, os.PathLike)) or not str(path):
-            raise InvalidInput("path", f"expected a file path, got {path!r}")
+            raise InvalidInput("path", f"expected a file path, got {path!r}; {allowed}")
         p = Path(path)
-        if not p.exists():
-            raise InvalidInput("path", f"{str(p)!r} does not exist")
-        if not p.is_file():
-            raise InvalidInput("path", f"{str(p)!r} is not a regular file")
-        if not os.access(p, os.R_OK):
-            raise InvalidInput("path", f"{str(p)!r} is not readable")
+        try:
+            if not p.exists():
+                raise InvalidInput("path", f"{str(p)!r} does not exist; {allowed}")
+            if not p.is_file():
+                raise InvalidInput("path", f"{str(p)!r} is not a regular file; {allowed}")
+            with open(p, "rb"):  # really opened: os.access() says yes to root, and on NFS
+                pass
+        except OSError as exc:
+            raise InvalidInput("path", f"{str(p)!r} is not readable ({exc.strerror}); "
+                                       f"{allowed}") from None
         return p
 
     def _push_one(self, path: Path, fields: dict[str, Any], advance: Callable[[int], None]) -> Record:
@@ -118,18 +135,56 @@ class Lake:
         hash_hex, size = hash_file(path)
         rec = layout.build_record(fields, hash_hex, ext_of(path.name), size=size)
         key = layout.data_key(rec)
-        self.store.put_file(key, path, {"datalake-record": json.dumps(rec.to_json())}, advance)
-        after = path.stat()
-        if (after.st_size, after.st_mtime_ns) != (size, before.st_mtime_ns):
-            self.store.delete(key)
-            raise DatalakeError(f"{path} changed while it was pushed; nothing was archived")
-        pair = (rec.what, rec.where)
-        if pair not in self._cataloged:
-            self.store.put_bytes(layout.catalog_key(*pair), b"")
-            self._cataloged.add(pair)
-        if rec.work_id is not None:
-            self.store.put_bytes(layout.work_key(rec, size), b"")
+        # The data object is the record, so it goes first; a failed upload wrote nothing (we
+        # never delete then: the same key may hold an earlier, identical push).
+        try:
+            self.store.put_file(key, path, {"datalake-record": json.dumps(rec.to_json())}, advance)
+        except OSError as exc:  # a local lake: disk full, no permission
+            raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
+        try:
+            after = path.stat()
+            if (after.st_size, after.st_mtime_ns) != (size, before.st_mtime_ns):
+                raise DatalakeError("the file changed while it was pushed")
+            self._write_entries(rec, size)
+        except BaseException as exc:
+            raise self._roll_back(key, path, exc) from None
         return self._located(rec, key)
+
+    def _write_entries(self, rec: Record, size: int) -> None:
+        """The 0-byte index entries.  One that fails but exists already (an earlier or
+        concurrent push of the same file wrote the same key) is done, not an error."""
+        pair = (rec.what, rec.where)
+        keys = [] if pair in self._cataloged else [layout.catalog_key(*pair)]
+        if rec.work_id is not None:
+            keys.append(layout.work_key(rec, size))
+        for key in keys:
+            try:
+                self.store.put_bytes(key, b"")
+            except DatalakeError:
+                if not self._exists(key):
+                    raise
+        self._cataloged.add(pair)
+
+    def _exists(self, key: str) -> bool:
+        try:
+            return self.store.head(key) is not None
+        except DatalakeError:
+            return False
+
+    def _roll_back(self, key: str, path: Path, exc: BaseException) -> BaseException:
+        """Remove the data object after a later step failed, so no half-made record stays
+        visible; the error to raise says whether that worked."""
+        try:
+            self.store.delete(key)
+        except (DatalakeError, OSError) as undo:
+            if not isinstance(exc, (DatalakeError, OSError)):
+                return exc
+            return DatalakeError(f"{path}: {exc}; removing its data object failed too ({undo}), "
+                                 "so the record may show without its index entries: push it "
+                                 "again or run 'datalake check --repair'")
+        if not isinstance(exc, (DatalakeError, OSError)):
+            return exc  # KeyboardInterrupt, a bug: as it was, after the clean-up
+        return DatalakeError(f"{path}: {exc}; nothing was archived (push it again)")
 
     def _located(self, rec: Record, key: str) -> Record:
         return dataclasses.replace(rec, url=self.store.url_for(key))
@@ -190,12 +245,22 @@ class Lake:
                 return max(found, key=lambda r: (r.start, r.stop, r.id))
         raise NotFound(f"no {what} files" + (f" from {where}" if where else "") + f" in {self.url}")
 
+    def check(self, repair: bool = False, delete_orphans: bool = False,
+              deep: bool = False) -> "Report":
+        """Find damage: data without a record, missing or dangling index entries (and with
+        ``deep`` corrupt bytes); ``repair`` fixes the index, ``delete_orphans`` removes what
+        is no record.  See ``datalake_nb.check``."""
+        from .check import check
+        return check(self, repair=repair, delete_orphans=delete_orphans, deep=deep)
+
     def catalog(self) -> dict[str, list[str]]:
-        """{what: [wheres]} for everything the lake holds."""
+        """{what: [wheres]} for everything the lake holds (entries the lake would not
+        write, like a where of '..', are skipped: `datalake check` reports them)."""
         out: dict[str, list[str]] = {}
         for entry in self.store.list(layout.CATALOG):
             what, _, where = entry.key[len(layout.CATALOG):].partition("/")
-            out.setdefault(what, []).append(where)
+            if _is_name("what", what) and _is_name("where", where):
+                out.setdefault(what, []).append(where)
         return out
 
     def timeline(self, frame: "pd.DataFrame | None" = None, **filters: Any) -> Any:
@@ -224,7 +289,8 @@ class Lake:
     def open(self, item: "str | Record") -> BinaryIO:
         """A readable binary stream of one file, without downloading it first."""
         rec = self._resolve([item])[0]
-        return self.store.open(layout.data_key(rec))
+        key = layout.data_key(rec)
+        return VerifiedStream(self.store.open(key), rec, self.store.url_for(key))
 
     def fetch(self, items: Any, dest: PathLike | None = None) -> list[Path]:
         """Download files (a DataFrame from list(), records, or ids) into ``dest``.
@@ -245,12 +311,11 @@ class Lake:
     def _download(self, rec: Record, advance: Callable[[int], None]) -> Path:
         final = self.cache.path(rec.hash)
         with temp_path(final.parent) as tmp:
-            self.store.get_file(layout.data_key(rec), tmp, advance)
+            self.store.get_file(layout.data_key(rec), tmp, advance, rec.size)
             actual, _ = hash_file(tmp)
             if actual != rec.hash:
-                raise IntegrityError(f"{rec.what} from {rec.where} at {times.iso(rec.start)} "
-                                     f"(id {rec.id}): stored bytes hash to {actual}, the record "
-                                     f"says {rec.hash}; nothing was written")
+                raise IntegrityError(corrupt_message(self.store.url_for(layout.data_key(rec)),
+                                                     rec, actual))
             tmp.chmod(0o444)
             os.replace(tmp, final)
         return final
@@ -278,7 +343,8 @@ class Lake:
             fields = check_fields(**row_fields(row))
             url = str(row["url"])
             ext = url.rsplit("/", 1)[-1].partition(".")[2]
-            rec = layout.build_record(fields, check_hash(row["hash"]), "." + ext if ext else "",
+            rec = layout.build_record(fields, check_hash(row["hash"]),
+                                      check_ext("." + ext if ext else ""),
                                       size=int(row["size"]), url=url)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput("fetch", f"not a row of Lake.list(): {exc}") from None

@@ -28,7 +28,8 @@ notebook-only forms:
 
 Results: list -> DataFrame (--format json: list of dicts, url: list of URLs, csv: text),
 fetch -> list of paths, push -> Record (or a list),
-latest -> Record, catalog -> dict, cat -> text, config -> DataFrame.
+latest -> Record, catalog -> dict, cat -> text, config -> DataFrame,
+check -> a Report (.ok, .findings, .to_frame()).
 {python_var} and $var are expanded in the line and the cell body.
 Defaults: %config LakeMagics.storage_url = 's3://bucket/prefix' (also cache_dir)."""
 

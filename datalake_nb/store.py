@@ -24,6 +24,7 @@ CHUNK = 1 << 20
 class Entry:
     key: str
     size: int
+    metadata: dict[str, str] | None = dataclasses.field(default=None, compare=False)  # head() on S3
 
 
 class Store(abc.ABC):
@@ -38,8 +39,10 @@ class Store(abc.ABC):
     def put_bytes(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None: ...
 
     @abc.abstractmethod
-    def get_file(self, key: str, dest: Path, progress: Progress | None = None) -> None:
-        """Write the object's bytes to ``dest`` (the caller makes it atomic)."""
+    def get_file(self, key: str, dest: Path, progress: Progress | None = None,
+                 size: int | None = None) -> None:
+        """Write the object's bytes to ``dest`` (the caller makes it atomic).  ``size``,
+        when the caller knows it from a listing, lets a small object take one request."""
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
@@ -99,7 +102,7 @@ class LocalStore(Store):
     def put_bytes(self, key, data, metadata=None):
         self._atomic_write(key, lambda out: out.write(data))
 
-    def get_file(self, key, dest, progress=None):
+    def get_file(self, key, dest, progress=None, size=None):
         with self.open(key) as src, open(dest, "wb") as out:
             _copy(src, out, progress)
 
@@ -165,10 +168,26 @@ def _copy(src: BinaryIO, out: BinaryIO, progress: Progress | None) -> None:
         progress(len(chunk))
 
 
+def redact_url(url: str) -> str:
+    """The URL without a user:password@ part, so an error message cannot show a secret."""
+    head, sep, rest = url.partition("://")
+    user, at, after = rest.partition("@")
+    if sep and at and ":" in user.partition("/")[0]:  # user:pass@host, even if pass has a '/'
+        return f"{head}://***@{after}"
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rsplit("@", 1)[1]
+    return head + sep + netloc + slash + path if sep else url
+
+
 def open_store(url: str, **s3_options: object) -> Store:
     """The Store for a root URL: s3://bucket/prefix, file:///path or a plain path."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("storage URL", "is empty; give s3://bucket/prefix or a folder path")
+    if redact_url(url) != url:
+        raise InvalidInput("storage URL", f"{redact_url(url)!r}: credentials do not belong in the "
+                                          "URL; use AWS_PROFILE or AWS_ACCESS_KEY_ID and "
+                                          "AWS_SECRET_ACCESS_KEY")
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "s3":
         from .s3store import S3Store

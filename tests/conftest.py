@@ -1,65 +1,65 @@
-"""Fixtures: a real S3 endpoint (moto's server over HTTP on 127.0.0.1) and lakes."""
+"""Fixtures: real S3 endpoints over HTTP on 127.0.0.1 (moto, and SeaweedFS where
+selected: see s3servers.py) and lakes on a local folder or on each of them."""
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-import uuid
+import os
 
 import boto3
 import pytest
 
 from datalake_nb import Lake
 
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_DEFAULT_REGION": "us-east-1"}
+from s3servers import SERVERS, S3Server, new_bucket, selected_backends
+
+S3_BACKENDS = selected_backends()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _server(request, name: str) -> S3Server:
+    return request.getfixturevalue(f"{name}_server")
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint():
-    """Start moto's S3 server as a separate process; yield its URL."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("moto server did not start")
-            time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+def moto_server():
+    """moto's S3 server as a separate process."""
+    with SERVERS["moto"]() as server:
+        yield server
 
 
-@pytest.fixture
-def aws_env(s3_endpoint, monkeypatch):
-    """Environment that points boto3 (and CLI subprocesses) at the test server."""
-    for name, value in FAKE_CREDENTIALS.items():
+@pytest.fixture(scope="session")
+def seaweedfs_server():
+    """SeaweedFS (weed mini) as a separate process; it checks request signatures."""
+    with SERVERS["seaweedfs"]() as server:
+        yield server
+
+
+def _point_at(server: S3Server, monkeypatch) -> None:
+    for name, value in server.env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return s3_endpoint
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the first credentials
+
+
+@pytest.fixture(params=S3_BACKENDS)
+def s3_server(request) -> S3Server:
+    """Each selected S3 server in turn."""
+    return _server(request, request.param)
 
 
 @pytest.fixture
-def bucket(aws_env):
-    name = f"test-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=aws_env).create_bucket(Bucket=name)
-    return name
+def s3_endpoint(s3_server):
+    return s3_server.url
+
+
+@pytest.fixture
+def aws_env(s3_server, monkeypatch):
+    """Environment that points boto3 (and CLI subprocesses) at the test server."""
+    _point_at(s3_server, monkeypatch)
+    return s3_server.url
+
+
+@pytest.fixture
+def bucket(aws_env, s3_server):
+    return new_bucket(s3_server)
 
 
 @pytest.fixture(autouse=True)
@@ -69,18 +69,31 @@ def isolated_home(tmp_path, monkeypatch):
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     for var in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "DATALAKE_CONFIG",
-                "DATALAKE_STORAGE_URL", "DATALAKE_CACHE_DIR", "DATALAKE_FETCH_DIR"):
+                "DATALAKE_STORAGE_URL", "DATALAKE_CACHE_DIR", "DATALAKE_FETCH_DIR",
+                *(v for v in os.environ if v.startswith("DATALAKE_S3_"))):
         monkeypatch.delenv(var, raising=False)
     return home
 
 
-@pytest.fixture(params=["local", "s3"])
-def lake_url(request, tmp_path):
-    """A root URL for an empty lake: a local folder, or a prefix in a fresh bucket."""
+LAKE_KINDS = ["local", *(["s3"] if S3_BACKENDS == ["moto"] else [f"s3-{b}" for b in S3_BACKENDS])]
+
+
+@pytest.fixture(params=LAKE_KINDS)
+def lake_url(request, tmp_path, monkeypatch):
+    """A root URL for an empty lake: a local folder, or a prefix in a fresh bucket of
+    each selected S3 server (the environment then points at that server)."""
     if request.param == "local":
         return str(tmp_path / "lake")
-    bucket = request.getfixturevalue("bucket")
-    return f"s3://{bucket}/archive/logs"
+    server = _server(request, request.param.partition("-")[2] or "moto")
+    _point_at(server, monkeypatch)
+    return f"s3://{new_bucket(server)}/archive/logs"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The figures the reliability tests counted (faults injected, files lost, ...)."""
+    import figures
+    if figures.line():
+        terminalreporter.write_line(figures.line())
 
 
 @pytest.fixture

@@ -27,9 +27,9 @@ class CountingStore(Store):
         self._count("put")
         return self.inner.put_bytes(key, data, metadata)
 
-    def get_file(self, key, dest, progress=None):
+    def get_file(self, key, dest, progress=None, size=None):
         self._count("get")
-        return self.inner.get_file(key, dest, progress)
+        return self.inner.get_file(key, dest, progress, size)
 
     def open(self, key):
         self._count("get")
@@ -62,3 +62,21 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def snapshot(lake) -> dict[str, object]:
+    """Everything a lake holds, byte for byte: each file under a local root (hidden ones
+    too), or each object in the S3 bucket with its user metadata."""
+    from datalake_nb.store import LocalStore
+    store = lake.store
+    if isinstance(store, LocalStore):
+        if not store.root.exists():
+            return {}
+        return {str(p.relative_to(store.root)): p.read_bytes()
+                for p in sorted(store.root.rglob("*")) if p.is_file()}
+    out: dict[str, object] = {}
+    for page in store.client.get_paginator("list_objects_v2").paginate(Bucket=store.bucket):
+        for obj in page.get("Contents", []):
+            got = store.client.get_object(Bucket=store.bucket, Key=obj["Key"])
+            out[obj["Key"]] = (got["Body"].read(), got.get("Metadata"))
+    return out

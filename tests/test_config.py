@@ -267,8 +267,12 @@ def test_unknown_argument_name_is_an_error():
     assert "DATALAKE_CONCURENCY" in str(err)
 
 
+SAMPLE_VALUES = {"DATALAKE_S3_EXPECTED_BUCKET_OWNER": "123456789012"}
+
+
 def test_every_known_name_is_accepted_in_a_file(tmp_path):
-    lines = [f"{s.name}={s.choices[0] if s.choices else '3'}" for s in SETTINGS]
+    lines = [f"{s.name}={SAMPLE_VALUES.get(s.name) or (s.choices[0] if s.choices else '3')}"
+             for s in SETTINGS]
     path = _write(tmp_path / "all.conf", "\n".join(lines) + "\n")
     values = read_config_file(path)
     assert set(values) == set(BY_NAME)

@@ -146,6 +146,7 @@ def test_help_is_the_full_cli_help(ip, capsys):
 OPTION_VALUES = {
     "--what": "nginx", "--where": "web01", "--start": "2015-03-20", "--end": "2015-03-21",
     "--work-id": "w-web01", "--format": "json", "--data-version": "0",
+    "--repair": None, "--delete-orphans": None, "--deep": None,  # flags without a value
 }
 
 
@@ -159,7 +160,7 @@ def cli_options():
                     yield name, flag
 
 
-def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_path):
+def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_path, request):
     """Parity: each option of each command parses and runs the same in %lake and the CLI."""
     from datalake_nb.config import SETTINGS
     setting_flags = {s.flag: s for s in SETTINGS if s.flag}
@@ -170,7 +171,10 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
             value = {"--storage-url": lake_url, "--cache-dir": str(tmp_path / "c3"),
                      "--fetch-dir": str(tmp_path / "f3"), "--concurrency": "3", "--progress": "off",
                      "--s3-retry-mode": "adaptive", "--endpoint-url": env.get("AWS_ENDPOINT_URL", ""),
-                     "--aws-profile": "", "--aws-region": "us-east-1"}[flag]
+                     "--aws-profile": "", "--aws-region": "us-east-1", "--s3-sse": "AES256",
+                     "--log-level": "warning",  # debug is tested in test_security (a subprocess)
+                     "--s3-sse-kms-key-id": "alias/datalake-test",
+                     "--s3-expected-bucket-owner": "123456789012"}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
         else:
@@ -185,7 +189,12 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
             args = []
         if flag == "--aws-profile":
             continue  # a named profile must exist in ~/.aws; the empty value is boto3's default
-        line = [command, *args, flag, value]
+        if flag == "--s3-sse-kms-key-id":
+            if command == "push" and "seaweedfs" in request.node.name:
+                checked.add((command, flag))
+                continue  # weed mini has no KMS: SSE-KMS writes fail there (see test_security)
+            args = [*args, "--s3-sse", "aws:kms"]  # a KMS key goes with aws:kms only
+        line = [command, *args, flag, *([] if value is None else [value])]
         magic_value = ip.run_line_magic("lake", " ".join(map(repr_arg, line)))
         proc = subprocess.run([sys.executable, "-m", "datalake_nb", *line], capture_output=True,
                               text=True, env=env, cwd=tmp_path)

