@@ -1,7 +1,8 @@
 """Notebooks run (under nbval, and in refresh.py) against a fresh embedded lake.
 
 The kernel inherits this environment: a new temporary XDG data/cache/config
-home (so the real user's lake is never touched and every run starts empty),
+home (so the real user's lake is never touched and every run starts empty;
+the notebooks of one run share that lake, in file-name order, as refresh.py runs them),
 no DATALAKE_*/AWS_* settings from outside, and no progress bars (their
 output varies from run to run).
 """
