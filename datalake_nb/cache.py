@@ -16,35 +16,85 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import times
-from .errors import IntegrityError
+from .errors import DatalakeError, IntegrityError
 from .metadata import Record, content_hash
 
 CHUNK = 1 << 20
+MARK_MAX_MS = 7_258_118_400_000  # 2200-01-01: file times (ns in 64 bits) end in 2262
 
 
 def hash_file(path: Path) -> tuple[str, int]:
-    """(blake2b-16 hex, size) of a file, read once.
+    """(blake2b-16 hex, size) of a file, read once."""
+    with open(path, "rb", buffering=0) as src:
+        return hash_open_file(src)
+
+
+def hash_open_file(src: Any) -> tuple[str, int]:
+    """(blake2b-16 hex, size) of an open unbuffered file, from its position to its end.
 
     A small file is one read.  A larger one goes through two reused buffers: a helper
     thread reads the next while this one is hashed (both release the GIL), so it hashes
     at blake2b's own speed rather than that plus the copy out of the page cache.
     """
     digest = content_hash()
-    with open(path, "rb", buffering=0) as src:
-        if os.fstat(src.fileno()).st_size < CHUNK:  # no buffers to allocate, no thread
-            data = src.read()
-            digest.update(data)
-            return digest.hexdigest(), len(data)
-        size = 0
-        views = (memoryview(bytearray(CHUNK)), memoryview(bytearray(CHUNK)))
-        with concurrent.futures.ThreadPoolExecutor(1) as reader:
-            n, current = src.readinto(views[0]), 0
-            while n:
-                ahead = reader.submit(src.readinto, views[1 - current])
-                digest.update(views[current][:n])
-                size += n
-                n, current = ahead.result(), 1 - current
+    if os.fstat(src.fileno()).st_size < CHUNK:  # no buffers to allocate, no thread
+        data = src.readall()
+        digest.update(data)
+        return digest.hexdigest(), len(data)
+    size = 0
+    views = (memoryview(bytearray(CHUNK)), memoryview(bytearray(CHUNK)))
+    with concurrent.futures.ThreadPoolExecutor(1) as reader:
+        n, current = src.readinto(views[0]), 0
+        while n:
+            ahead = reader.submit(src.readinto, views[1 - current])
+            digest.update(views[current][:n])
+            size += n
+            n, current = ahead.result(), 1 - current
     return digest.hexdigest(), size
+
+
+class FileChanged(DatalakeError):
+    """The bytes read for an upload are not the ones that were hashed for its key."""
+
+
+class HashedUpload:
+    """The first ``size`` bytes of an open file, read once more for an upload; the read
+    that reaches ``size`` raises FileChanged unless they hash to ``expected``, so a
+    store abandons the upload (nothing becomes visible) instead of storing bytes under
+    a key that names other bytes.  Bytes appended after ``size`` are not read: a log
+    that grows during its push is archived as it was when hashed."""
+
+    def __init__(self, raw: Any, expected: str, size: int, name: str):
+        self._raw, self._expected, self._left, self._name = raw, expected, size, name
+        self._digest = content_hash()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1) -> bytes:
+        want = self._left if n is None or n < 0 else min(n, self._left)
+        parts, got = [], 0
+        while got < want:
+            chunk = self._raw.read(want - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        data = b"".join(parts) if len(parts) != 1 else parts[0]
+        self._digest.update(data)
+        self._left -= got
+        if got < want or (self._left == 0 and want > 0):
+            self._verify(truncated=got < want)
+        return data
+
+    def _verify(self, truncated: bool) -> None:
+        if truncated or self._digest.hexdigest() != self._expected:
+            raise FileChanged(f"{self._name}: the file changed while it was pushed (its bytes "
+                              "are no longer the ones hashed for its record); nothing was "
+                              "archived from this push: push it again")
 
 
 def hash_stream(stream: Any) -> str:
@@ -91,6 +141,13 @@ class VerifiedStream(io.RawIOBase):
         super().close()
 
 
+def _mark(rec: Record) -> int:
+    """The mtime (ns) a verified cache entry gets: the end (or start) of its record, which
+    also gives a fetched log the time of its last event, as the original had."""
+    ms = rec.end if rec.end is not None else rec.start
+    return min(ms, MARK_MAX_MS) * 1_000_000
+
+
 def readable_name(rec: Record) -> str:
     """where/what_START_IDTAIL.ext: built from validated fields only, so it
     cannot leave the destination folder."""
@@ -110,19 +167,48 @@ def temp_path(folder: Path, suffix: str = ".part") -> Iterator[Path]:
 
 
 class Cache:
+    """Verified files by hash.  An entry is trusted while its size and its modification
+    time are the ones it was given when it was verified; fetched files are hard links to
+    entries, so editing one in place changes both and the entry is hashed again (and
+    dropped if its bytes are not the record's any more)."""
+
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).expanduser().absolute()
 
     def path(self, hash_hex: str) -> Path:
         return self.root / "objects" / hash_hex[:2] / hash_hex
 
+    def add(self, verified: Path, rec: Record) -> Path:
+        """Move a verified file into the cache, read-only and marked as verified."""
+        final = self.path(rec.hash)
+        verified.chmod(0o444)
+        mark = _mark(rec)
+        os.utime(verified, ns=(mark, mark))
+        os.replace(verified, final)
+        return final
+
     def lookup(self, rec: Record) -> Path | None:
         path = self.path(rec.hash)
         try:
-            if rec.size is None or path.stat().st_size == rec.size:
-                return path
+            stat = path.stat()
         except FileNotFoundError:
-            pass
+            return None
+        if rec.size is not None and stat.st_size != rec.size:
+            return self._drop(path)
+        if stat.st_mtime_ns == _mark(rec):
+            return path
+        actual, _ = hash_file(path)  # touched or edited since it was verified: look again
+        if actual != rec.hash:
+            return self._drop(path)
+        with contextlib.suppress(OSError):
+            os.utime(path, ns=(_mark(rec), _mark(rec)))
+        return path
+
+    @staticmethod
+    def _drop(path: Path) -> None:
+        """Unlink a damaged entry (fetched copies elsewhere keep their bytes)."""
+        with contextlib.suppress(OSError):
+            path.unlink()
         return None
 
     def place(self, cached: Path, dest: Path) -> Path:

@@ -1,6 +1,7 @@
 """Records <-> pandas DataFrames (pandas is imported only when a frame is made)."""
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
 from .metadata import Record
@@ -8,6 +9,7 @@ from .metadata import Record
 if TYPE_CHECKING:
     import pandas as pd
 
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 COLUMNS = ["id", "what", "where", "start", "end", "work_id", "data-version", "hash",
            "size", "url", "version"]
 
@@ -31,8 +33,12 @@ def row_fields(row: Any) -> dict[str, Any]:
     def ms(value: Any) -> int | None:
         if value is None or value != value:  # None or NaN/NaT
             return None
-        if hasattr(value, "value"):  # pandas Timestamp: ns since the epoch
-            return int(value.value // 1_000_000)
+        if hasattr(value, "to_pydatetime"):  # a pandas Timestamp, of any unit: through
+            value = value.to_pydatetime()  # datetime, which holds every time up to 9999
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            return (value - EPOCH) // datetime.timedelta(milliseconds=1)
         return int(value)
 
     work_id = row.get("work_id")

@@ -7,16 +7,18 @@ import dataclasses
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 from . import layout, times
-from .cache import Cache, VerifiedStream, corrupt_message, hash_file, readable_name, temp_path
+from .cache import (Cache, HashedUpload, VerifiedStream, corrupt_message, hash_file,
+                    hash_open_file, readable_name, temp_path)
 from .config import Config, resolve
 from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .frame import row_fields, to_frame
 from .metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
-                       check_work_id, ext_of)
+                       check_work_id, content_hash, ext_of)
 from .store import Store, open_store
 
 if TYPE_CHECKING:
@@ -27,7 +29,17 @@ if TYPE_CHECKING:
 Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str]
 BAR_MIN_BYTES, BAR_MIN_FILES = 8 << 20, 20  # smaller work finishes before a bar is worth showing
-LATEST_WINDOWS_MS = (86_400_000, 32 * 86_400_000, 400 * 86_400_000, 4018 * 86_400_000, None)
+SMALL_FILE = 16 << 20  # read into memory once, hashed and sent as those very bytes
+GRACE_S = 2.0  # after Ctrl-C, how long transfers in flight get to abort and clean up
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C (or the kernel's Interrupt) stopped a push or fetch; the message says what
+    was finished.  Queued work was not started, transfers in flight were abandoned."""
+
+
+class _Cancelled(Exception):
+    """Raised inside a worker, from its progress callback, once the user interrupted."""
 
 
 def split_names(field: str, value: Names) -> list[str] | None:
@@ -97,8 +109,10 @@ class Lake:
         """Archive files with their own metadata; every item is checked before any upload."""
         planned = [(self._check_path(item.get("path")), self._check_item(item)) for item in items]
         total = sum(p.stat().st_size for p, _ in planned)
-        with self._bar(total, len(planned), "push") as advance, self._pool() as pool:
-            return list(pool.map(lambda job: self._push_one(*job, advance), planned))
+        cataloged: set[tuple[str, str]] = set()  # per call: a repair elsewhere may drop entries
+        with self._bar(total, len(planned), "push") as advance:
+            return self._each(lambda job, progress: self._push_one(*job, cataloged, progress),
+                              planned, advance, "file(s) archived")
 
     @staticmethod
     def _check_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -130,31 +144,49 @@ class Lake:
                                        f"{allowed}") from None
         return p
 
-    def _push_one(self, path: Path, fields: dict[str, Any], advance: Callable[[int], None]) -> Record:
-        before = path.stat()
-        hash_hex, size = hash_file(path)
-        rec = layout.build_record(fields, hash_hex, ext_of(path.name), size=size)
-        key = layout.data_key(rec)
-        # The data object is the record, so it goes first; a failed upload wrote nothing (we
-        # never delete then: the same key may hold an earlier, identical push).
+    def _push_one(self, path: Path, fields: dict[str, Any], cataloged: set[tuple[str, str]],
+                  advance: Callable[[int], None]) -> Record:
+        """Upload the data object (the record), then its index entries.
+
+        The bytes sent are the bytes hashed: a small file is read once into memory; a big
+        one is read again for the upload and checked against its hash before the object
+        appears.  The data object is only created if absent (a conditional write), so a
+        push never overwrites, and a roll-back only ever deletes what this push created:
+        the same key may hold an earlier or concurrent identical push that succeeded.
+        """
         try:
-            self.store.put_file(key, path, {"datalake-record": json.dumps(rec.to_json())}, advance)
-        except OSError as exc:  # a local lake: disk full, no permission
+            with open(path, "rb", buffering=0) as src:  # one open: a file renamed over the
+                if os.fstat(src.fileno()).st_size < SMALL_FILE:  # path meanwhile is not read
+                    body: bytes | HashedUpload = src.readall()
+                    digest = content_hash()
+                    digest.update(body)
+                    hash_hex, size = digest.hexdigest(), len(body)
+                else:
+                    hash_hex, size = hash_open_file(src)
+                    src.seek(0)
+                    body = HashedUpload(src, hash_hex, size, str(path))
+                rec = layout.build_record(fields, hash_hex, ext_of(path.name), size=size)
+                key = layout.data_key(rec)
+                meta = {"datalake-record": json.dumps(rec.to_json())}
+                if isinstance(body, bytes):
+                    created = self.store.put_bytes(key, body, meta, if_absent=True)
+                    advance(size)
+                else:
+                    created = self.store.put_file(key, body, meta, advance, size=size, if_absent=True)
+        except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:
-            after = path.stat()
-            if (after.st_size, after.st_mtime_ns) != (size, before.st_mtime_ns):
-                raise DatalakeError("the file changed while it was pushed")
-            self._write_entries(rec, size)
+            advance(0)  # interrupted while the upload was finishing: roll it back
+            self._write_entries(rec, size, cataloged)
         except BaseException as exc:
-            raise self._roll_back(key, path, exc) from None
+            raise self._roll_back(key, path, exc, created) from None
         return self._located(rec, key)
 
-    def _write_entries(self, rec: Record, size: int) -> None:
+    def _write_entries(self, rec: Record, size: int, cataloged: set[tuple[str, str]]) -> None:
         """The 0-byte index entries.  One that fails but exists already (an earlier or
         concurrent push of the same file wrote the same key) is done, not an error."""
         pair = (rec.what, rec.where)
-        keys = [] if pair in self._cataloged else [layout.catalog_key(*pair)]
+        keys = [] if pair in cataloged else [layout.catalog_key(*pair)]
         if rec.work_id is not None:
             keys.append(layout.work_key(rec, size))
         for key in keys:
@@ -163,7 +195,7 @@ class Lake:
             except DatalakeError:
                 if not self._exists(key):
                     raise
-        self._cataloged.add(pair)
+        cataloged.add(pair)
 
     def _exists(self, key: str) -> bool:
         try:
@@ -171,20 +203,28 @@ class Lake:
         except DatalakeError:
             return False
 
-    def _roll_back(self, key: str, path: Path, exc: BaseException) -> BaseException:
-        """Remove the data object after a later step failed, so no half-made record stays
-        visible; the error to raise says whether that worked."""
-        try:
-            self.store.delete(key)
-        except (DatalakeError, OSError) as undo:
-            if not isinstance(exc, (DatalakeError, OSError)):
-                return exc
-            return DatalakeError(f"{path}: {exc}; removing its data object failed too ({undo}), "
-                                 "so the record may show without its index entries: push it "
-                                 "again or run 'datalake check --repair'")
-        if not isinstance(exc, (DatalakeError, OSError)):
-            return exc  # KeyboardInterrupt, a bug: as it was, after the clean-up
-        return DatalakeError(f"{path}: {exc}; nothing was archived (push it again)")
+    def _roll_back(self, key: str, path: Path, exc: BaseException, created: bool) -> BaseException:
+        """After a later step failed: remove the data object if this push created it, so no
+        half-made record stays visible.  One that was there before belongs to an earlier
+        push and stays.  The error to raise says what happened."""
+        failure = isinstance(exc, (DatalakeError, OSError))
+        if isinstance(exc, _Cancelled) or not failure:
+            outcome = None
+        elif not created:
+            outcome = (f"{path}: {exc}; its data object was archived before and is kept: push "
+                       "it again or run 'datalake check --repair' to complete its index entries")
+        else:
+            outcome = f"{path}: {exc}; nothing was archived (push it again)"
+        if created:
+            try:
+                self.store.delete(key)
+            except (DatalakeError, OSError) as undo:
+                if not failure:
+                    return exc
+                return DatalakeError(f"{path}: {exc}; removing its data object failed too "
+                                     f"({undo}), so the record may show without its index "
+                                     "entries: push it again or run 'datalake check --repair'")
+        return exc if outcome is None else DatalakeError(outcome)
 
     def _located(self, rec: Record, key: str) -> Record:
         return dataclasses.replace(rec, url=self.store.url_for(key))
@@ -209,8 +249,8 @@ class Lake:
             if whats is None:
                 whats = self.store.list_dirs(layout.DATA)
             scans = [scan for w in whats for scan in layout.plan(w, qs, qe)]
-            with self._pool() as pool:
-                found = [r for part in pool.map(self._scan, scans) for r in part]
+            found = [r for part in self._each(lambda scan, _: self._scan(scan), scans,
+                                               lambda n: None, "listings done") for r in part]
         found = [r for r in found
                  if (wheres is None or r.where in wheres)
                  and (qe is None or r.start <= qe) and (qs is None or r.stop >= qs)]
@@ -236,14 +276,55 @@ class Lake:
         return to_frame(self.records(what, where, start, end, work_id))
 
     def latest(self, what: str, where: Names = None) -> Record:
-        """The record with the latest start of ``what`` (from ``where``)."""
+        """The record of ``what`` (from ``where``) with the latest start; of records with
+        the same start, the longest; of the same start and end, the later push (S3's
+        LastModified, a local file's mtime)."""
         check_name("what", what)
-        now = times.now_ms()
-        for window in LATEST_WINDOWS_MS:
-            found = self.records(what, where, start=None if window is None else now - window)
-            if found:
-                return max(found, key=lambda r: (r.start, r.stop, r.id))
-        raise NotFound(f"no {what} files" + (f" from {where}" if where else "") + f" in {self.url}")
+        wheres = split_names("where", where)
+        classes = list(range(len(layout.SPAN_CLASSES)))
+        found = [pair for part in self._each(lambda index, _: self._latest_in(what, index, wheres),
+                                             classes, lambda n: None, "listings done")
+                 for pair in part]
+        if not found:
+            raise NotFound(f"no {what} files" + (f" from {where}" if where else "")
+                           + f" in {self.url}")
+        return max(found, key=lambda pair: (pair[0].start, pair[0].stop, pair[1] or 0,
+                                            pair[0].id))[0]
+
+    def _latest_in(self, what: str, index: int,
+                   wheres: list[str] | None) -> list[tuple[Record, int | None]]:
+        """The records of one span class on its newest day with a match (with their push
+        times), found by walking the class's year/month/day folders from the newest back:
+        a few listings, however big or old the lake.  With a where filter, the rest of a
+        month is one ranged listing after its newest day had no match."""
+        for year in self._dirs_desc(layout.class_prefix(what, index)):
+            for month in self._dirs_desc(year):
+                days = self._dirs_desc(month)
+                found = self._matching(self.store.list(days[0]), wheres) if days else []
+                if not found and wheres is not None and len(days) > 1:
+                    found = self._matching(self.store.list(month, stop=days[0]), wheres)
+                elif not found:
+                    for day in days[1:]:
+                        if found := self._matching(self.store.list(day), wheres):
+                            break
+                if found:
+                    return found
+        return []
+
+    def _dirs_desc(self, prefix: str) -> list[str]:
+        """The date folders (digits only) under ``prefix``, newest first."""
+        return [f"{prefix}{name}/" for name in sorted(self.store.list_dirs(prefix), reverse=True)
+                if name.isdigit()]
+
+    def _matching(self, entries: Iterable[Any], wheres: list[str] | None
+                  ) -> list[tuple[Record, int | None]]:
+        out = []
+        for entry in entries:
+            rec = layout.parse_data_key(entry.key, size=entry.size,
+                                        url=self.store.url_for(entry.key))
+            if rec is not None and (wheres is None or rec.where in wheres):
+                out.append((rec, entry.modified))
+        return out
 
     def check(self, repair: bool = False, delete_orphans: bool = False,
               deep: bool = False) -> "Report":
@@ -277,11 +358,11 @@ class Lake:
         check_id(record_id)
         scans = [s for s in (layout.scan_for_id(w, record_id)
                              for w in self.store.list_dirs(layout.DATA)) if s]
-        with self._pool() as pool:
-            for part in pool.map(self._scan, scans):
-                for rec in part:
-                    if rec.id == record_id:
-                        return rec
+        for part in self._each(lambda scan, _: self._scan(scan), scans, lambda n: None,
+                                "listings done"):
+            for rec in part:
+                if rec.id == record_id:
+                    return rec
         raise NotFound(f"no record with id {record_id} in {self.url}")
 
     # -- read ---------------------------------------------------------------
@@ -303,8 +384,8 @@ class Lake:
         folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
         missing = [r for r in {r.hash: r for r in records}.values() if self.cache.lookup(r) is None]
         total = sum(r.size or 0 for r in missing)
-        with self._bar(total, len(missing), "fetch") as advance, self._pool() as pool:
-            list(pool.map(lambda r: self._download(r, advance), missing))
+        with self._bar(total, len(missing), "fetch") as advance:
+            self._each(self._download, missing, advance, "file(s) downloaded")
         return [self.cache.place(self.cache.lookup(r) or self._download(r, lambda n: None),
                                  folder / readable_name(r)) for r in records]
 
@@ -316,9 +397,7 @@ class Lake:
             if actual != rec.hash:
                 raise IntegrityError(corrupt_message(self.store.url_for(layout.data_key(rec)),
                                                      rec, actual))
-            tmp.chmod(0o444)
-            os.replace(tmp, final)
-        return final
+            return self.cache.add(tmp, rec)
 
     def _resolve(self, items: Any) -> list[Record]:
         """Records from a DataFrame, Records, JSON dicts, or ids."""
@@ -355,10 +434,42 @@ class Lake:
 
     # -- helpers ------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _pool(self) -> Iterator[concurrent.futures.ThreadPoolExecutor]:
-        with concurrent.futures.ThreadPoolExecutor(self.concurrency) as pool:
-            yield pool
+    def _each(self, work: Callable[[Any, Callable[[int], None]], Any], items: Sequence[Any],
+              advance: Callable[[int], None], done: str) -> list[Any]:
+        """``work(item, progress)`` for every item on the pool; the results in order.
+
+        Ctrl-C stops it: queued items are cancelled, and work in flight stops at its next
+        progress report (an upload is abandoned, a download discarded), with GRACE_S to
+        clean up; threads stuck on the network are not waited for.  The first error of an
+        item is raised once all have ended.
+        """
+        cancelled = threading.Event()
+
+        def progress(n: int) -> None:
+            if cancelled.is_set():
+                raise _Cancelled()
+            advance(n)
+
+        pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
+        futures = [pool.submit(lambda item: progress(0) or work(item, progress), item)
+                   for item in items]
+        try:
+            concurrent.futures.wait(futures)
+        except KeyboardInterrupt:
+            cancelled.set()
+            for future in futures:
+                future.cancel()
+            concurrent.futures.wait(futures, timeout=GRACE_S)
+            finished = sum(1 for f in futures if f.done() and not f.cancelled()
+                           and f.exception() is None)
+            raise Interrupted(f"interrupted: {finished} of {len(futures)} {done}; "
+                              "nothing else was written") from None
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        for future in futures:
+            if future.exception() is not None:
+                raise future.exception()  # type: ignore[misc]
+        return [future.result() for future in futures]
 
     @contextlib.contextmanager
     def _bar(self, total: int, files: int, desc: str) -> Iterator[Callable[[int], None]]:

@@ -6,9 +6,11 @@ ever written outside the URL's prefix.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
 import re
+import threading
 import urllib.parse
 from typing import Any, Iterator
 
@@ -19,6 +21,8 @@ from boto3.s3.transfer import TransferConfig
 
 from .errors import DatalakeError, InvalidInput, NotFound
 from .store import CHUNK, Entry, Store, redact_url
+
+PART = 16 << 20  # multipart part size; smaller files go as one PUT
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)
@@ -36,14 +40,27 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return bucket, prefix + "/" if prefix else ""
 
 
+class _Exists(Exception):
+    """A conditional write found the key there already."""
+
+
+class _Conflict(Exception):
+    """A conditional write met another one of the same key in flight (S3's 409)."""
+
+
 @contextlib.contextmanager
-def _errors(what: str, url: str) -> Iterator[None]:
-    """Turn boto's exceptions into one clear line (never with credentials)."""
+def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
+    """Turn boto's exceptions into one clear line (never with credentials).  With
+    ``created``, a failed If-None-Match condition is _Exists (and a 409 _Conflict)."""
     try:
         yield
     except botocore.exceptions.ClientError as exc:
         err = exc.response.get("Error", {})
         code = err.get("Code", "?")
+        if created and code in ("PreconditionFailed", "412"):
+            raise _Exists() from None
+        if created and code in ("ConditionalRequestConflict", "409"):
+            raise _Conflict() from None
         if code in ("NoSuchKey", "404", "NotFound"):
             raise NotFound(f"{what}: no such object in {url}") from None
         if code == "NoSuchBucket":
@@ -93,27 +110,103 @@ class S3Store(Store):
         self.transfer = TransferConfig(max_concurrency=concurrency, multipart_threshold=16 << 20,
                                        multipart_chunksize=16 << 20)
 
-    def put_file(self, key, path, metadata, progress=None):
-        size = os.path.getsize(path)
-        if size < self.transfer.multipart_threshold:
-            # One PUT: boto3's upload_file would start a transfer manager (threads) per file,
-            # which costs a small file more client CPU than its request.
-            with _errors(f"upload {path}", self.url), open(path, "rb") as body:
-                self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=body,
-                                       Metadata=metadata, **self.write_args)
+    def put_file(self, key, source, metadata, progress=None, *, size=None, if_absent=False):
+        if isinstance(source, (str, os.PathLike)):
+            with open(source, "rb") as stream:
+                return self.put_file(key, stream, metadata, progress, if_absent=if_absent,
+                                     size=os.fstat(stream.fileno()).st_size)
+        if size is None or size < PART:
+            # One PUT: a transfer manager per file would cost a small file more client
+            # CPU than its request.
+            data = source.read()
+            created = self.put_bytes(key, data, metadata, if_absent=if_absent)
             if progress:
-                progress(size)
-            return
-        with _errors(f"upload {path}", self.url):
-            self.client.upload_file(str(path), self.bucket, self.prefix + key,
-                                    ExtraArgs={"Metadata": metadata, **self.write_args},
-                                    Config=self.transfer,
-                                    Callback=progress)
+                progress(len(data))
+            return created
+        if if_absent and self.head(key) is not None:
+            return False  # a key names its bytes' hash: the same bytes are there already
+        return self._multipart(key, source, metadata, progress, if_absent)
 
-    def put_bytes(self, key, data, metadata=None):
-        with _errors("put", self.url):
-            self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data,
-                                   Metadata=metadata or {}, **self.write_args)
+    def put_bytes(self, key, data, metadata=None, *, if_absent=False):
+        condition = {"IfNoneMatch": "*"} if if_absent else {}
+        for attempt in range(3):
+            try:
+                with _errors("put", self.url, created=True):
+                    self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data,
+                                           Metadata=metadata or {}, **condition, **self.write_args)
+                return True
+            except _Exists:
+                return False
+            except _Conflict:  # another conditional write of the key is in flight: ask again
+                continue
+        raise DatalakeError(f"put: concurrent writes of {self.url}{key} kept conflicting")
+
+    def _multipart(self, key: str, source: Any, metadata: dict[str, str], progress: Any,
+                   if_absent: bool) -> bool:
+        """Our own multipart upload: parts are read in order (so a verifying stream sees
+        every byte before the last read) and sent in parallel; the object appears only
+        when the upload completes, which is conditional with ``if_absent``.  Any error,
+        an interrupt included, aborts the upload, so nothing is left half-made."""
+        full = self.prefix + key
+        with _errors("upload", self.url):
+            upload_id = self.client.create_multipart_upload(
+                Bucket=self.bucket, Key=full, Metadata=metadata, **self.write_args)["UploadId"]
+        try:
+            etags = self._send_parts(full, upload_id, source, progress)
+            parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]
+            condition = {"IfNoneMatch": "*"} if if_absent else {}
+            with _errors("upload", self.url, created=True):
+                self.client.complete_multipart_upload(
+                    Bucket=self.bucket, Key=full, UploadId=upload_id,
+                    MultipartUpload={"Parts": parts}, **condition, **self.read_args)
+            return True
+        except _Exists:
+            self._abort(full, upload_id)
+            return False
+        except BaseException:
+            self._abort(full, upload_id)
+            raise
+
+    def _send_parts(self, full: str, upload_id: str, source: Any, progress: Any) -> list[str]:
+        workers = self.transfer.max_concurrency
+        slots = threading.BoundedSemaphore(workers)  # parts in memory: at most one per worker
+
+        def send(number: int, body: bytes) -> str:
+            try:
+                with _errors("upload", self.url):
+                    etag = self.client.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id,
+                                                   PartNumber=number, Body=body,
+                                                   **self.read_args)["ETag"]
+            finally:
+                slots.release()
+            if progress:
+                progress(len(body))
+            return etag
+
+        futures: list[concurrent.futures.Future[str]] = []
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            try:
+                while True:
+                    slots.acquire()
+                    failed = next((f for f in futures if f.done() and f.exception()), None)
+                    if failed is not None:
+                        slots.release()
+                        failed.result()
+                    body = source.read(PART)
+                    if not body:
+                        slots.release()
+                        break
+                    futures.append(pool.submit(send, len(futures) + 1, body))
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            return [future.result() for future in futures]
+
+    def _abort(self, full: str, upload_id: str) -> None:
+        with contextlib.suppress(Exception):
+            self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
+                                               **self.read_args)
 
     def get_file(self, key, dest, progress=None, size=None):
         if size is not None and size < self.transfer.multipart_threshold:
@@ -160,7 +253,8 @@ class S3Store(Store):
                 if stop is not None and key >= stop:
                     return
                 if start_after is None or key > start_after:
-                    yield Entry(key, obj["Size"])
+                    yield Entry(key, obj["Size"],
+                                modified=int(obj["LastModified"].timestamp() * 1000))
             if not page.get("IsTruncated"):
                 return
             args["ContinuationToken"] = page["NextContinuationToken"]

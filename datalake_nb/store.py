@@ -8,15 +8,15 @@ from __future__ import annotations
 import abc
 import dataclasses
 import os
-import shutil
 import tempfile
 import urllib.parse
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterator, Union
 
 from .errors import InvalidInput, NotFound
 
 Progress = Callable[[int], None]
+Source = Union[Path, BinaryIO]  # a file to upload, or a stream of its bytes (read to the end)
 CHUNK = 1 << 20
 
 
@@ -25,6 +25,7 @@ class Entry:
     key: str
     size: int
     metadata: dict[str, str] | None = dataclasses.field(default=None, compare=False)  # head() on S3
+    modified: int | None = dataclasses.field(default=None, compare=False)  # ms: S3 LastModified, mtime
 
 
 class Store(abc.ABC):
@@ -33,10 +34,17 @@ class Store(abc.ABC):
     url: str
 
     @abc.abstractmethod
-    def put_file(self, key: str, path: Path, metadata: dict[str, str], progress: Progress | None = None) -> None: ...
+    def put_file(self, key: str, source: Source, metadata: dict[str, str],
+                 progress: Progress | None = None, *, size: int | None = None,
+                 if_absent: bool = False) -> bool:
+        """Store a file's bytes (``source`` is its path, or a stream of ``size`` bytes whose
+        reads may raise to abandon the upload: then nothing becomes visible).  With
+        ``if_absent`` an existing object is left as it is.  True if this call wrote the key."""
 
     @abc.abstractmethod
-    def put_bytes(self, key: str, data: bytes, metadata: dict[str, str] | None = None) -> None: ...
+    def put_bytes(self, key: str, data: bytes, metadata: dict[str, str] | None = None, *,
+                  if_absent: bool = False) -> bool:
+        """Like put_file, for bytes in memory."""
 
     @abc.abstractmethod
     def get_file(self, key: str, dest: Path, progress: Progress | None = None,
@@ -79,8 +87,10 @@ class LocalStore(Store):
             raise InvalidInput("key", f"{key!r} is not a valid object key")
         return self.root.joinpath(*parts)
 
-    def _atomic_write(self, key: str, write: Callable[[BinaryIO], None]) -> None:
+    def _atomic_write(self, key: str, write: Callable[[BinaryIO], None], if_absent: bool) -> bool:
         final = self._path(key)
+        if if_absent and final.exists():
+            return False
         tmp_dir = self.root / ".tmp"
         tmp_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=tmp_dir)
@@ -88,19 +98,32 @@ class LocalStore(Store):
             with os.fdopen(fd, "wb") as out:
                 write(out)
             final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-        except BaseException:
+            if not if_absent:
+                os.replace(tmp, final)
+                return True
+            try:
+                os.link(tmp, final)  # atomic, and fails if another writer was first
+            except FileExistsError:
+                return False
+            except OSError:  # a file system without hard links
+                if final.exists():
+                    return False
+                os.replace(tmp, final)
+            return True
+        finally:
             Path(tmp).unlink(missing_ok=True)
-            raise
 
-    def put_file(self, key, path, metadata, progress=None):
+    def put_file(self, key, source, metadata, progress=None, *, size=None, if_absent=False):
         def write(out: BinaryIO) -> None:
-            with open(path, "rb") as src:
-                _copy(src, out, progress)
-        self._atomic_write(key, write)
+            if isinstance(source, (str, os.PathLike)):
+                with open(source, "rb") as src:
+                    _copy(src, out, progress)
+            else:
+                _copy(source, out, progress)
+        return self._atomic_write(key, write, if_absent)
 
-    def put_bytes(self, key, data, metadata=None):
-        self._atomic_write(key, lambda out: out.write(data))
+    def put_bytes(self, key, data, metadata=None, *, if_absent=False):
+        return self._atomic_write(key, lambda out: out.write(data), if_absent)
 
     def get_file(self, key, dest, progress=None, size=None):
         with self.open(key) as src, open(dest, "wb") as out:
@@ -137,7 +160,8 @@ class LocalStore(Store):
                     continue
                 yield from self._walk(Path(entry.path), key, prefix, start_after, stop)
             elif (start_after is None or key > start_after) and key.startswith(prefix):
-                yield Entry(key, entry.stat().st_size)
+                stat = entry.stat()
+                yield Entry(key, stat.st_size, modified=stat.st_mtime_ns // 1_000_000)
 
     def list_dirs(self, prefix):
         folder = self.root.joinpath(*prefix.strip("/").split("/")) if prefix.strip("/") else self.root
@@ -160,12 +184,10 @@ class LocalStore(Store):
 
 
 def _copy(src: BinaryIO, out: BinaryIO, progress: Progress | None) -> None:
-    if progress is None:
-        shutil.copyfileobj(src, out, CHUNK)
-        return
     while chunk := src.read(CHUNK):
         out.write(chunk)
-        progress(len(chunk))
+        if progress:
+            progress(len(chunk))
 
 
 def redact_url(url: str) -> str:

@@ -83,11 +83,12 @@ class FaultyStore(Store):
             raise DatalakeError(f"{what}: injected lost answer of {kind} #{self.calls[kind]}")
         return result, mode
 
-    def put_file(self, key, path, metadata, progress=None):
-        self._call("put", f"upload {path}", lambda: self.inner.put_file(key, path, metadata, progress))
+    def put_file(self, key, source, metadata, progress=None, **options):
+        return self._call("put", f"upload {key}", lambda: self.inner.put_file(
+            key, source, metadata, progress, **options))[0]
 
-    def put_bytes(self, key, data, metadata=None):
-        self._call("put", "put", lambda: self.inner.put_bytes(key, data, metadata))
+    def put_bytes(self, key, data, metadata=None, **options):
+        return self._call("put", "put", lambda: self.inner.put_bytes(key, data, metadata, **options))[0]
 
     def get_file(self, key, dest, progress=None, size=None):
         _, mode = self._call("get", f"download {key}", lambda: self.inner.get_file(key, dest, progress, size))

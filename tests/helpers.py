@@ -19,13 +19,13 @@ class CountingStore(Store):
     def _count(self, kind):
         self.calls[kind] += 1
 
-    def put_file(self, key, path, metadata, progress=None):
+    def put_file(self, key, source, metadata, progress=None, **options):
         self._count("put")
-        return self.inner.put_file(key, path, metadata, progress)
+        return self.inner.put_file(key, source, metadata, progress, **options)
 
-    def put_bytes(self, key, data, metadata=None):
+    def put_bytes(self, key, data, metadata=None, **options):
         self._count("put")
-        return self.inner.put_bytes(key, data, metadata)
+        return self.inner.put_bytes(key, data, metadata, **options)
 
     def get_file(self, key, dest, progress=None, size=None):
         self._count("get")
