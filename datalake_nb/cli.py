@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
+import signal
 import sys
 from typing import Any, Sequence, TextIO
 
@@ -103,8 +105,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DatalakeError as exc:
         sys.stderr.write(f"datalake: {exc}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("datalake: interrupted\n")
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through entry()
+        sys.stderr.write(f"datalake: {str(exc) or 'interrupted'}\n")
         return 130
     except BrokenPipeError:
         return 0
@@ -114,5 +116,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def entry() -> None:
+    """The installed ``datalake`` command: SIGTERM stops it like Ctrl-C, and once it is
+    interrupted it exits at once, without waiting for threads stuck on the network."""
+    signal.signal(signal.SIGTERM, _terminate)
+    code = main()
+    if code == 130:
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt("terminated")
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -184,24 +184,24 @@ class S3Store(Store):
             return etag
 
         futures: list[concurrent.futures.Future[str]] = []
-        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-            try:
-                while True:
-                    slots.acquire()
-                    failed = next((f for f in futures if f.done() and f.exception()), None)
-                    if failed is not None:
-                        slots.release()
-                        failed.result()
-                    body = source.read(PART)
-                    if not body:
-                        slots.release()
-                        break
-                    futures.append(pool.submit(send, len(futures) + 1, body))
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
+        pool = concurrent.futures.ThreadPoolExecutor(workers)
+        try:
+            while True:
+                slots.acquire()
+                if progress:
+                    progress(0)  # raises once the push is interrupted
+                failed = next((f for f in futures if f.done() and f.exception()), None)
+                if failed is not None:
+                    slots.release()
+                    failed.result()
+                body = source.read(PART)
+                if not body:
+                    slots.release()
+                    break
+                futures.append(pool.submit(send, len(futures) + 1, body))
             return [future.result() for future in futures]
+        finally:  # on an error, the caller aborts the upload at once: parts in flight fail
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _abort(self, full: str, upload_id: str) -> None:
         with contextlib.suppress(Exception):

@@ -1,5 +1,6 @@
 """Reliability figures the tests add up and print at the end of a run (conftest's
-terminal summary): faults injected, concurrent writers, bad inputs tried, files lost."""
+terminal summary): faults injected, concurrent writers, bad inputs tried, kills
+(signals to real processes) survived, files lost."""
 from __future__ import annotations
 
 import collections
@@ -7,7 +8,7 @@ import threading
 
 FIGURES: collections.Counter[str] = collections.Counter()
 _LOCK = threading.Lock()
-NAMES = ("faults injected", "concurrent writers", "bad inputs tried", "files lost")
+NAMES = ("faults injected", "concurrent writers", "bad inputs tried", "kills survived", "files lost")
 
 
 def add(name: str, amount: int = 1) -> None:

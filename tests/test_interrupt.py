@@ -1,0 +1,127 @@
+"""Ctrl-C and SIGTERM stop a push or a fetch of a real `datalake` process within a few
+seconds, abort the transfers in flight and leave nothing half-visible; KeyboardInterrupt
+does the same in the API (a notebook's Interrupt)."""
+from __future__ import annotations
+
+import _thread
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from datalake_nb import Lake
+from datalake_nb.lake import Interrupted
+
+import figures
+
+MIB = 1 << 20
+FIELDS = ["--what", "big", "--where", "web01", "--start", "2015-03-20", "--data-version", "0"]
+
+
+def big_files(folder, count, size):
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"big-{i}.log"
+        path.write_bytes(os.urandom(1024) * (size // 1024))
+        paths.append(path)
+    return paths
+
+
+def until(condition, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def run_until_busy(argv, busy, env):
+    """Start `datalake ARGV`, wait until busy() says its transfer is under way."""
+    proc = subprocess.Popen([sys.executable, "-m", "datalake_nb", *argv], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert until(lambda: busy() or proc.poll() is not None), "the transfer never started"
+    assert proc.poll() is None, proc.communicate()
+    return proc
+
+
+def stop(proc, signum):
+    sent = time.monotonic()
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=30)
+    return time.monotonic() - sent, out, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_a_push_and_aborts_its_upload(bucket, aws_env, tmp_path, signum):
+    url = f"s3://{bucket}/logs"
+    lake = Lake(url, cache_dir=tmp_path / "cache", progress=False)
+    client, prefix = lake.store.client, "logs/"
+    paths = big_files(tmp_path / "in", 6, 48 * MIB)
+    uploads = lambda: client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])  # noqa: E731
+    env = {**os.environ, "DATALAKE_STORAGE_URL": url, "DATALAKE_CONCURRENCY": "2"}
+    proc = run_until_busy(["push", *FIELDS, *map(str, paths)], lambda: bool(uploads()), env)
+    took, out, err = stop(proc, signum)
+    figures.add("kills survived")
+    assert proc.returncode == 130
+    assert took < 10, f"took {took:.1f} s to stop"
+    assert err.count("\n") == 1 and "interrupted" in err and "of 6 file(s) archived" in err
+    assert until(lambda: not uploads(), 10), "a multipart upload was left behind"
+    listed = lake.list()
+    finished = int(err.split("interrupted: ")[1].split(" ")[0]) if "interrupted: " in err else 0
+    assert len(listed) == finished < 6
+    assert lake.check().ok  # nothing half-visible
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])]
+    assert sum(k.startswith(prefix + "data/") for k in keys) == finished
+
+
+def test_a_signal_stops_a_fetch_and_leaves_no_partial_file(bucket, aws_env, tmp_path):
+    url = f"s3://{bucket}/logs"
+    lake = Lake(url, cache_dir=tmp_path / "seed-cache", progress=False)
+    records = lake.push(big_files(tmp_path / "in", 4, 48 * MIB), what="big", where="web01",
+                        start="2015-03-20", data_version="0")
+    cache, dest = tmp_path / "cache", tmp_path / "out"
+    env = {**os.environ, "DATALAKE_STORAGE_URL": url, "DATALAKE_CACHE_DIR": str(cache),
+           "DATALAKE_CONCURRENCY": "2"}
+    busy = lambda: cache.exists() and any(p.is_file() for p in cache.rglob("*"))  # noqa: E731
+    proc = run_until_busy(["fetch", "--what", "big", "--dest", str(dest)], busy, env)
+    took, out, err = stop(proc, signal.SIGINT)
+    figures.add("kills survived")
+    assert proc.returncode == 130 and took < 10, (took, err)
+    assert "of 4 file(s) downloaded" in err and err.count("\n") == 1
+    time.sleep(0.5)
+    names = [p.name for p in cache.rglob("*") if p.is_file()]
+    assert not [n for n in names if n not in {r.hash for r in records}], names  # no .part
+    assert not dest.exists() or not any(dest.rglob("*.log"))  # placed only at the very end
+    # a second fetch completes and verifies everything
+    paths = Lake(url, cache_dir=cache, progress=False).fetch(records, dest=dest)
+    assert [p.stat().st_size for p in paths] == [r.size for r in records]
+
+
+def test_keyboard_interrupt_stops_a_push_in_the_api(tmp_path):
+    """The kernel's Interrupt is a KeyboardInterrupt in the main thread: the push stops
+    at once, says what was finished, and the lake holds only whole records."""
+    lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+    paths = big_files(tmp_path / "in", 40, 2 * MIB)
+    started = threading.Event()
+    real_put = lake.store.put_bytes
+
+    def slow_put(key, data, metadata=None, **options):
+        started.set()
+        time.sleep(0.2)
+        return real_put(key, data, metadata, **options)
+
+    lake.store.put_bytes = slow_put
+    threading.Timer(0, lambda: started.wait(30) and _thread.interrupt_main()).start()
+    begun = time.monotonic()
+    with pytest.raises(Interrupted, match=r"interrupted: \d+ of 40 file\(s\) archived"):
+        lake.push(paths, what="big", where="web01", start="2015-03-20", data_version="0")
+    assert time.monotonic() - begun < 10
+    time.sleep(0.5)  # the puts in flight end; their records complete or are rolled back
+    assert len(lake.list()) < 40
+    assert lake.check().ok
