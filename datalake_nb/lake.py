@@ -4,6 +4,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
+import difflib
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .frame import row_fields, to_frame
 from .metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
                        check_work_id, content_hash, ext_of)
-from .store import Store, open_store
+from .store import LocalStore, Store, open_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -49,6 +50,15 @@ def split_names(field: str, value: Names) -> list[str] | None:
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [check_name(field, item.strip() if isinstance(item, str) else item) for item in items]
     return list(dict.fromkeys(names))
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    known = sorted(known)
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+    return f" (known: {shown})"
 
 
 def _is_name(field: str, value: str) -> bool:
@@ -231,6 +241,13 @@ class Lake:
 
     # -- query --------------------------------------------------------------
 
+    def _require_lake(self) -> None:
+        """Reading a local folder that is not there is a mistake (a typo'd path), not an
+        empty lake.  (On S3 that would cost a request: an empty answer says it instead.)"""
+        if isinstance(self.store, LocalStore) and not self.store.exists():
+            raise NotFound(f"no lake at {self.store.root}: nothing was ever pushed there (a "
+                           "push creates it); check the storage URL")
+
     def records(self, what: Names = None, where: Names = None, start: Any = None,
                 end: Any = None, work_id: str | None = None) -> list[Record]:
         """The records that match, sorted by start (the list() rows, as Records)."""
@@ -239,8 +256,9 @@ class Lake:
         qe = None if end is None else times.to_ms(end, "end")
         if qs is not None and qe is not None and qe < qs:
             raise InvalidInput("end", f"{times.iso(qe)} is before start {times.iso(qs)}")
+        check_work_id(work_id)
+        self._require_lake()
         if work_id is not None:
-            check_work_id(work_id)
             found = [r for r in (layout.parse_work_key(e.key) for e in
                                  self.store.list(layout.work_prefix(work_id))) if r]
             found = [self._located(r, layout.data_key(r)) for r in found]
@@ -273,7 +291,26 @@ class Lake:
         data-version, hash, size, url, version.  A file matches when its
         [start, end] overlaps [start, end] of the query.
         """
-        return to_frame(self.records(what, where, start, end, work_id))
+        frame = to_frame(self.records(what, where, start, end, work_id))
+        if frame.empty:
+            frame.attrs["hint"] = self.explain_empty(what, where)
+        return frame
+
+    def explain_empty(self, what: Names = None, where: Names = None) -> str | None:
+        """Why a query may have found nothing, in one line (or None): a what or where the
+        catalog does not know (with a did-you-mean), or a lake that holds nothing yet."""
+        catalog = self.catalog()
+        if not catalog:
+            there = "nothing is stored" if not self.store.exists() else "no files are listed"
+            return f"{there} under {self.url}: no lake there yet (check the storage URL)"
+        whats = split_names("what", what) or []
+        hints = [f"no what {w!r} in this lake{_did_you_mean(w, catalog)}"
+                 for w in whats if w not in catalog]
+        known = sorted({w for name, wheres in catalog.items() if not whats or name in whats
+                        for w in wheres})
+        hints += [f"no where {w!r} for {'/'.join(whats) or 'any what'}{_did_you_mean(w, known)}"
+                  for w in split_names("where", where) or [] if w not in known]
+        return "; ".join(hints) or None
 
     def latest(self, what: str, where: Names = None) -> Record:
         """The record of ``what`` (from ``where``) with the latest start; of records with
@@ -281,6 +318,7 @@ class Lake:
         LastModified, a local file's mtime)."""
         check_name("what", what)
         wheres = split_names("where", where)
+        self._require_lake()
         classes = list(range(len(layout.SPAN_CLASSES)))
         found = [pair for part in self._each(lambda index, _: self._latest_in(what, index, wheres),
                                              classes, lambda n: None, "listings done")
@@ -332,11 +370,13 @@ class Lake:
         ``deep`` corrupt bytes); ``repair`` fixes the index, ``delete_orphans`` removes what
         is no record.  See ``datalake_nb.check``."""
         from .check import check
+        self._require_lake()
         return check(self, repair=repair, delete_orphans=delete_orphans, deep=deep)
 
     def catalog(self) -> dict[str, list[str]]:
         """{what: [wheres]} for everything the lake holds (entries the lake would not
         write, like a where of '..', are skipped: `datalake check` reports them)."""
+        self._require_lake()
         out: dict[str, list[str]] = {}
         for entry in self.store.list(layout.CATALOG):
             what, _, where = entry.key[len(layout.CATALOG):].partition("/")
@@ -356,6 +396,7 @@ class Lake:
     def get(self, record_id: str) -> Record:
         """The record with this id (one small listing per what)."""
         check_id(record_id)
+        self._require_lake()
         scans = [s for s in (layout.scan_for_id(w, record_id)
                              for w in self.store.list_dirs(layout.DATA)) if s]
         for part in self._each(lambda scan, _: self._scan(scan), scans, lambda n: None,

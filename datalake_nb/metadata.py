@@ -120,6 +120,14 @@ class Record:
         """The last instant the file covers (its start when it has no end)."""
         return self.start if self.end is None else self.end
 
+    def __repr__(self) -> str:
+        """Readable at a glance: ISO UTC times, no URL (it is in ``.url``)."""
+        end = "None" if self.end is None else times.iso(self.end)
+        size = "" if self.size is None else f", size={self.size}"
+        work = "" if self.work_id is None else f", work_id={self.work_id!r}"
+        return (f"Record(what={self.what!r}, where={self.where!r}, start={times.iso(self.start)}, "
+                f"end={end}, data_version={self.data_version!r}{work}{size}, id={self.id!r})")
+
 
 def check_fields(*, what: Any, where: Any, start: Any, end: Any = None,
                  data_version: Any, work_id: Any = None) -> dict[str, Any]:

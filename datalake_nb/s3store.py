@@ -272,6 +272,12 @@ class S3Store(Store):
                 return names
             args["ContinuationToken"] = page["NextContinuationToken"]
 
+    def exists(self):
+        with _errors("list", self.url):
+            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1,
+                                               **self.read_args)
+        return bool(page.get("Contents"))
+
     def head(self, key):
         try:
             with _errors("head", self.url):

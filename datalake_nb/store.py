@@ -68,6 +68,10 @@ class Store(abc.ABC):
     def head(self, key: str) -> Entry | None: ...
 
     @abc.abstractmethod
+    def exists(self) -> bool:
+        """Whether anything was ever stored at the root (one small request on S3)."""
+
+    @abc.abstractmethod
     def delete(self, key: str) -> None: ...
 
     @abc.abstractmethod
@@ -134,6 +138,9 @@ class LocalStore(Store):
             return open(self._path(key), "rb")
         except FileNotFoundError:
             raise NotFound(f"no object {key!r} in {self.url}") from None
+
+    def exists(self):
+        return self.root.is_dir()
 
     def list(self, prefix, start_after=None, stop=None):
         base = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""

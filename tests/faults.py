@@ -121,6 +121,9 @@ class FaultyStore(Store):
     def head(self, key):
         return self._call("head", "head", lambda: self.inner.head(key))[0]
 
+    def exists(self):
+        return self.inner.exists()
+
     def delete(self, key):
         self._call("delete", "delete", lambda: self.inner.delete(key))
 

@@ -50,6 +50,10 @@ class CountingStore(Store):
         self._count("head")
         return self.inner.head(key)
 
+    def exists(self):
+        self._count("list")
+        return self.inner.exists()
+
     def delete(self, key):
         self._count("delete")
         return self.inner.delete(key)

@@ -118,6 +118,9 @@ def test_mistakes_raise_usage_error(ip, line, words):
 def test_use_switches_the_session_lake(ip, filled, tmp_path):
     other = tmp_path / "other-lake"
     ip.run_line_magic("lake", f"use {other}")
+    with pytest.raises(UsageError, match="no lake at"):  # a typo'd folder is not an empty lake
+        ip.run_line_magic("lake", "list")
+    other.mkdir()
     assert ip.run_line_magic("lake", "list").empty
     config = ip.run_line_magic("lake", "config").set_index("name")
     assert config.loc["DATALAKE_STORAGE_URL", "value"] == str(other)
@@ -125,6 +128,7 @@ def test_use_switches_the_session_lake(ip, filled, tmp_path):
 
 def test_config_traits_set_the_default_lake(ip, filled, tmp_path):
     other = tmp_path / "configured"
+    other.mkdir()
     ip.run_line_magic("config", f"LakeMagics.storage_url = {str(other)!r}")
     assert ip.run_line_magic("lake", "list").empty
     assert ip.run_line_magic("lake", "config").set_index("name").loc[

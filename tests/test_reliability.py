@@ -13,6 +13,8 @@ import pytest
 
 from datalake_nb import DatalakeError, Lake, NotFound, layout, times
 
+from datalake_nb.store import LocalStore
+
 import figures
 from faults import FaultyStore
 from helpers import CountingStore, write
@@ -253,3 +255,28 @@ def test_a_long_lived_lake_rewrites_a_catalog_entry_that_a_repair_dropped(lake, 
     assert lake.catalog() == {}  # ...and repair dropped its entry
     lake.push(write(tmp_path / "b.log", "b\n"), **{**FIELDS, "work_id": None})
     assert lake.catalog() == {"app": ["web01"]}
+
+
+# -- empty answers say why (issue 11, item 3) ---------------------------------------------
+
+def test_a_typo_in_a_local_lake_path_is_an_error_not_an_empty_lake(tmp_path):
+    lake = Lake(str(tmp_path / "typo-lake"), cache_dir=tmp_path / "cache", progress=False)
+    for read in (lake.list, lake.catalog, lambda: lake.latest("app"), lake.check):
+        with pytest.raises(NotFound, match="no lake at .*typo-lake"):
+            read()
+    lake.push(write(tmp_path / "a.log", "a\n"), **FIELDS)  # a push creates it
+    assert len(lake.list()) == 1
+
+
+def test_an_empty_answer_names_what_the_catalog_does_not_know(lake, tmp_path):
+    if isinstance(lake.store, LocalStore):
+        lake.store.root.mkdir(parents=True)  # an empty folder: a lake with nothing yet
+    assert "no lake there yet" in lake.list().attrs["hint"]
+    lake.push(write(tmp_path / "a.log", "a\n"), **{**FIELDS, "what": "nginx"})
+    assert lake.list(what="ngnix").attrs["hint"] == ("no what 'ngnix' in this lake; "
+                                                     "did you mean 'nginx'?")
+    assert lake.list(what="nginx", where="web1").attrs["hint"] == (
+        "no where 'web1' for nginx; did you mean 'web01'?")
+    assert lake.list(what="zzz").attrs["hint"] == "no what 'zzz' in this lake (known: nginx)"
+    assert lake.list(what="nginx", start="2030-01-01").attrs["hint"] is None  # known names
+    assert "hint" not in lake.list(what="nginx").attrs  # not empty: no hint
