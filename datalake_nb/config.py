@@ -84,7 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
             "transfers go on while bytes flow (default: 5s)", "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_STALE_AGE", "--stale-age",
             "check --repair removes temporary files and aborts unfinished S3 uploads older "
-            "than this (default: 1d)", "1d", duration=(0, 10 * 365 * 86400)),
+            "than this (default: 1d)", "1d", duration=(0, 100 * 365 * 86400)),
     Setting("DATALAKE_LOG_LEVEL", "--log-level",
             "log to stderr from this level: warning, info or debug (S3 requests and retries); "
             "secrets are masked", "warning", choices=("warning", "info", "debug")),

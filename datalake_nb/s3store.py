@@ -20,7 +20,7 @@ from boto3.s3.transfer import TransferConfig
 
 from .config import duration_seconds
 from .errors import DatalakeError, InvalidInput, NotFound
-from .store import CHUNK, Entry, Store, redact_url
+from .store import CHUNK, Entry, Leftover, Store, redact_url
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)
@@ -54,7 +54,7 @@ def _errors(what: str, url: str) -> Iterator[None]:
     except botocore.exceptions.ClientError as exc:
         err = exc.response.get("Error", {})
         code = err.get("Code", "?")
-        if code in ("NoSuchKey", "404", "NotFound"):
+        if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload"):
             raise NotFound(f"{what}: no such object in {url}") from None
         if code == "NoSuchBucket":
             raise DatalakeError(f"{what}: the bucket of {url} does not exist") from None
@@ -274,3 +274,48 @@ class S3Store(Store):
 
     def url_for(self, key):
         return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    def leftovers(self):
+        """Multipart uploads under the lake's prefix that were started and never completed
+        or aborted (a push killed mid-upload): their parts are stored, and billed, until
+        they are aborted."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix, **self.read_args}
+        cut = len(self.prefix)
+        while True:
+            with _errors("list uploads", self.url):
+                page = self.client.list_multipart_uploads(**args)
+            for upload in page.get("Uploads", []):
+                key, upload_id = upload["Key"], upload["UploadId"]
+                if not key.startswith(self.prefix):
+                    continue
+                yield Leftover("upload", key[cut:], self._parts_size(key, upload_id),
+                               int(upload["Initiated"].timestamp() * 1000), upload_id)
+            if not page.get("IsTruncated"):
+                return
+            args["KeyMarker"], args["UploadIdMarker"] = page["NextKeyMarker"], page["NextUploadIdMarker"]
+
+    def _parts_size(self, key: str, upload_id: str) -> int:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
+                                **self.read_args}
+        size = 0
+        while True:
+            try:
+                with _errors("list parts", self.url):
+                    page = self.client.list_parts(**args)
+            except NotFound:  # aborted or completed meanwhile (NoSuchUpload)
+                return size
+            size += sum(part["Size"] for part in page.get("Parts", []))
+            if not page.get("IsTruncated"):
+                return size
+            args["PartNumberMarker"] = page["NextPartNumberMarker"]
+
+    def remove_leftover(self, leftover, older_than_ms):
+        if leftover.kind != "upload" or leftover.modified_ms >= older_than_ms:
+            return False
+        try:
+            with _errors("abort upload", self.url):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.prefix + leftover.name,
+                                                   UploadId=leftover.upload_id, **self.read_args)
+        except NotFound:
+            return False
+        return True
