@@ -24,7 +24,7 @@ from .store import CHUNK, Entry, Leftover, Store, redact_url
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)
-TIMEOUT_ATTEMPTS = 2  # tries of a request that timed out (see _bound_timeout_retries)
+TIMEOUT_ATTEMPTS = 2  # tries of a request that timed out or found no server (see _bound_timeout_retries)
 CONNECT_TIMEOUT = 5.0  # seconds; defaults of DATALAKE_S3_CONNECT_TIMEOUT / _READ_TIMEOUT
 READ_TIMEOUT = 5.0
 
@@ -71,7 +71,8 @@ def _errors(what: str, url: str) -> Iterator[None]:
                             f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL, or raise "
                             "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT") from None
     except botocore.exceptions.EndpointConnectionError as exc:
-        raise DatalakeError(f"{what}: cannot reach the S3 endpoint {_endpoint_of(exc)}") from None
+        raise DatalakeError(f"{what}: cannot reach the S3 endpoint {_endpoint_of(exc)} "
+                            f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL") from None
     except botocore.exceptions.BotoCoreError as exc:
         raise DatalakeError(f"{what}: {exc}") from None
 
@@ -91,12 +92,14 @@ def _endpoint_of(exc: botocore.exceptions.BotoCoreError) -> str:
 
 def _bound_timeout_retries(caught_exception: BaseException | None = None,
                            request_dict: dict[str, Any] | None = None, **kwargs: Any) -> bool | None:
-    """A ``needs-retry`` hook (registered first): a request that timed out is tried at most
-    TIMEOUT_ATTEMPTS times, so a silent endpoint fails within about TIMEOUT_ATTEMPTS x
-    the timeout instead of max_attempts x it.  Other errors (throttling, 5xx, resets) keep
-    boto3's full retry count.  Returning False stops the retry; None lets boto3 decide."""
+    """A ``needs-retry`` hook (registered first): a request that timed out or could not
+    connect (refused, no such host) is tried at most TIMEOUT_ATTEMPTS times, so a silent
+    or absent endpoint fails within about TIMEOUT_ATTEMPTS x the timeout instead of 9 x it
+    plus up to 20 s of backoff between tries (a refused port took 61 s).  Other errors
+    (throttling, 5xx, a connection reset mid-answer) keep boto3's full retry count.
+    Returning False stops the retry; None lets boto3 decide."""
     if not isinstance(caught_exception, (botocore.exceptions.ReadTimeoutError,
-                                         botocore.exceptions.ConnectTimeoutError)):
+                                         botocore.exceptions.ConnectionError)):
         return None
     context = (request_dict or {}).setdefault("context", {})
     context["datalake_timeouts"] = context.get("datalake_timeouts", 0) + 1

@@ -111,6 +111,23 @@ def test_timeout_settings_come_from_the_environment_and_default_to_seconds(silen
     assert (config.read_timeout, config.connect_timeout) == (60.0, 1.5)
 
 
+def test_an_endpoint_that_refuses_fails_in_bounded_time(monkeypatch, tmp_path):
+    """Nothing listens on the port: 2 tries, not 9 with up to 20 s of backoff between."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    probe.close()
+    for name, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    started = time.monotonic()
+    with pytest.raises(DatalakeError) as info:
+        Lake("s3://nobucket/x", cache_dir=tmp_path / "cache").list(what="nginx")
+    assert time.monotonic() - started < BOUND
+    assert str(info.value) == f"list: cannot reach the S3 endpoint {url} (2 tries); check AWS_ENDPOINT_URL"
+
+
 class Trickle(http.server.BaseHTTPRequestHandler):
     """Answers any GET with CHUNKS pieces of bytes, one every PAUSE seconds: a slow
     download whose bytes keep flowing."""
