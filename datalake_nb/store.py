@@ -1,7 +1,9 @@
 """The object store behind a lake: a local folder here, S3 in ``s3store``.
 
 A Store needs only put / get / ranged list / head / delete.  Keys are
-'/'-separated strings; listings come back in byte order, like S3's.
+'/'-separated strings; listings come back in byte order, like S3's.  A store that
+writes through temporaries also lists and removes what killed writes left
+(``leftovers``, ``remove_leftover``) for ``datalake check``.
 """
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ class Entry:
 class Leftover:
     """What a killed push or fetch left behind: a temporary file, or an S3 multipart
     upload that was never completed (its parts cost storage until it is aborted)."""
-    kind: str          # "temp-file" or "upload"
+    kind: str          # "temp-file" or "upload" ("cache-temp-file": check's, in the fetch cache)
     name: str          # a file's path, or the upload's key (relative to the lake)
     size: int          # bytes (an upload's parts so far)
     modified_ms: int   # last write of a file; start of an upload (UTC ms)
