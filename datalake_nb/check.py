@@ -14,6 +14,13 @@ index entries (``work/``, ``catalog/``) are checked against it:
 - with ``deep``: ``metadata-mismatch`` (the JSON record stored with an S3 object
   disagrees with its key) and ``corrupt-data`` (bytes that do not hash to the record's
   hash).  Nothing can fix these from inside the lake: they are reported.
+- leftovers of killed pushes and fetches: temporary files (``<lake>/.tmp``, and
+  ``.datalake-*.part`` files in the fetch cache with s3transfer's ``.part.XXXXXXXX``
+  next to them) and unfinished S3 multipart uploads under the lake's prefix.  Those
+  older than the stale age (DATALAKE_STALE_AGE, 1 day) are ``stale-temp-file`` /
+  ``stale-upload``, removed / aborted by ``repair``; younger ones may belong to a push
+  or fetch that is running now: they are listed (``recent-...``) and kept, and are no
+  problem.
 
 Index entries are listed before the data, and pushes write data before index entries,
 so a push that runs during a check can only look like a missing entry (which repair
@@ -25,13 +32,18 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import json
+import os
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import layout
 from .cache import hash_stream
+from .config import duration_seconds
 from .errors import DatalakeError
 from .metadata import Record, check_name
-from .store import Entry, Store
+from .store import Entry, Leftover, Store, remove_old_file
+from .times import now_ms
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +53,13 @@ if TYPE_CHECKING:
 FIXED_BY = {"orphan": "--delete-orphans", "missing-work-entry": "--repair",
             "missing-catalog-entry": "--repair", "wrong-work-entry": "--repair",
             "dangling-work-entry": "--repair", "dangling-catalog-entry": "--repair",
-            "metadata-mismatch": None, "corrupt-data": None}
+            "metadata-mismatch": None, "corrupt-data": None,
+            "stale-temp-file": "--repair", "stale-upload": "--repair",
+            "recent-temp-file": None, "recent-upload": None}
+# Leftovers younger than the stale age: listed, kept, and no problem (a push may be running).
+KEPT = {"recent-temp-file", "recent-upload"}
+# A fetch's temporary file in the cache (cache.temp_path), or s3transfer's next to it.
+CACHE_TEMP = re.compile(r"\.datalake-.*\.part(\.[0-9A-Fa-f]{8})?")
 
 
 @dataclasses.dataclass
@@ -51,11 +69,14 @@ class Finding:
     detail: str             # one line for people
     fixed: bool = False
     error: str | None = None  # why a repair that was tried failed
+    leftover: Leftover | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def status(self) -> str:
         if self.fixed:
             return "repaired"
+        if self.kind in KEPT:
+            return "kept: younger than the stale age (DATALAKE_STALE_AGE); may be in use"
         if self.error:
             return f"repair failed: {self.error}"
         flag = FIXED_BY[self.kind]
@@ -73,7 +94,7 @@ class Report:
     @property
     def left(self) -> list[Finding]:
         """The problems that are still there."""
-        return [f for f in self.findings if not f.fixed]
+        return [f for f in self.findings if not f.fixed and f.kind not in KEPT]
 
     @property
     def ok(self) -> bool:
@@ -83,10 +104,16 @@ class Report:
         return f"<check {self.summary()}>"
 
     def summary(self) -> str:
-        fixed = len(self.findings) - len(self.left)
-        return (f"{self.url}: {self.data} data objects, {self.work} work entries, "
-                f"{self.catalog} catalog entries; {len(self.findings)} problem(s), "
+        problems = [f for f in self.findings if f.kind not in KEPT]
+        fixed = len(problems) - len(self.left)
+        text = (f"{self.url}: {self.data} data objects, {self.work} work entries, "
+                f"{self.catalog} catalog entries; {len(problems)} problem(s), "
                 f"{fixed} repaired, {len(self.left)} left")
+        leftovers = [f.leftover for f in self.findings if f.leftover and not f.fixed]
+        if leftovers:
+            text += (f"; leftovers of killed pushes/fetches: {len(leftovers)}, "
+                     f"{human_size(sum(lo.size for lo in leftovers))}")
+        return text
 
     def __str__(self) -> str:
         lines = [f"{f.kind:<22} {f.key}  {f.detail} [{f.status}]" for f in self.findings]
@@ -100,9 +127,11 @@ class Report:
 
 
 def check(lake: "Lake", repair: bool = False, delete_orphans: bool = False,
-          deep: bool = False) -> Report:
+          deep: bool = False, stale_age: str | float | None = None) -> Report:
     """Audit ``lake`` (see the module's docstring); with ``repair`` / ``delete_orphans``
-    also fix what those allow.  Returns the report; nothing is raised for damage."""
+    also fix what those allow.  ``stale_age`` (seconds, or a duration like ``12h``;
+    default: the lake's DATALAKE_STALE_AGE) is the age from which leftovers are removed.
+    Returns the report; nothing is raised for damage."""
     store = lake.store
     report = Report(store.url)
     catalog = _entries(store, layout.CATALOG)      # index first, then data (see above)
@@ -123,6 +152,7 @@ def check(lake: "Lake", repair: bool = False, delete_orphans: bool = False,
     if deep:
         _check_contents(lake, records, report)
     _fix(store, report, repair, delete_orphans)
+    _check_leftovers(lake, report, repair, stale_age)
     return report
 
 
@@ -249,3 +279,71 @@ def _pair_gone(store: Store, finding: Finding) -> bool:
         if rec is not None and rec.where == where:
             return False
     return True
+
+
+def _check_leftovers(lake: "Lake", report: Report, repair: bool,
+                     stale_age: str | float | None) -> None:
+    """Report the leftovers of killed pushes and fetches; with ``repair`` remove those
+    older than the stale age (checked again just before each is removed)."""
+    if stale_age is None:
+        config = getattr(lake, "config", None)
+        stale_age = (config["DATALAKE_STALE_AGE"] if config is not None else None) or "1d"
+    seconds = (duration_seconds("stale age", stale_age) if isinstance(stale_age, str)
+               else float(stale_age))
+    cutoff = now_ms() - int(seconds * 1000)
+    store = lake.store
+    cache = getattr(lake, "cache", None)
+    found = [*store.leftovers(), *(cache_leftovers(cache.root) if cache is not None else [])]
+    for lo in found:
+        stale = lo.modified_ms < cutoff
+        upload = lo.kind == "upload"
+        kind = ("stale-" if stale else "recent-") + ("upload" if upload else "temp-file")
+        what = ("an S3 multipart upload that was never completed" if upload else
+                "a temporary file of a push or fetch that did not finish")
+        finding = Finding(kind, lo.name, f"{human_size(lo.size)}, {_age(now_ms() - lo.modified_ms)}"
+                                         f" old: {what}", leftover=lo)
+        report.findings.append(finding)
+        if repair and stale:
+            try:
+                if lo.kind == "cache-temp-file":
+                    finding.fixed = remove_old_file(Path(lo.name), cutoff)
+                else:
+                    finding.fixed = store.remove_leftover(lo, cutoff)
+                if not finding.fixed:
+                    finding.error = "written since, or gone (a push or fetch may be running)"
+            except (DatalakeError, OSError) as exc:
+                finding.error = str(exc)
+
+
+def cache_leftovers(root: Path) -> list[Leftover]:
+    """Temporary files of fetches in the cache folder (``.datalake-*.part`` and
+    s3transfer's ``.datalake-*.part.XXXXXXXX``)."""
+    found = []
+    for folder, _, names in os.walk(root):
+        for name in sorted(names):
+            if CACHE_TEMP.fullmatch(name):
+                path = Path(folder) / name
+                try:
+                    st = path.lstat()
+                except FileNotFoundError:
+                    continue
+                found.append(Leftover("cache-temp-file", str(path), st.st_size,
+                                      st.st_mtime_ns // 1_000_000))
+    return found
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _age(ms: int) -> str:
+    seconds = max(ms, 0) // 1000
+    for unit, length in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= length:
+            return f"{seconds // length} {unit}"
+    return f"{seconds} s"

@@ -88,8 +88,22 @@ def render(args: Any, result: Any) -> None:
             sys.stdout.write(_table(rows, ["WHAT", "WHERES"]) + "\n" if rows else "")
 
 
+def version() -> str:
+    """The installed distribution's version, else the package's own (a source checkout)."""
+    from importlib import metadata
+
+    from . import __version__
+    try:
+        return metadata.version("datalake_nb")
+    except metadata.PackageNotFoundError:
+        return __version__
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if list(argv[:1]) in (["--version"], ["-V"]):
+        sys.stdout.write(f"datalake {version()}\n")
+        return 0
     try:
         args = parse(argv)
         result = execute(args)

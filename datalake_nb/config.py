@@ -3,16 +3,34 @@
 Files are read in this order, later ones winning: /etc/datalake.conf, the
 user's $XDG_CONFIG_HOME/datalake/datalake.conf, then $DATALAKE_CONFIG.  Each
 holds ``NAME=value`` lines with the same names as the environment variables.
+/etc/datalake.conf and $DATALAKE_CONFIG are also read by the original datalake,
+so a name there that is not ours (``DATALAKE_HTTP_URL``) is a warning, not an error.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Mapping
 
 from .errors import InvalidInput
+from .times import _UNITS_MS
+
+ETC_FILE = Path("/etc/datalake.conf")
+_DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)\s*([a-z]*)", re.ASCII)
+DURATION_HELP = "a duration: seconds (5, 2.5) or with a unit (30s, 15m, 12h, 1d, 2w)"
+
+
+def duration_seconds(field: str, value: str | float) -> float:
+    """Seconds in ``value``: a number of seconds, or a number and a unit as in relative
+    times (``30s``, ``15m``, ``12h``, ``1d``, ``2 days``)."""
+    match = _DURATION.fullmatch(str(value).strip().lower())
+    if not match or (match.group(2) and match.group(2) not in _UNITS_MS):
+        raise InvalidInput(field, f"{value!r}: allowed: {DURATION_HELP}")
+    unit_ms = _UNITS_MS[match.group(2)] if match.group(2) else 1000
+    return float(match.group(1)) * unit_ms / 1000
 
 
 def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> Path:
@@ -38,6 +56,7 @@ class Setting:
     choices: tuple[str, ...] | None = None
     pattern: str | None = None   # a full-match regex, and what it allows in words
     allowed: str = ""
+    duration: tuple[float, float] | None = None  # a duration, with its (min, max) seconds
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -57,6 +76,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_S3_RETRY_MODE", "--s3-retry-mode",
             "boto3 retry mode for S3 errors: standard or adaptive", "standard",
             choices=("standard", "adaptive")),
+    Setting("DATALAKE_S3_CONNECT_TIMEOUT", "--s3-connect-timeout",
+            "give up connecting to S3 after this long (then one more try): " + DURATION_HELP
+            + " (default: 5s)", "5s", duration=(0.1, 3600)),
+    Setting("DATALAKE_S3_READ_TIMEOUT", "--s3-read-timeout",
+            "give up on an S3 answer after this long without a byte (then one more try); "
+            "transfers go on while bytes flow (default: 5s)", "5s", duration=(0.1, 3600)),
+    Setting("DATALAKE_STALE_AGE", "--stale-age",
+            "check --repair removes temporary files and aborts unfinished S3 uploads older "
+            "than this (default: 1d)", "1d", duration=(0, 100 * 365 * 86400)),
     Setting("DATALAKE_LOG_LEVEL", "--log-level",
             "log to stderr from this level: warning, info or debug (S3 requests and retries); "
             "secrets are masked", "warning", choices=("warning", "info", "debug")),
@@ -82,14 +110,46 @@ BY_NAME = {s.name: s for s in SETTINGS}
 def config_files(environ: Mapping[str, str]) -> list[tuple[Path, bool]]:
     """(path, must_exist) in reading order."""
     user_dir = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    files = [(Path("/etc/datalake.conf"), False), (user_dir / "datalake" / "datalake.conf", False)]
+    files = [(ETC_FILE, False), (user_dir / "datalake" / "datalake.conf", False)]
     if environ.get("DATALAKE_CONFIG"):
         files.append((Path(environ["DATALAKE_CONFIG"]), True))
     return files
 
 
-def read_config_file(path: Path) -> dict[str, str]:
-    """Parse NAME=value lines; a bad line is an error naming the file and line."""
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _typo_distance(a: str, b: str) -> int:
+    """Edits (insert, delete, replace, swap of neighbours) from a to b, case ignored."""
+    a, b = a.upper(), b.upper()
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb)))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _unknown_name(path: Path, number: int, name: str, shared: bool) -> None:
+    """An error, or in a file shared with the original datalake a warning (once per
+    name and file) unless the name is a typo of one of ours."""
+    typo = [known for known in BY_NAME if _typo_distance(name, known) <= 2]
+    if not shared or typo:
+        hint = f" (did you mean {typo[0]}?)" if typo else ""
+        raise InvalidInput(f"{path}:{number}", f"unknown setting {name!r}{hint}; known: "
+                                               + ", ".join(BY_NAME))
+    if (str(path), name) not in _WARNED:
+        _WARNED.add((str(path), name))
+        sys.stderr.write(f"datalake: warning: {path}:{number}: {name!r} is not a datalake_nb "
+                         "setting (the original datalake's?); ignored\n")
+
+
+def read_config_file(path: Path, shared: bool = False) -> dict[str, str]:
+    """Parse NAME=value lines; a bad line is an error naming the file and line.  With
+    ``shared`` (a file the original datalake reads too) unknown names are warnings."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -107,12 +167,23 @@ def read_config_file(path: Path) -> dict[str, str]:
             raise InvalidInput(f"{path}:{number}", "expected NAME=value (the line is not shown: "
                                                    "it may hold a secret)")
         if name not in BY_NAME:
-            raise InvalidInput(f"{path}:{number}", f"unknown setting {name!r}; known: "
-                                                   + ", ".join(BY_NAME))
+            _unknown_name(path, number, name, shared)
+            continue
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
         values[name] = value
     return values
+
+
+def _check_duration(setting: Setting, value: str, source: str) -> None:
+    low, high = setting.duration or (0, 0)
+    try:
+        seconds = duration_seconds(setting.name, value)
+    except InvalidInput:
+        seconds = None
+    if seconds is None or not low <= seconds <= high:
+        raise InvalidInput(setting.name, f"{value!r} from {source}; allowed: {DURATION_HELP}, "
+                                         f"{low:g} s to {high:g} s")
 
 
 @dataclasses.dataclass
@@ -151,7 +222,7 @@ def resolve(arguments: Mapping[str, object] | None = None,
     for path, must_exist in config_files(environ):
         if not must_exist and not path.exists():
             continue
-        for name, value in read_config_file(path).items():
+        for name, value in read_config_file(path, shared=must_exist or path == ETC_FILE).items():
             values[name], sources[name] = value, str(path)
     for setting in SETTINGS:
         if environ.get(setting.name):
@@ -169,6 +240,8 @@ def resolve(arguments: Mapping[str, object] | None = None,
         if setting.pattern and value is not None and not re.fullmatch(setting.pattern, value, re.ASCII):
             raise InvalidInput(setting.name, f"{value!r} from {sources[setting.name]}; "
                                              f"allowed: {setting.allowed}")
+        if setting.duration and value is not None:
+            _check_duration(setting, value, sources[setting.name])
     if values.get("DATALAKE_S3_SSE_KMS_KEY_ID") and values.get("DATALAKE_S3_SSE") != "aws:kms":
         raise InvalidInput("DATALAKE_S3_SSE_KMS_KEY_ID", f"set in {sources['DATALAKE_S3_SSE_KMS_KEY_ID']}"
                            f" but DATALAKE_S3_SSE is {values.get('DATALAKE_S3_SSE') or 'not set'}; "

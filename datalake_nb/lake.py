@@ -89,7 +89,8 @@ class Lake:
             concurrency=self.concurrency, retry_mode=cfg["DATALAKE_S3_RETRY_MODE"],
             access_key=cfg["AWS_ACCESS_KEY_ID"], secret_key=cfg["AWS_SECRET_ACCESS_KEY"],
             sse=cfg["DATALAKE_S3_SSE"], sse_kms_key_id=cfg["DATALAKE_S3_SSE_KMS_KEY_ID"],
-            expected_bucket_owner=cfg["DATALAKE_S3_EXPECTED_BUCKET_OWNER"])
+            expected_bucket_owner=cfg["DATALAKE_S3_EXPECTED_BUCKET_OWNER"],
+            connect_timeout=cfg["DATALAKE_S3_CONNECT_TIMEOUT"], read_timeout=cfg["DATALAKE_S3_READ_TIMEOUT"])
         self.cache = Cache(cfg["DATALAKE_CACHE_DIR"])
         mode = cfg["DATALAKE_PROGRESS"]
         self.progress = progress if progress is not None else (

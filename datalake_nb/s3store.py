@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import io
 import os
 import re
 import threading
@@ -19,13 +20,17 @@ import botocore.config
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
+from .config import duration_seconds
 from .errors import DatalakeError, InvalidInput, NotFound
-from .store import CHUNK, Entry, Store, redact_url
+from .store import CHUNK, Entry, Leftover, Store, redact_url
 
 PART = 16 << 20  # multipart part size; smaller files go as one PUT
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)
+TIMEOUT_ATTEMPTS = 2  # tries of a request that timed out or found no server (see _bound_timeout_retries)
+CONNECT_TIMEOUT = 5.0  # seconds; defaults of DATALAKE_S3_CONNECT_TIMEOUT / _READ_TIMEOUT
+READ_TIMEOUT = 5.0
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -37,6 +42,11 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     if "//" in parsed.path or len(prefix.encode()) > PREFIX_MAX or parsed.query or parsed.fragment:
         raise InvalidInput("storage URL", f"{url!r}: the prefix must be a plain path of at most "
                                           f"{PREFIX_MAX} bytes")
+    if any(part in (".", "..") for part in prefix.split("/")):
+        # S3 keys are not paths: on AWS and moto 'a/../logs' is another lake than 'logs',
+        # and SeaweedFS refuses every write under it.
+        raise InvalidInput("storage URL", f"{url!r}: the prefix may not have '.' or '..' "
+                                          "segments; write the plain path (s3://bucket/logs)")
     return bucket, prefix + "/" if prefix else ""
 
 
@@ -61,7 +71,7 @@ def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
             raise _Exists() from None
         if created and code in ("ConditionalRequestConflict", "409"):
             raise _Conflict() from None
-        if code in ("NoSuchKey", "404", "NotFound"):
+        if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload"):
             raise NotFound(f"{what}: no such object in {url}") from None
         if code == "NoSuchBucket":
             raise DatalakeError(f"{what}: the bucket of {url} does not exist") from None
@@ -72,10 +82,77 @@ def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
     except botocore.exceptions.NoCredentialsError:
         raise DatalakeError(f"{what}: no AWS credentials found for {url}; set AWS_PROFILE or "
                             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
+    except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError) as exc:
+        phase = "answer" if isinstance(exc, botocore.exceptions.ReadTimeoutError) else "accept a connection"
+        raise DatalakeError(f"{what}: the S3 endpoint {_endpoint_of(exc)} did not {phase} in time "
+                            f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL, or raise "
+                            "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT") from None
     except botocore.exceptions.EndpointConnectionError as exc:
-        raise DatalakeError(f"{what}: cannot reach the S3 endpoint ({exc.kwargs.get('endpoint_url')})") from None
+        raise DatalakeError(f"{what}: cannot reach the S3 endpoint {_endpoint_of(exc)} "
+                            f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL") from None
     except botocore.exceptions.BotoCoreError as exc:
         raise DatalakeError(f"{what}: {exc}") from None
+
+
+def _seconds(value: float | str | None, default: float) -> float:
+    if value is None or value == "":
+        return default
+    return duration_seconds("timeout", value) if isinstance(value, str) else float(value)
+
+
+def _endpoint_of(exc: botocore.exceptions.BotoCoreError) -> str:
+    """scheme://host[:port] of the request that failed: the endpoint, without the bucket
+    path and the query (``?list-type=2&prefix=...``) that would only confuse."""
+    parts = urllib.parse.urlsplit(str(exc.kwargs.get("endpoint_url") or ""))
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "(unknown)"
+
+
+def _bound_timeout_retries(caught_exception: BaseException | None = None,
+                           request_dict: dict[str, Any] | None = None, **kwargs: Any) -> bool | None:
+    """A ``needs-retry`` hook (registered first): a request that timed out or could not
+    connect (refused, no such host) is tried at most TIMEOUT_ATTEMPTS times, so a silent
+    or absent endpoint fails within about TIMEOUT_ATTEMPTS x the timeout instead of 9 x it
+    plus up to 20 s of backoff between tries (a refused port took 61 s).  Other errors
+    (throttling, 5xx, a connection reset mid-answer) keep boto3's full retry count.
+    Returning False stops the retry; None lets boto3 decide."""
+    if not isinstance(caught_exception, (botocore.exceptions.ReadTimeoutError,
+                                         botocore.exceptions.ConnectionError)):
+        return None
+    context = (request_dict or {}).setdefault("context", {})
+    context["datalake_timeouts"] = context.get("datalake_timeouts", 0) + 1
+    return False if context["datalake_timeouts"] >= TIMEOUT_ATTEMPTS else None
+
+
+class S3Stream(io.RawIOBase):
+    """An object's body as a stream that behaves like a local file: reading it after
+    ``close()`` raises ValueError (botocore raises IncompleteReadError), and a
+    connection that breaks or goes silent mid-read is one DatalakeError line."""
+
+    def __init__(self, body: Any, what: str, url: str):
+        super().__init__()
+        self._body, self._what, self._url = body, what, url
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        with _errors(self._what, self._url):
+            return self._body.read(None if size is None or size < 0 else size)
+
+    def readall(self) -> bytes:
+        return self.read()
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._body.close()
+        super().close()
 
 
 def _no_expect_for_empty_body(request: Any, **kwargs: Any) -> None:
@@ -90,7 +167,8 @@ class S3Store(Store):
                  profile: str | None = None, concurrency: int = 8, retry_mode: str = "standard",
                  max_attempts: int = 8, access_key: str | None = None, secret_key: str | None = None,
                  sse: str | None = None, sse_kms_key_id: str | None = None,
-                 expected_bucket_owner: str | None = None):
+                 expected_bucket_owner: str | None = None,
+                 connect_timeout: float | str | None = None, read_timeout: float | str | None = None):
         self.bucket, self.prefix = parse_s3_url(url)
         self.url = f"s3://{self.bucket}/{self.prefix}"
         # Sent with every request: reads name the owner, writes also ask for encryption.
@@ -101,12 +179,17 @@ class S3Store(Store):
             session = boto3.session.Session(profile_name=profile or None, region_name=region or None,
                                             aws_access_key_id=access_key or None,
                                             aws_secret_access_key=secret_key or None)
+        # The timeouts bound each connect and each socket read (not a whole transfer: a big
+        # upload or download goes on as long as bytes flow).
         config = botocore.config.Config(
             retries={"mode": retry_mode, "max_attempts": max_attempts},
+            connect_timeout=_seconds(connect_timeout, CONNECT_TIMEOUT),
+            read_timeout=_seconds(read_timeout, READ_TIMEOUT),
             max_pool_connections=max(10, concurrency * 2))
         with _errors("connect", self.url):
             self.client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
         self.client.meta.events.register("before-send.s3", _no_expect_for_empty_body)
+        self.client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
         self.transfer = TransferConfig(max_concurrency=concurrency, multipart_threshold=16 << 20,
                                        multipart_chunksize=16 << 20)
 
@@ -227,8 +310,9 @@ class S3Store(Store):
 
     def open(self, key):
         with _errors(f"open {key}", self.url):
-            return self.client.get_object(Bucket=self.bucket, Key=self.prefix + key,
+            body = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key,
                                           **self.read_args)["Body"]
+        return S3Stream(body, f"read {key}", self.url)
 
     def list(self, prefix, start_after=None, stop=None):
         args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix, **self.read_args}
@@ -293,3 +377,48 @@ class S3Store(Store):
 
     def url_for(self, key):
         return f"s3://{self.bucket}/{self.prefix}{key}"
+
+    def leftovers(self):
+        """Multipart uploads under the lake's prefix that were started and never completed
+        or aborted (a push killed mid-upload): their parts are stored, and billed, until
+        they are aborted."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix, **self.read_args}
+        cut = len(self.prefix)
+        while True:
+            with _errors("list uploads", self.url):
+                page = self.client.list_multipart_uploads(**args)
+            for upload in page.get("Uploads", []):
+                key, upload_id = upload["Key"], upload["UploadId"]
+                if not key.startswith(self.prefix):
+                    continue
+                yield Leftover("upload", key[cut:], self._parts_size(key, upload_id),
+                               int(upload["Initiated"].timestamp() * 1000), upload_id)
+            if not page.get("IsTruncated"):
+                return
+            args["KeyMarker"], args["UploadIdMarker"] = page["NextKeyMarker"], page["NextUploadIdMarker"]
+
+    def _parts_size(self, key: str, upload_id: str) -> int:
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "UploadId": upload_id,
+                                **self.read_args}
+        size = 0
+        while True:
+            try:
+                with _errors("list parts", self.url):
+                    page = self.client.list_parts(**args)
+            except NotFound:  # aborted or completed meanwhile (NoSuchUpload)
+                return size
+            size += sum(part["Size"] for part in page.get("Parts", []))
+            if not page.get("IsTruncated"):
+                return size
+            args["PartNumberMarker"] = page["NextPartNumberMarker"]
+
+    def remove_leftover(self, leftover, older_than_ms):
+        if leftover.kind != "upload" or leftover.modified_ms >= older_than_ms:
+            return False
+        try:
+            with _errors("abort upload", self.url):
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=self.prefix + leftover.name,
+                                                   UploadId=leftover.upload_id, **self.read_args)
+        except NotFound:
+            return False
+        return True

@@ -1,7 +1,9 @@
 """The object store behind a lake: a local folder here, S3 in ``s3store``.
 
 A Store needs only put / get / ranged list / head / delete.  Keys are
-'/'-separated strings; listings come back in byte order, like S3's.
+'/'-separated strings; listings come back in byte order, like S3's.  A store that
+writes through temporaries also lists and removes what killed writes left
+(``leftovers``, ``remove_leftover``) for ``datalake check``.
 """
 from __future__ import annotations
 
@@ -26,6 +28,17 @@ class Entry:
     size: int
     metadata: dict[str, str] | None = dataclasses.field(default=None, compare=False)  # head() on S3
     modified: int | None = dataclasses.field(default=None, compare=False)  # ms: S3 LastModified, mtime
+
+
+@dataclasses.dataclass(frozen=True)
+class Leftover:
+    """What a killed push or fetch left behind: a temporary file, or an S3 multipart
+    upload that was never completed (its parts cost storage until it is aborted)."""
+    kind: str          # "temp-file" or "upload" ("cache-temp-file": check's, in the fetch cache)
+    name: str          # a file's path, or the upload's key (relative to the lake)
+    size: int          # bytes (an upload's parts so far)
+    modified_ms: int   # last write of a file; start of an upload (UTC ms)
+    upload_id: str | None = None
 
 
 class Store(abc.ABC):
@@ -76,6 +89,15 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def url_for(self, key: str) -> str: ...
+
+    def leftovers(self) -> Iterator[Leftover]:
+        """Temporary files and unfinished uploads that killed writes left (none by default)."""
+        return iter(())
+
+    def remove_leftover(self, leftover: Leftover, older_than_ms: int) -> bool:
+        """Remove a leftover if it is still older than ``older_than_ms`` (UTC ms); False
+        when it was written since (so it may belong to a running push) or is gone."""
+        raise NotImplementedError(f"{type(self).__name__} has no leftovers to remove")
 
 
 class LocalStore(Store):
@@ -188,6 +210,30 @@ class LocalStore(Store):
 
     def url_for(self, key):
         return self._path(key).as_uri()
+
+    def leftovers(self):
+        """Files in ``<root>/.tmp``: copies that pushes write before renaming them in place."""
+        try:
+            with os.scandir(self.root / ".tmp") as it:
+                entries = [(e.path, e.stat()) for e in it if e.is_file(follow_symlinks=False)]
+        except FileNotFoundError:
+            return iter(())
+        return iter([Leftover("temp-file", path, st.st_size, st.st_mtime_ns // 1_000_000)
+                     for path, st in sorted(entries)])
+
+    def remove_leftover(self, leftover, older_than_ms):
+        return remove_old_file(Path(leftover.name), older_than_ms)
+
+
+def remove_old_file(path: Path, older_than_ms: int) -> bool:
+    """Delete ``path`` if its last write is before ``older_than_ms``; False otherwise."""
+    try:
+        if path.lstat().st_mtime_ns // 1_000_000 >= older_than_ms:
+            return False
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _copy(src: BinaryIO, out: BinaryIO, progress: Progress | None) -> None:

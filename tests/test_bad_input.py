@@ -94,6 +94,10 @@ URLS = [
     ("s3://ab/x", ["'ab'", "3-63 lowercase"]),
     ("s3://bucket//x", ["plain path"]),
     ("s3://bucket/x?versionId=1", ["plain path"]),
+    ("s3://bucket/a/../logs", ["'.' or '..' segments", "s3://bucket/logs"]),
+    ("s3://bucket/./logs", ["'.' or '..' segments"]),
+    ("s3://bucket/logs/..", ["'.' or '..' segments"]),
+    ("s3://bucket/logs/./", ["'.' or '..' segments"]),
     ("s3://bucket/" + "p" * 301, ["at most 300 bytes"]),
     ("file://host/srv/lake", ["file:///absolute/path"]),
     ("", ["is empty", "s3://bucket/prefix"]),
@@ -113,6 +117,10 @@ CONFIGS = [
     ("DATALAKE_S3_EXPECTED_BUCKET_OWNER=12\n", ["{conf}", "12-digit AWS account id"]),
     ("DATALAKE_S3_SSE_KMS_KEY_ID=alias/k\n", ["set in {conf}", "only with DATALAKE_S3_SSE=aws:kms"]),
     ("DATALAKE_S3_SSE=aws:kms\nDATALAKE_S3_SSE_KMS_KEY_ID=key id\n", ["'key id'", "KMS key id"]),
+    ("DATALAKE_STALE_AGE=soon\n", ["DATALAKE_STALE_AGE", "'soon' from {conf}", "a duration"]),
+    ("DATALAKE_S3_READ_TIMEOUT=0\n", ["DATALAKE_S3_READ_TIMEOUT", "'0' from {conf}", "0.1 s to 3600 s"]),
+    ("DATALAKE_S3_CONNECT_TIMEOUT=5 fortnights\n", ["DATALAKE_S3_CONNECT_TIMEOUT", "a duration"]),
+    ("DATALAKE_PROGRES=on\nDATALAKE_HTTP_URL=http://x\n", ["{conf}:1", "did you mean DATALAKE_PROGRESS?"]),
 ]
 
 # Command lines that only the CLI has: (argv, words).
@@ -132,6 +140,8 @@ COMMAND_LINES = [
     (["list", "--s3-sse", "des"], ["--s3-sse", "'des'", "choose from"]),
     (["list", "--s3-expected-bucket-owner", "owner"], ["12-digit"]),
     (["list", "--concurrency", "1000"], ["1..256"]),
+    (["list", "--s3-read-timeout", "-1"], ["DATALAKE_S3_READ_TIMEOUT", "'-1' from argument"]),
+    (["check", "--stale-age", "1 eon"], ["DATALAKE_STALE_AGE", "'1 eon'", "30s, 15m, 12h, 1d"]),
     (["list", "--bogus"], ["unrecognized arguments: --bogus"]),
     (["nosuch"], ["invalid choice: 'nosuch'"]),
 ]

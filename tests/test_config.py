@@ -412,3 +412,29 @@ def test_config_getitem():
     cfg = Config({"AWS_PROFILE": "p"}, {"AWS_PROFILE": "argument"})
     assert cfg["AWS_PROFILE"] == "p"
     assert cfg["AWS_REGION_NOT_A_SETTING"] is None
+
+
+# --------------------------------------------------------------------------
+# Durations (timeouts, stale age)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, seconds", [
+    ("5", 5.0), ("2.5", 2.5), ("30s", 30.0), ("15m", 900.0), ("12h", 43200.0), ("1d", 86400.0),
+    ("2 days", 172800.0), ("1w", 604800.0), (" 90 SEC ", 90.0), ("0", 0.0)])
+def test_durations(text, seconds):
+    assert config.duration_seconds("x", text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "soon", "-1", "1e3", "5 fortnights", "1d2h", "1.", ".5"])
+def test_bad_durations_name_the_field_and_the_forms(text):
+    err = _error(config.duration_seconds, "DATALAKE_STALE_AGE", text)
+    assert err.field == "DATALAKE_STALE_AGE" and repr(text) in str(err) and "30s, 15m" in str(err)
+
+
+def test_duration_settings_default_and_bounds():
+    cfg = resolve({}, environ={})
+    assert (cfg["DATALAKE_S3_CONNECT_TIMEOUT"], cfg["DATALAKE_S3_READ_TIMEOUT"],
+            cfg["DATALAKE_STALE_AGE"]) == ("5s", "5s", "1d")
+    assert resolve({"DATALAKE_STALE_AGE": "0"}, environ={})["DATALAKE_STALE_AGE"] == "0"
+    err = _error(resolve, {"DATALAKE_S3_CONNECT_TIMEOUT": "2h"}, environ={})
+    assert "'2h' from argument" in str(err) and "0.1 s to 3600 s" in str(err)

@@ -178,7 +178,8 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--aws-profile": "", "--aws-region": "us-east-1", "--s3-sse": "AES256",
                      "--log-level": "warning",  # debug is tested in test_security (a subprocess)
                      "--s3-sse-kms-key-id": "alias/datalake-test",
-                     "--s3-expected-bucket-owner": "123456789012"}[flag]
+                     "--s3-expected-bucket-owner": "123456789012",
+                     "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d"}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
         else:
