@@ -21,10 +21,11 @@ import boto3
 import botocore.config
 from boto3.s3.transfer import TransferConfig
 
-from datalake_nb import Lake, layout
+from datalake_nb import Lake
+from datalake_nb.core import layout
 from datalake_nb.cache import hash_file
-from datalake_nb.metadata import check_fields
-from datalake_nb.store import LocalStore
+from datalake_nb.core.metadata import check_fields
+from datalake_nb.stores.base import LocalStore
 
 from .support import RequestCounter, Tools, medians, run, timed
 

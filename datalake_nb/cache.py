@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import times
-from .errors import IntegrityError
-from .metadata import Record, content_hash
+from .core import times
+from .core.errors import IntegrityError
+from .core.metadata import Record, content_hash
 
 CHUNK = 1 << 20
 

@@ -27,11 +27,11 @@ import dataclasses
 import json
 from typing import TYPE_CHECKING, Callable
 
-from . import layout
+from .core import layout
 from .cache import hash_stream
-from .errors import DatalakeError
-from .metadata import Record, check_name
-from .store import Entry, Store
+from .core.errors import DatalakeError
+from .core.metadata import Record, check_name
+from .stores.base import Entry, Store
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -7,10 +7,10 @@ import shutil
 import sys
 from typing import Any, Sequence, TextIO
 
-from . import times
+from .core import times
 from .commands import UsageProblem, execute, parse
-from .errors import DatalakeError, InvalidInput
-from .metadata import Record
+from .core.errors import DatalakeError, InvalidInput
+from .core.metadata import Record
 
 CSV_COLUMNS = ["id", "what", "where", "start", "end", "work_id", "data-version", "hash",
                "size", "url", "version"]

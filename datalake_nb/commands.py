@@ -11,9 +11,10 @@ import os
 import re
 from typing import Any, Callable, Sequence
 
-from . import logs, times
+from . import logs
+from .core import times
 from .config import SETTINGS, Config, config_files, resolve
-from .errors import InvalidInput
+from .core.errors import InvalidInput
 
 FORMATS = ("table", "json", "csv", "url")
 TIME_OPTIONS = ("--start", "--end")

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-from .errors import InvalidInput
+from .core.errors import InvalidInput
 
 
 def _xdg(environ: Mapping[str, str], var: str, fallback: str) -> Path:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .metadata import Record
+from .core.metadata import Record
 
 if TYPE_CHECKING:
     import pandas as pd

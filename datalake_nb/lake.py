@@ -10,14 +10,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
-from . import layout, times
+from .core import layout, times
 from .cache import Cache, VerifiedStream, corrupt_message, hash_file, readable_name, temp_path
 from .config import Config, resolve
-from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
+from .core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .frame import row_fields, to_frame
-from .metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
+from .core.metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
                        check_work_id, ext_of)
-from .store import Store, open_store
+from .stores.base import Store, open_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -267,9 +267,9 @@ class Lake:
         """A picture of coverage (one row per where, colour by what) so gaps stand out.
 
         Draws ``frame`` (a list() DataFrame), else ``self.list(**filters)``;
-        returns the matplotlib Axes.  See ``datalake_nb.timeline.timeline``.
+        returns the matplotlib Axes.  See ``datalake_nb.notebook.timeline.timeline``.
         """
-        from .timeline import timeline
+        from .notebook.timeline import timeline
         return timeline(self.list(**filters) if frame is None else frame)
 
     def get(self, record_id: str) -> Record:

@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from datalake_nb import Lake, layout
+from datalake_nb import Lake
+from datalake_nb.core import layout
 from datalake_nb.check import check
-from datalake_nb.store import LocalStore
+from datalake_nb.stores.base import LocalStore
 
 from faults import FaultyStore, spoil
 from helpers import snapshot, write

@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
-from datalake_nb import DatalakeError, IntegrityError, Lake, NotFound, layout
+from datalake_nb import DatalakeError, IntegrityError, Lake, NotFound
+from datalake_nb.core import layout
 from datalake_nb.cache import hash_file
-from datalake_nb.s3store import S3Store
+from datalake_nb.stores.s3 import S3Store
 
 import figures
 from faults import FaultyStore, throttle

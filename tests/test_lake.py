@@ -10,7 +10,7 @@ import pytest
 
 from datalake_nb import IntegrityError, InvalidInput, Lake, NotFound
 from datalake_nb.frame import COLUMNS
-from datalake_nb.times import to_ms
+from datalake_nb.core.times import to_ms
 
 from helpers import write
 

@@ -1,4 +1,4 @@
-"""Tests for datalake_nb.metadata: the seed's version "0" record and its field rules."""
+"""Tests for datalake_nb.core.metadata: the seed's version "0" record and its field rules."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from datalake_nb import metadata
-from datalake_nb.errors import InvalidInput
-from datalake_nb.metadata import (Record, check_ext, check_fields, check_id, check_name,
+from datalake_nb.core import metadata
+from datalake_nb.core.errors import InvalidInput
+from datalake_nb.core.metadata import (Record, check_ext, check_fields, check_id, check_name,
                                   check_work_id, content_hash, ext_of, make_id)
 
 UTC = dt.timezone.utc

@@ -19,7 +19,7 @@ import pandas as pd  # noqa: E402
 
 from datalake_nb import Lake  # noqa: E402
 from datalake_nb.frame import COLUMNS  # noqa: E402
-from datalake_nb.picker import LakePicker  # noqa: E402
+from datalake_nb.notebook.picker import LakePicker  # noqa: E402
 
 from helpers import write  # noqa: E402
 

@@ -5,9 +5,10 @@ import concurrent.futures
 
 import pytest
 
-from datalake_nb import Lake, layout
-from datalake_nb.metadata import check_fields
-from datalake_nb.store import LocalStore
+from datalake_nb import Lake
+from datalake_nb.core import layout
+from datalake_nb.core.metadata import check_fields
+from datalake_nb.stores.base import LocalStore
 
 from helpers import CountingStore
 

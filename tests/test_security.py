@@ -17,8 +17,8 @@ import pytest
 from datalake_nb import DatalakeError, InvalidInput, Lake
 from datalake_nb.cache import hash_file
 from datalake_nb.check import check
-from datalake_nb.metadata import content_hash
-from datalake_nb.store import LocalStore
+from datalake_nb.core.metadata import content_hash
+from datalake_nb.stores.base import LocalStore
 
 from helpers import write
 

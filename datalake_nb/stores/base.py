@@ -1,4 +1,4 @@
-"""The object store behind a lake: a local folder here, S3 in ``s3store``.
+"""The object store behind a lake: a local folder here, S3 in ``stores.s3``.
 
 A Store needs only put / get / ranged list / head / delete.  Keys are
 '/'-separated strings; listings come back in byte order, like S3's.
@@ -14,7 +14,7 @@ import urllib.parse
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
-from .errors import InvalidInput, NotFound
+from ..core.errors import InvalidInput, NotFound
 
 Progress = Callable[[int], None]
 CHUNK = 1 << 20
@@ -190,7 +190,7 @@ def open_store(url: str, **s3_options: object) -> Store:
                                           "AWS_SECRET_ACCESS_KEY")
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme == "s3":
-        from .s3store import S3Store
+        from .s3 import S3Store
         return S3Store(url, **s3_options)
     if parsed.scheme == "file":
         if parsed.netloc not in ("", "localhost"):

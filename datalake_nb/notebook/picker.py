@@ -21,10 +21,10 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from . import times
-from .errors import DatalakeError, InvalidInput
-from .frame import to_frame
-from .lake import Lake
+from ..core import times
+from ..core.errors import DatalakeError, InvalidInput
+from ..frame import to_frame
+from ..lake import Lake
 
 __all__ = ["LakePicker", "QUICK_RANGES"]
 

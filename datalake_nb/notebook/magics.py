@@ -14,8 +14,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode, observe
 
-from .commands import build_parser, execute, parse, settings_from
-from .errors import DatalakeError, InvalidInput
+from ..commands import build_parser, execute, parse, settings_from
+from ..core.errors import DatalakeError, InvalidInput
 
 MAGIC_ONLY = """\
 notebook-only forms:
@@ -73,11 +73,11 @@ def to_value(args: Any, result: Any) -> Any:
             return [rec.url for rec in result]
         if args.format == "csv":
             import io
-            from .cli import write_csv
+            from ..cli import write_csv
             buffer = io.StringIO()
             write_csv(result, buffer)
             return buffer.getvalue()
-        from .frame import to_frame
+        from ..frame import to_frame
         return to_frame(result)
     if command == "config":
         import pandas as pd
@@ -108,7 +108,7 @@ class LakeMagics(Magics):
     def session_lake(self) -> Any:
         """The lake %lake talks to: made on first use, switched by ``%lake use``."""
         if self._lake is None:
-            from .lake import Lake
+            from ..lake import Lake
             self._lake = Lake(self.storage_url or None, cache_dir=self.cache_dir or None)
         return self._lake
 
@@ -136,7 +136,7 @@ class LakeMagics(Magics):
         if argv[:1] == ["use"]:
             if len(argv) != 2:
                 raise UsageError("%lake use: give exactly one URL: s3://bucket/prefix or a folder")
-            from .lake import Lake
+            from ..lake import Lake
             self._lake = Lake(argv[1], cache_dir=self.cache_dir or None)
             return None
         if argv[:1] == ["pick"]:

@@ -17,8 +17,8 @@ import botocore.config
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
-from .errors import DatalakeError, InvalidInput, NotFound
-from .store import CHUNK, Entry, Store, redact_url
+from ..core.errors import DatalakeError, InvalidInput, NotFound
+from .base import CHUNK, Entry, Store, redact_url
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)
