@@ -28,15 +28,13 @@ import json
 from typing import TYPE_CHECKING, Callable
 
 from .core import layout
-from .cache import hash_stream
 from .core.errors import DatalakeError
-from .core.metadata import Record, check_name
+from .core.metadata import Record
+from .hashing import hash_stream
 from .stores.base import Entry, Store
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .lake import Lake
 
 FIXED_BY = {"orphan": "--delete-orphans", "missing-work-entry": "--repair",
             "missing-catalog-entry": "--repair", "wrong-work-entry": "--repair",
@@ -99,11 +97,11 @@ class Report:
                             columns=["kind", "key", "detail", "status"])
 
 
-def check(lake: "Lake", repair: bool = False, delete_orphans: bool = False,
-          deep: bool = False) -> Report:
-    """Audit ``lake`` (see the module's docstring); with ``repair`` / ``delete_orphans``
-    also fix what those allow.  Returns the report; nothing is raised for damage."""
-    store = lake.store
+def check(store: Store, repair: bool = False, delete_orphans: bool = False,
+          deep: bool = False, concurrency: int = 8) -> Report:
+    """Audit the lake in ``store`` (see the module's docstring); with ``repair`` /
+    ``delete_orphans`` also fix what those allow; ``deep`` reads ``concurrency`` objects
+    at a time.  Returns the report; nothing is raised for damage."""
     report = Report(store.url)
     catalog = _entries(store, layout.CATALOG)      # index first, then data (see above)
     work = _entries(store, layout.WORK)
@@ -121,7 +119,7 @@ def check(lake: "Lake", repair: bool = False, delete_orphans: bool = False,
     _check_work(store, work, records, report)
     _check_catalog(store, catalog, records, report)
     if deep:
-        _check_contents(lake, records, report)
+        _check_contents(store, records, report, concurrency)
     _fix(store, report, repair, delete_orphans)
     return report
 
@@ -158,14 +156,13 @@ def _check_catalog(store: Store, catalog: list[Entry], records: dict[str, Record
     pairs = {(r.what, r.where) for r in records.values()}
     listed = set()
     for entry in catalog:
-        what, _, where = entry.key[len(layout.CATALOG):].partition("/")
-        try:
-            check_name("what", what), check_name("where", where)
-        except DatalakeError:
+        pair = layout.parse_catalog_key(entry.key)
+        if pair is None:
             report.findings.append(Finding("orphan", entry.key, "a catalog entry that names no "
                                                                 "what/where"))
             continue
-        listed.add((what, where))
+        what, where = pair
+        listed.add(pair)
         if (what, where) not in pairs:
             report.findings.append(Finding("dangling-catalog-entry", entry.key,
                                            f"no data of {what} from {where}"))
@@ -174,12 +171,13 @@ def _check_catalog(store: Store, catalog: list[Entry], records: dict[str, Record
                                        f"{what} from {where} has data"))
 
 
-def _check_contents(lake: "Lake", records: dict[str, Record], report: Report) -> None:
+def _check_contents(store: Store, records: dict[str, Record], report: Report,
+                    concurrency: int) -> None:
     """The JSON record stored with each object (S3) and the hash of its bytes."""
     def one(item: tuple[str, Record]) -> list[Finding]:
         key, rec = item
         out = []
-        entry = lake.store.head(key)
+        entry = store.head(key)
         if entry is not None and entry.metadata is not None:
             stored = entry.metadata.get("datalake-record")
             expected = {k: v for k, v in rec.to_json().items() if k != "url"}
@@ -191,14 +189,14 @@ def _check_contents(lake: "Lake", records: dict[str, Record], report: Report) ->
             if not agrees:
                 out.append(Finding("metadata-mismatch", key, "the stored JSON record "
                                    + ("is missing" if stored is None else "disagrees with the key")))
-        with lake.store.open(key) as stream:
+        with store.open(key) as stream:
             actual = hash_stream(stream)
         if actual != rec.hash:
             out.append(Finding("corrupt-data", key, f"bytes hash to {actual}, the record says "
                                                     f"{rec.hash}; push the file again"))
         return out
 
-    with concurrent.futures.ThreadPoolExecutor(lake.concurrency) as pool:
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
         for found in pool.map(one, sorted(records.items())):
             report.findings.extend(found)
 
@@ -243,7 +241,7 @@ def _data_gone(store: Store, finding: Finding) -> bool:
 
 
 def _pair_gone(store: Store, finding: Finding) -> bool:
-    what, _, where = finding.key[len(layout.CATALOG):].partition("/")
+    what, where = layout.parse_catalog_key(finding.key) or ("", "")
     for entry in store.list(f"{layout.DATA}{what}/"):
         rec = layout.parse_data_key(entry.key)
         if rec is not None and rec.where == where:

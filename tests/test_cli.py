@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from helpers import write
+from support.helpers import write
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from IPython.testing.globalipapp import start_ipython
 from datalake_nb import Lake
 from datalake_nb.commands import build_parser
 
-from helpers import write
+from support.helpers import write
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 from datalake_nb import InvalidInput, Lake  # noqa: E402
 from datalake_nb.notebook.timeline import timeline  # noqa: E402
 
-from helpers import write  # noqa: E402
+from support.helpers import write  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ from ..core import times
 from ..core.errors import DatalakeError, InvalidInput
 from ..frame import to_frame
 from ..lake import Lake
+from ..progress import FileCounter
 
 __all__ = ["LakePicker", "QUICK_RANGES"]
 
@@ -222,9 +223,10 @@ class LakePicker(widgets.VBox):
     def do_fetch(self) -> list[Path]:
         """Download the selected rows (all listed files when none is selected) into ``dest``.
 
-        Goes through ``Lake.fetch`` (hash checks, cache, readable names) a few
-        files at a time so ``.progress`` can move; ``.paths`` gets the local
-        paths, also of the files fetched before an error.
+        Goes through ``Lake.fetch`` (hash checks, cache, readable names) at the
+        lake's full concurrency; ``.progress`` moves as each file arrives (the lake
+        reports to it, the shared Lake is not changed).  ``.paths`` gets the local
+        paths; after an error it stays empty.
         """
         self.message.value = ""
         with self._reporting("Fetch", self.fetch_button, self._fetch_failed):
@@ -234,21 +236,13 @@ class LakePicker(widgets.VBox):
                 raise InvalidInput("fetch", "nothing to fetch: List files first "
                                             "(select rows, or none to fetch all)")
             dest = Path(self.dest.value.strip() or lake.config["DATALAKE_FETCH_DIR"] or ".")
-            fetched: list[Path] = []
             self.progress.bar_style = ""
             self.progress.max, self.progress.value = len(frame), 0
             self.progress.description = f"0/{len(frame)}"
-            step = max(1, lake.concurrency)  # one parallel batch per progress step
-            quiet = lake.progress
-            lake.progress = False  # this widget's bar replaces the lake's own (tqdm) bar
-            try:
-                for first in range(0, len(frame), step):
-                    fetched += lake.fetch(frame.iloc[first:first + step], dest=dest.expanduser())
-                    self.progress.value = len(fetched)
-                    self.progress.description = f"{len(fetched)}/{len(frame)}"
-            finally:
-                lake.progress = quiet
-                self.paths = fetched
+            fetched = lake.fetch(frame, dest=dest.expanduser(), progress=FileCounter(self._moved))
+            self.progress.max = self.progress.value = len(frame)  # cached files need no download
+            self.progress.description = f"{len(frame)}/{len(frame)}"
+            self.paths = fetched
             self.progress.bar_style = "success"
         return self.paths
 
@@ -350,7 +344,14 @@ class LakePicker(widgets.VBox):
         text = "\n".join(str(p) for p in change["new"])
         self.paths_output.value = f"<pre>{html.escape(text)}</pre>" if text else ""
 
+    def _moved(self, done: int, total: int) -> None:
+        """The lake's report while fetching: ``done`` of the ``total`` files to download."""
+        self.progress.max = max(total, 1)
+        self.progress.value = done
+        self.progress.description = f"{done}/{total}"
+
     def _fetch_failed(self) -> None:
+        self.paths = []
         self.progress.bar_style = "danger"
 
     # -- rendering ------------------------------------------------------------

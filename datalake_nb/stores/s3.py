@@ -17,6 +17,7 @@ import botocore.config
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
+from ..config import Config
 from ..core.errors import DatalakeError, InvalidInput, NotFound
 from .base import CHUNK, Entry, Store, redact_url
 
@@ -38,27 +39,28 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 @contextlib.contextmanager
 def _errors(what: str, url: str) -> Iterator[None]:
-    """Turn boto's exceptions into one clear line (never with credentials)."""
+    """The one place boto3/botocore errors become ours: one clear line (never with
+    credentials) that keeps boto's exception as its ``__cause__`` for debugging."""
     try:
         yield
     except botocore.exceptions.ClientError as exc:
         err = exc.response.get("Error", {})
         code = err.get("Code", "?")
         if code in ("NoSuchKey", "404", "NotFound"):
-            raise NotFound(f"{what}: no such object in {url}") from None
+            raise NotFound(f"{what}: no such object in {url}") from exc
         if code == "NoSuchBucket":
-            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from None
+            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from exc
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             raise DatalakeError(f"{what}: access denied to {url} ({code}); check the AWS "
-                                "credentials and the bucket policy") from None
-        raise DatalakeError(f"{what}: S3 error {code} on {url}: {err.get('Message', '')}") from None
-    except botocore.exceptions.NoCredentialsError:
+                                "credentials and the bucket policy") from exc
+        raise DatalakeError(f"{what}: S3 error {code} on {url}: {err.get('Message', '')}") from exc
+    except botocore.exceptions.NoCredentialsError as exc:
         raise DatalakeError(f"{what}: no AWS credentials found for {url}; set AWS_PROFILE or "
-                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
+                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
     except botocore.exceptions.EndpointConnectionError as exc:
-        raise DatalakeError(f"{what}: cannot reach the S3 endpoint ({exc.kwargs.get('endpoint_url')})") from None
+        raise DatalakeError(f"{what}: cannot reach the S3 endpoint ({exc.kwargs.get('endpoint_url')})") from exc
     except botocore.exceptions.BotoCoreError as exc:
-        raise DatalakeError(f"{what}: {exc}") from None
+        raise DatalakeError(f"{what}: {exc}") from exc
 
 
 def _no_expect_for_empty_body(request: Any, **kwargs: Any) -> None:
@@ -69,6 +71,16 @@ def _no_expect_for_empty_body(request: Any, **kwargs: Any) -> None:
 
 
 class S3Store(Store):
+    @classmethod
+    def from_config(cls, url: str, config: Config) -> "S3Store":
+        """The store for ``url`` with the S3 settings of a resolved configuration."""
+        return cls(url, endpoint_url=config["AWS_ENDPOINT_URL"], region=config["AWS_DEFAULT_REGION"],
+                   profile=config["AWS_PROFILE"], concurrency=int(config["DATALAKE_CONCURRENCY"] or 8),
+                   retry_mode=config["DATALAKE_S3_RETRY_MODE"] or "standard",
+                   access_key=config["AWS_ACCESS_KEY_ID"], secret_key=config["AWS_SECRET_ACCESS_KEY"],
+                   sse=config["DATALAKE_S3_SSE"], sse_kms_key_id=config["DATALAKE_S3_SSE_KMS_KEY_ID"],
+                   expected_bucket_owner=config["DATALAKE_S3_EXPECTED_BUCKET_OWNER"])
+
     def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None,
                  profile: str | None = None, concurrency: int = 8, retry_mode: str = "standard",
                  max_attempts: int = 8, access_key: str | None = None, secret_key: str | None = None,

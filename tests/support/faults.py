@@ -22,7 +22,7 @@ from datalake_nb.core.errors import DatalakeError
 from datalake_nb.stores.s3 import _errors
 from datalake_nb.stores.base import Store
 
-import figures
+from . import figures
 
 KINDS = ("put", "get", "list", "head", "delete")
 MODES = ("fail", "after", "throttle", "oserror", "cut", "short", "corrupt")
