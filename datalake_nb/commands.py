@@ -178,6 +178,7 @@ def _show_list(records: Sequence[Any], args: argparse.Namespace, out: TextIO) ->
 
 
 def _show_cat(streams: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    out.flush()  # the bytes go to the binary stream below the text one
     for stream in streams:
         with stream:
             shutil.copyfileobj(stream, out.buffer, 1 << 20)  # type: ignore[attr-defined]

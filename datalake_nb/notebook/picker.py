@@ -23,6 +23,7 @@ import traitlets
 
 from ..core import times
 from ..core.errors import DatalakeError, InvalidInput
+from ..formatting import human_size
 from ..frame import to_frame
 from ..lake import Lake
 from ..progress import FileCounter
@@ -38,15 +39,6 @@ QUICK_RANGES: dict[str, dt.timedelta | None] = {
     "all": None,
 }
 MESSAGE_MAX = 300  # characters of an error message shown; the rest is cut
-
-
-def _human_size(size: float) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""
 
 
 def _stamp(value: Any) -> str:
@@ -377,13 +369,13 @@ class LakePicker(widgets.VBox):
         if not self._query and not total:
             return "Choose whats, wheres and a time range, then <b>List</b>."
         if not self._query:
-            return f"<b>{total}</b> files, {_human_size(size)}" + (f" — <i>{note}</i>" if note else "")
+            return f"<b>{total}</b> files, {human_size(size)}" + (f" — <i>{note}</i>" if note else "")
         start, end = self._query.get("start"), self._query.get("end")
         span = ""
         if start is not None or end is not None:
             span = (f" from {html.escape(self._utc(start) or 'the beginning')}"
                     f" to {html.escape(self._utc(end) or 'now')} UTC")
-        head = (f"<b>{total}</b> file{'s' if total != 1 else ''}, {_human_size(size)}"
+        head = (f"<b>{total}</b> file{'s' if total != 1 else ''}, {human_size(size)}"
                 if total else "<b>no files</b> match")
         return head + span + (f" — <i>{note}</i>" if note else "")
 
@@ -400,7 +392,7 @@ class LakePicker(widgets.VBox):
             "start (UTC)": [_stamp(v) for v in frame["start"]],
             "end (UTC)": [_stamp(v) for v in frame["end"]],
             "what": frame["what"].to_numpy(), "where": frame["where"].to_numpy(),
-            "size": [_human_size(0 if pd.isna(v) else v) for v in frame["size"]],
+            "size": [human_size(0 if pd.isna(v) else v) for v in frame["size"]],
             "work_id": frame["work_id"].fillna("").to_numpy(),
             "id": frame["id"].to_numpy(),
         })
@@ -414,7 +406,7 @@ class LakePicker(widgets.VBox):
         if end and end[:10] == start[:10]:
             end = end[11:]
         span = f"{start} → {end}" if end else f"{start} (instant)"
-        size = _human_size(0 if pd.isna(row.size) else row.size)
+        size = human_size(0 if pd.isna(row.size) else row.size)
         work = f"  work {row.work_id}" if isinstance(row.work_id, str) else ""
         return f"{i}: {span}  {row.what} @ {row.where}  {size}{work}"
 
