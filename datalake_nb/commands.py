@@ -1,22 +1,32 @@
-"""The one argument definition shared by the ``datalake`` CLI and ``%lake``.
+"""The command table: every command of ``datalake`` and ``%lake``, in one place.
 
-``parse(argv)`` gives a Namespace; ``execute(args)`` runs it against a Lake
-and returns Python values (records, paths, ...).  Each face renders them its
-own way, so an option added here exists in both.
+Each ``Command`` holds its arguments, ``run(session, args) -> value`` (which calls the
+engine), and how each face shows the value: ``show`` writes it to a terminal and gives
+the exit status, ``notebook`` turns it into what ``%lake`` returns.  The CLI's parser,
+``%lake`` (and its ``%lake?`` help) and the parity test are all built from ``COMMANDS``,
+so adding a command is one entry here.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import io
+import json
 import os
 import re
-from typing import Any, Callable, Sequence
+import shutil
+from typing import Any, Callable, Sequence, TextIO
 
-from . import logs, times
-from .config import SETTINGS, Config, config_files, resolve
-from .errors import InvalidInput
+from . import logs
+from .config import SETTINGS, Config, config_files
+from .core import times
+from .core.errors import InvalidInput
+from .formatting import json_line, records_table, table, write_csv
+from .progress import ProgressArg
 
 FORMATS = ("table", "json", "csv", "url")
 TIME_OPTIONS = ("--start", "--end")
+FILTERS = ("what", "where", "start", "end", "work_id")
 _DATE_U = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)$")
 
 
@@ -33,6 +43,228 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageProblem(self.prog, f"{message} (see {self.prog} --help)")
 
+
+class Session:
+    """What a command runs against: a resolved configuration, and its Lake, made on first
+    use unless the face hands in one it keeps (the ``%lake`` session lake).  ``progress``
+    makes the progress callback of each long operation (the face decides how it looks)."""
+
+    def __init__(self, config: Config, lake: Any = None,
+                 progress: Callable[[], ProgressArg] = lambda: None):
+        self.config, self._lake, self.progress = config, lake, progress
+
+    @property
+    def lake(self) -> Any:
+        if self._lake is None:
+            from .lake import Lake  # `datalake config` and `--help` never need one
+            self._lake = Lake(config=self.config)
+        return self._lake
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    name: str
+    help: str                                          # one line in `datalake --help`
+    description: str                                   # the command's own --help
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[Session, argparse.Namespace], Any]  # calls the engine, returns a value
+    show: Callable[[Any, argparse.Namespace, TextIO], int]  # terminal: write; exit status
+    notebook: Callable[[Any, argparse.Namespace], Any] = lambda value, args: value
+    returns: str = ""                                  # what %lake gives back (for %lake?)
+
+
+# -- arguments ----------------------------------------------------------------
+
+def _filters(parser: argparse.ArgumentParser, what_required: bool = False) -> None:
+    group = parser.add_argument_group("filters")
+    group.add_argument("--what", required=what_required,
+                       help="program(s) that made the files, comma-separated: nginx,syslog")
+    group.add_argument("--where", help="host(s) the files came from, comma-separated")
+    group.add_argument("--start", help="only files that cover time at or after this")
+    group.add_argument("--end", help="only files that cover time at or before this")
+    group.add_argument("--work-id", dest="work_id", help="only files with this work id")
+
+
+def _push_arguments(push: argparse.ArgumentParser) -> None:
+    push.add_argument("paths", nargs="+", metavar="PATH", help="file(s) to archive")
+    push.add_argument("--what", required=True, help="program that made the file (no extension)")
+    push.add_argument("--where", required=True, help="host or place the file came from")
+    push.add_argument("--start", required=True, help="time of the first event in the file")
+    push.add_argument("--end", help="time of the last event (omit for a snapshot)")
+    push.add_argument("--data-version", dest="data_version", required=True,
+                      help="version of the file's format")
+    push.add_argument("--work-id", dest="work_id", help="application id to find the file by later")
+
+
+def _list_arguments(lst: argparse.ArgumentParser) -> None:
+    _filters(lst)
+    lst.add_argument("--format", choices=FORMATS, default="table",
+                     help="table (for people), json (one object per line), csv, url")
+
+
+def _fetch_arguments(fetch: argparse.ArgumentParser) -> None:
+    fetch.add_argument("ids", nargs="*", metavar="ID", help="record ids (instead of filters)")
+    _filters(fetch)
+    fetch.add_argument("--dest", help="folder to write into (default: DATALAKE_FETCH_DIR)")
+
+
+def _latest_arguments(latest: argparse.ArgumentParser) -> None:
+    latest.add_argument("--what", required=True, help="program that made the file")
+    latest.add_argument("--where", help="host(s), comma-separated")
+
+
+def _cat_arguments(cat: argparse.ArgumentParser) -> None:
+    cat.add_argument("ids", nargs="+", metavar="ID", help="record ids")
+
+
+def _catalog_arguments(catalog: argparse.ArgumentParser) -> None:
+    catalog.add_argument("--format", choices=("table", "json"), default="table",
+                         help="table or json")
+
+
+def _check_arguments(check: argparse.ArgumentParser) -> None:
+    check.add_argument("--repair", action="store_true", help="write missing index entries and "
+                       "delete index entries whose data is gone (never data)")
+    check.add_argument("--delete-orphans", dest="delete_orphans", action="store_true",
+                       help="delete keys that are no record (data the lake cannot list)")
+    check.add_argument("--deep", action="store_true", help="also read every object: compare its "
+                       "stored JSON record (S3) and hash its bytes (downloads the whole lake)")
+
+
+# -- run: one engine call each -------------------------------------------------
+
+def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: getattr(args, k, None) for k in FILTERS}
+
+
+def _push(session: Session, args: argparse.Namespace) -> list[Any]:
+    return session.lake.push_many(args.paths, what=args.what, where=args.where,
+                                  start=args.start, end=args.end, data_version=args.data_version,
+                                  work_id=args.work_id, progress=session.progress())
+
+
+def _fetch(session: Session, args: argparse.Namespace) -> list[Any]:
+    filters = _filter_values(args)
+    if args.ids and any(v is not None for v in filters.values()):
+        raise InvalidInput("fetch", "give either ids or filters, not both")
+    if not args.ids and all(v is None for v in filters.values()):
+        raise InvalidInput("fetch", "give ids or at least one of --what, --where, --start, "
+                                    "--end, --work-id (fetching the whole lake is not a default)")
+    lake = session.lake
+    return lake.fetch(args.ids or lake.records(**filters), dest=args.dest,
+                      progress=session.progress())
+
+
+# -- show: the terminal --------------------------------------------------------
+
+def _lines(items: Sequence[Any], out: TextIO) -> int:
+    out.writelines(f"{item}\n" for item in items)
+    return 0
+
+
+def _json_records(records: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    return _lines([json_line(rec) for rec in records], out)
+
+
+def _show_list(records: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    if args.format == "json":
+        return _json_records(records, args, out)
+    if args.format == "url":
+        return _lines([rec.url for rec in records], out)
+    if args.format == "csv":
+        write_csv(records, out)
+        return 0
+    return _lines([records_table(records)], out)
+
+
+def _show_cat(streams: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    out.flush()  # the bytes go to the binary stream below the text one
+    for stream in streams:
+        with stream:
+            shutil.copyfileobj(stream, out.buffer, 1 << 20)  # type: ignore[attr-defined]
+    out.flush()
+    return 0
+
+
+def _show_catalog(catalog: dict[str, list[str]], args: argparse.Namespace, out: TextIO) -> int:
+    if args.format == "json":
+        return _lines([json.dumps(catalog)], out)
+    rows = [[what, ",".join(wheres)] for what, wheres in sorted(catalog.items())]
+    return _lines([table(rows, ["WHAT", "WHERES"])] if rows else [], out)
+
+
+def _show_check(report: Any, args: argparse.Namespace, out: TextIO) -> int:
+    _lines([report], out)
+    return 0 if report.ok else 1  # problems left: exit 1, so scripts notice
+
+
+# -- notebook: the value %lake returns ---------------------------------------------
+
+def _list_value(records: Sequence[Any], args: argparse.Namespace) -> Any:
+    if args.format == "json":
+        return [rec.to_json() for rec in records]
+    if args.format == "url":
+        return [rec.url for rec in records]
+    if args.format == "csv":
+        buffer = io.StringIO()
+        write_csv(records, buffer)
+        return buffer.getvalue()
+    from .frame import to_frame
+    return to_frame(records)
+
+
+def _cat_value(streams: Sequence[Any], args: argparse.Namespace) -> str:
+    texts = []
+    for stream in streams:
+        with stream:
+            texts.append(stream.read().decode("utf-8", errors="replace"))
+    return "".join(texts)
+
+
+def _config_value(rows: list[tuple[str, str, str]], args: argparse.Namespace) -> Any:
+    import pandas as pd
+    return pd.DataFrame(rows, columns=["name", "value", "source"])
+
+
+COMMANDS: dict[str, Command] = {c.name: c for c in [
+    Command("push", "archive files", "Archive files with metadata; prints each record as one "
+            "JSON line.", _push_arguments, _push, _json_records,
+            notebook=lambda records, args: records[0] if len(args.paths) == 1 else records,
+            returns="Record (a list of them for several paths)"),
+    Command("list", "list archived files", "List the files that match, sorted by start.",
+            _list_arguments, lambda s, args: s.lake.records(**_filter_values(args)), _show_list,
+            notebook=_list_value,
+            returns="DataFrame (--format json: list of dicts, url: list of URLs, csv: text)"),
+    Command("fetch", "download files", "Download matching files (or the given ids), verify "
+            "their hashes, print one path per line.", _fetch_arguments, _fetch,
+            lambda paths, args, out: _lines(paths, out), returns="list of paths"),
+    Command("latest", "the newest file of a what", "Print the record of the newest file of "
+            "--what (from --where).", _latest_arguments,
+            lambda s, args: s.lake.latest(args.what, args.where),
+            lambda rec, args, out: _lines([json_line(rec)], out), returns="Record"),
+    Command("cat", "print files to stdout", "Write the content of the files with these ids "
+            "to standard output.", _cat_arguments,
+            lambda s, args: [s.lake.open(record_id) for record_id in args.ids], _show_cat,
+            notebook=_cat_value, returns="text"),
+    Command("catalog", "which whats and wheres exist", "Print each what and the wheres it came "
+            "from.", _catalog_arguments, lambda s, args: s.lake.catalog(), _show_catalog,
+            returns="dict {what: [wheres]}"),
+    Command("check", "find (and repair) damage", "Compare the data objects with the index "
+            "entries and report what disagrees: data without a record, missing or dangling "
+            "work/catalog entries; exit status 1 while problems are left.", _check_arguments,
+            lambda s, args: s.lake.check(repair=args.repair, delete_orphans=args.delete_orphans,
+                                         deep=args.deep),
+            _show_check, returns="a Report (.ok, .findings, .to_frame())"),
+    Command("config", "show the effective settings", "Print every setting, its value and where "
+            "it came from (secrets are never shown).", lambda parser: None,
+            lambda s, args: s.config.describe(),
+            lambda rows, args, out: _lines([table([list(r) for r in rows],
+                                                  ["NAME", "VALUE", "SOURCE"])], out),
+            notebook=_config_value, returns="DataFrame (name, value, source)"),
+]}
+
+
+# -- the parser, built from the table ---------------------------------------------
 
 def _settings_epilog() -> str:
     lines = ["configuration (argument > environment variable > config file):"]
@@ -55,78 +287,24 @@ def _settings_parent() -> argparse.ArgumentParser:
     return parent
 
 
-def _filters(parser: argparse.ArgumentParser, what_required: bool = False) -> None:
-    group = parser.add_argument_group("filters")
-    group.add_argument("--what", required=what_required,
-                       help="program(s) that made the files, comma-separated: nginx,syslog")
-    group.add_argument("--where", help="host(s) the files came from, comma-separated")
-    group.add_argument("--start", help="only files that cover time at or after this")
-    group.add_argument("--end", help="only files that cover time at or before this")
-    group.add_argument("--work-id", dest="work_id", help="only files with this work id")
-
-
 def build_parser(prog: str = "datalake") -> Parser:
-    settings = _settings_parent()
-    common = dict(parents=[settings], formatter_class=argparse.RawDescriptionHelpFormatter)
+    """The parser of every command in COMMANDS, each with the settings' options."""
+    common: dict[str, Any] = dict(parents=[_settings_parent()],
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     parser = Parser(prog=prog, description="Archive log files with uniform metadata in S3 or a "
                     "local folder; list, fetch and read them back.", epilog=_settings_epilog(),
                     **common)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
-
-    push = sub.add_parser("push", help="archive files", description="Archive files with metadata; "
-                          "prints each record as one JSON line.", **common)
-    push.add_argument("paths", nargs="+", metavar="PATH", help="file(s) to archive")
-    push.add_argument("--what", required=True, help="program that made the file (no extension)")
-    push.add_argument("--where", required=True, help="host or place the file came from")
-    push.add_argument("--start", required=True, help="time of the first event in the file")
-    push.add_argument("--end", help="time of the last event (omit for a snapshot)")
-    push.add_argument("--data-version", dest="data_version", required=True,
-                      help="version of the file's format")
-    push.add_argument("--work-id", dest="work_id", help="application id to find the file by later")
-
-    lst = sub.add_parser("list", help="list archived files", description="List the files that "
-                         "match, sorted by start.", **common)
-    _filters(lst)
-    lst.add_argument("--format", choices=FORMATS, default="table",
-                     help="table (for people), json (one object per line), csv, url")
-
-    fetch = sub.add_parser("fetch", help="download files", description="Download matching files "
-                           "(or the given ids), verify their hashes, print one path per line.",
-                           **common)
-    fetch.add_argument("ids", nargs="*", metavar="ID", help="record ids (instead of filters)")
-    _filters(fetch)
-    fetch.add_argument("--dest", help="folder to write into (default: DATALAKE_FETCH_DIR)")
-
-    latest = sub.add_parser("latest", help="the newest file of a what", description="Print the "
-                            "record of the newest file of --what (from --where).", **common)
-    latest.add_argument("--what", required=True, help="program that made the file")
-    latest.add_argument("--where", help="host(s), comma-separated")
-
-    cat = sub.add_parser("cat", help="print files to stdout", description="Write the content of "
-                         "the files with these ids to standard output.", **common)
-    cat.add_argument("ids", nargs="+", metavar="ID", help="record ids")
-
-    catalog = sub.add_parser("catalog", help="which whats and wheres exist",
-                             description="Print each what and the wheres it came from.", **common)
-    catalog.add_argument("--format", choices=("table", "json"), default="table",
-                         help="table or json")
-
-    check = sub.add_parser("check", help="find (and repair) damage", description="Compare the "
-                           "data objects with the index entries and report what disagrees: data "
-                           "without a record, missing or dangling work/catalog entries; exit "
-                           "status 1 while problems are left.", **common)
-    check.add_argument("--repair", action="store_true", help="write missing index entries and "
-                       "delete index entries whose data is gone (never data)")
-    check.add_argument("--delete-orphans", dest="delete_orphans", action="store_true",
-                       help="delete keys that are no record (data the lake cannot list)")
-    check.add_argument("--deep", action="store_true", help="also read every object: compare its "
-                       "stored JSON record (S3) and hash its bytes (downloads the whole lake)")
-
-    sub.add_parser("config", help="show the effective settings", description="Print every "
-                   "setting, its value and where it came from (secrets are never shown).",
-                   **common)
+    for command in COMMANDS.values():
+        command.arguments(sub.add_parser(command.name, help=command.help,
+                                         description=command.description, **common))
     return parser
+
+
+def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Each command's own parser (for help texts and the parity test)."""
+    return parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
 
 
 def normalize_argv(argv: Sequence[str]) -> list[str]:
@@ -157,6 +335,7 @@ def parse(argv: Sequence[str], prog: str = "datalake") -> argparse.Namespace:
 
 
 def settings_from(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as options on this command line, by setting name."""
     return {s.name: getattr(args, s.name) for s in SETTINGS if s.flag and hasattr(args, s.name)}
 
 
@@ -166,37 +345,6 @@ def secrets(config: Config) -> list[str]:
     return [*values, os.environ.get("AWS_SESSION_TOKEN", "")]
 
 
-def execute(args: argparse.Namespace, lake_factory: Callable[..., Any] | None = None) -> Any:
-    """Run a parsed command; returns records, paths, a catalog or config rows."""
-    config = resolve(settings_from(args))
+def configure_logging(config: Config) -> None:
+    """--log-level for this command, with every secret masked."""
     logs.configure(config["DATALAKE_LOG_LEVEL"] or "warning", secrets(config))
-    if args.command == "config":
-        return config.describe()
-    if lake_factory is None:
-        from .lake import Lake
-        lake = Lake(config=config)
-    else:
-        lake = lake_factory(config)
-    filters = {k: getattr(args, k, None) for k in ("what", "where", "start", "end", "work_id")}
-    if args.command == "push":
-        paths = args.paths[0] if len(args.paths) == 1 else args.paths  # one path: one record
-        return lake.push(paths, what=args.what, where=args.where, start=args.start,
-                         end=args.end, data_version=args.data_version, work_id=args.work_id)
-    if args.command == "list":
-        return lake.records(**filters)
-    if args.command == "fetch":
-        if args.ids and any(v is not None for v in filters.values()):
-            raise InvalidInput("fetch", "give either ids or filters, not both")
-        if not args.ids and all(v is None for v in filters.values()):
-            raise InvalidInput("fetch", "give ids or at least one of --what, --where, --start, "
-                                        "--end, --work-id (fetching the whole lake is not a default)")
-        return lake.fetch(args.ids or lake.records(**filters), dest=args.dest)
-    if args.command == "latest":
-        return lake.latest(args.what, args.where)
-    if args.command == "cat":
-        return [lake.open(record_id) for record_id in args.ids]
-    if args.command == "catalog":
-        return lake.catalog()
-    if args.command == "check":
-        return lake.check(repair=args.repair, delete_orphans=args.delete_orphans, deep=args.deep)
-    raise AssertionError(f"unknown command {args.command}")

@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Mapping
 
-from .errors import InvalidInput
-from .times import _UNITS_MS
+from .core.errors import InvalidInput
+from .core.times import _UNITS_MS
 
 ETC_FILE = Path("/etc/datalake.conf")
 _DURATION = re.compile(r"([0-9]{1,9}(?:\.[0-9]{1,6})?)\s*([a-z]*)", re.ASCII)

@@ -4,26 +4,34 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any, Iterable
 
-from .metadata import Record
+from .core.metadata import Record
 
 if TYPE_CHECKING:
     import pandas as pd
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+# The seed's JSON record, plus size and url, plus ext (the file's original extension, so a
+# row maps back to its record without parsing the URL).  CSV output has the same columns.
 COLUMNS = ["id", "what", "where", "start", "end", "work_id", "data-version", "hash",
-           "size", "url", "version"]
+           "size", "url", "version", "ext"]
+
+
+def record_row(rec: Record) -> dict[str, Any]:
+    """One record as a row of COLUMNS (times as epoch ms)."""
+    return {**rec.to_json(), "ext": rec.ext}
 
 
 def to_frame(records: Iterable[Record]) -> "pd.DataFrame":
     """One row per record, times as timezone-aware UTC timestamps."""
     import pandas as pd
 
-    rows = [rec.to_json() for rec in records]
+    rows = [record_row(rec) for rec in records]
     frame = pd.DataFrame(rows, columns=COLUMNS)
     for column in ("start", "end"):
         frame[column] = pd.to_datetime(frame[column].astype("Int64"), unit="ms", utc=True)
     frame["size"] = frame["size"].astype("Int64")
-    for column in ("id", "what", "where", "work_id", "data-version", "hash", "url", "version"):
+    for column in ("id", "what", "where", "work_id", "data-version", "hash", "url", "version",
+                   "ext"):
         frame[column] = frame[column].astype(object)
     return frame.reset_index(drop=True)
 

@@ -7,29 +7,30 @@ import dataclasses
 import difflib
 import json
 import os
-import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
-from . import layout, times
-from .cache import (Cache, HashedUpload, VerifiedStream, corrupt_message, hash_file,
-                    hash_open_file, readable_name, temp_path)
+from .cache import Cache, readable_name, temp_path
+from .check import Report, check
 from .config import Config, resolve
-from .errors import DatalakeError, IntegrityError, InvalidInput, NotFound
+from .core import layout, times
+from .core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
+from .core.metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
+                            check_order, check_work_id, ext_of)
 from .frame import row_fields, to_frame
-from .metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
-                       check_work_id, content_hash, ext_of)
-from .store import LocalStore, Store, open_store
+from .hashing import (HashedUpload, VerifiedStream, content_hash, corrupt_message, hash_file,
+                      hash_open_file)
+from .progress import Progress, ProgressArg, as_progress
+from .stores.base import LocalStore, Store
+from .stores.factory import open_store
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .check import Report
 
 Names = str | Sequence[str] | None
 PathLike = str | os.PathLike[str]
-BAR_MIN_BYTES, BAR_MIN_FILES = 8 << 20, 20  # smaller work finishes before a bar is worth showing
 SMALL_FILE = 16 << 20  # read into memory once, hashed and sent as those very bytes
 GRACE_S = 2.0  # after Ctrl-C, how long transfers in flight get to abort and clean up
 
@@ -41,6 +42,8 @@ class Interrupted(KeyboardInterrupt):
 
 class _Cancelled(Exception):
     """Raised inside a worker, from its progress callback, once the user interrupted."""
+
+
 
 
 def split_names(field: str, value: Names) -> list[str] | None:
@@ -61,41 +64,34 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (known: {shown})"
 
 
-def _is_name(field: str, value: str) -> bool:
-    try:
-        check_name(field, value)
-    except InvalidInput:
-        return False
-    return True
-
-
 class Lake:
     """A datalake at one root URL (S3 or a local folder).
 
-    ``Lake()`` uses the configured URL (argument > environment > config
-    files), else the embedded default lake under the user's data directory.
+    One way to configure it, never two silently: ``Lake(url, cache_dir=...)`` resolves
+    those with the environment and config files (argument > environment > files; no URL
+    means the embedded lake under the user's data directory); ``Lake(config=...)``
+    takes a configuration already resolved (``config.resolve``), and then ``url`` or
+    ``cache_dir`` as well is an error.  ``store=`` injects the Store (tests wrap one to
+    count or spoil calls): it replaces the configured URL, so it excludes ``url``.
+    ``progress`` is the default of push / push_many / fetch: False (no bar), True (a
+    ``tqdm.auto`` bar) or a ``datalake_nb.progress.Progress``.
     """
 
     def __init__(self, url: str | None = None, *, config: Config | None = None,
                  store: Store | None = None, cache_dir: PathLike | None = None,
-                 progress: bool | None = None):
+                 progress: ProgressArg = False):
+        if config is not None and (url is not None or cache_dir is not None):
+            raise InvalidInput("Lake", "give url/cache_dir or a resolved config=, not both "
+                                       "(put them into the config with config.resolve)")
+        if store is not None and url is not None:
+            raise InvalidInput("Lake", "give url or store=, not both")
         self.config = config or resolve({"DATALAKE_STORAGE_URL": url,
                                          "DATALAKE_CACHE_DIR": cache_dir})
-        cfg = self.config
-        self.concurrency = int(cfg["DATALAKE_CONCURRENCY"] or 8)
-        self.store = store or open_store(
-            cfg["DATALAKE_STORAGE_URL"], endpoint_url=cfg["AWS_ENDPOINT_URL"],
-            region=cfg["AWS_DEFAULT_REGION"], profile=cfg["AWS_PROFILE"],
-            concurrency=self.concurrency, retry_mode=cfg["DATALAKE_S3_RETRY_MODE"],
-            access_key=cfg["AWS_ACCESS_KEY_ID"], secret_key=cfg["AWS_SECRET_ACCESS_KEY"],
-            sse=cfg["DATALAKE_S3_SSE"], sse_kms_key_id=cfg["DATALAKE_S3_SSE_KMS_KEY_ID"],
-            expected_bucket_owner=cfg["DATALAKE_S3_EXPECTED_BUCKET_OWNER"],
-            connect_timeout=cfg["DATALAKE_S3_CONNECT_TIMEOUT"], read_timeout=cfg["DATALAKE_S3_READ_TIMEOUT"])
-        self.cache = Cache(cfg["DATALAKE_CACHE_DIR"])
-        mode = cfg["DATALAKE_PROGRESS"]
-        self.progress = progress if progress is not None else (
-            mode == "on" or (mode == "auto" and (sys.stderr.isatty() or "ipykernel" in sys.modules)))
-        self._cataloged: set[tuple[str, str]] = set()
+        self.concurrency = int(self.config["DATALAKE_CONCURRENCY"] or 8)
+        self.store = store or open_store(self.config)
+        self.cache = Cache(self.config["DATALAKE_CACHE_DIR"])
+        as_progress(progress)  # a bad value fails here, not at the first push
+        self.progress = progress
 
     @property
     def url(self) -> str:
@@ -106,24 +102,30 @@ class Lake:
 
     # -- push ---------------------------------------------------------------
 
-    def push(self, path: PathLike | Sequence[PathLike], *, what: str, where: str, start: Any,
-             end: Any = None, data_version: str, work_id: str | None = None) -> Record | list[Record]:
-        """Archive one file (returns its record) or several with the same metadata (a list)."""
-        many = not isinstance(path, (str, os.PathLike)) and hasattr(path, "__iter__")
-        paths = list(path) if many else [path]
-        items = [dict(path=p, what=what, where=where, start=start, end=end,
-                      data_version=data_version, work_id=work_id) for p in paths]
-        records = self.push_many(items)
-        return records if many else records[0]
+    def push(self, path: PathLike, *, what: str, where: str, start: Any, end: Any = None,
+             data_version: str, work_id: str | None = None,
+             progress: ProgressArg = None) -> Record:
+        """Archive one file; returns its record (``push_many`` archives several)."""
+        if not isinstance(path, (str, bytes, os.PathLike)) and hasattr(path, "__iter__"):
+            raise InvalidInput("path", f"push takes one file path, got a {type(path).__name__}; "
+                                       "use push_many for several files")
+        return self.push_many([path], what=what, where=where, start=start, end=end,
+                              data_version=data_version, work_id=work_id, progress=progress)[0]
 
-    def push_many(self, items: Iterable[dict[str, Any]]) -> list[Record]:
-        """Archive files with their own metadata; every item is checked before any upload."""
+    def push_many(self, items: Iterable[PathLike | dict[str, Any]], *,
+                  progress: ProgressArg = None, **shared: Any) -> list[Record]:
+        """Archive several files; returns their records in order.  An item is a path (its
+        metadata are the ``shared`` keywords: what=, where=, start=, ...) or a dict with
+        ``path`` and its own fields, which win over ``shared``.  Every item is checked
+        before any upload."""
+        items = [{**shared, **item} if isinstance(item, dict) else {**shared, "path": item}
+                 for item in items]
         planned = [(self._check_path(item.get("path")), self._check_item(item)) for item in items]
         total = sum(p.stat().st_size for p, _ in planned)
         cataloged: set[tuple[str, str]] = set()  # per call: a repair elsewhere may drop entries
-        with self._bar(total, len(planned), "push") as advance:
-            return self._each(lambda job, progress: self._push_one(*job, cataloged, progress),
-                              planned, advance, "file(s) archived")
+        with self._progress(progress, total, len(planned), "push") as bar:
+            return self._each(lambda job, advance: _counted(bar, self._push_one(
+                *job, cataloged, advance)), planned, bar.advance, "file(s) archived")
 
     @staticmethod
     def _check_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -181,13 +183,12 @@ class Lake:
                 meta = {"datalake-record": json.dumps(rec.to_json())}
                 if isinstance(body, bytes):
                     created = self.store.put_bytes(key, body, meta, if_absent=True)
-                    advance(size)
                 else:
                     created = self.store.put_file(key, body, meta, advance, size=size, if_absent=True)
         except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:
-            advance(0)  # interrupted while the upload was finishing: roll it back
+            advance(size if isinstance(body, bytes) else 0)  # raises if interrupted meanwhile
             self._write_entries(rec, size, cataloged)
         except BaseException as exc:
             raise self._roll_back(key, path, exc, created) from None
@@ -255,8 +256,7 @@ class Lake:
         whats, wheres = split_names("what", what), split_names("where", where)
         qs = None if start is None else times.to_ms(start, "start")
         qe = None if end is None else times.to_ms(end, "end")
-        if qs is not None and qe is not None and qe < qs:
-            raise InvalidInput("end", f"{times.iso(qe)} is before start {times.iso(qs)}")
+        check_order(qs, qe)
         check_work_id(work_id)
         self._require_lake()
         if work_id is not None:
@@ -365,14 +365,16 @@ class Lake:
                 out.append((rec, entry.modified))
         return out
 
-    def check(self, repair: bool = False, delete_orphans: bool = False,
-              deep: bool = False) -> "Report":
-        """Find damage: data without a record, missing or dangling index entries (and with
-        ``deep`` corrupt bytes); ``repair`` fixes the index, ``delete_orphans`` removes what
-        is no record.  See ``datalake_nb.check``."""
-        from .check import check
+    def check(self, repair: bool = False, delete_orphans: bool = False, deep: bool = False,
+              stale_age: str | float | None = None) -> "Report":
+        """Find damage: data without a record, missing or dangling index entries, leftovers
+        of killed writes (and with ``deep`` corrupt bytes); ``repair`` fixes the index and
+        removes leftovers older than ``stale_age`` (default DATALAKE_STALE_AGE, 1 day),
+        ``delete_orphans`` removes what is no record.  See ``datalake_nb.check``."""
         self._require_lake()
-        return check(self, repair=repair, delete_orphans=delete_orphans, deep=deep)
+        return check(self.store, repair=repair, delete_orphans=delete_orphans, deep=deep,
+                     concurrency=self.concurrency, cache_root=self.cache.root,
+                     stale_age=stale_age or self.config["DATALAKE_STALE_AGE"] or "1d")
 
     def catalog(self) -> dict[str, list[str]]:
         """{what: [wheres]} for everything the lake holds (entries the lake would not
@@ -380,18 +382,18 @@ class Lake:
         self._require_lake()
         out: dict[str, list[str]] = {}
         for entry in self.store.list(layout.CATALOG):
-            what, _, where = entry.key[len(layout.CATALOG):].partition("/")
-            if _is_name("what", what) and _is_name("where", where):
-                out.setdefault(what, []).append(where)
+            pair = layout.parse_catalog_key(entry.key)
+            if pair is not None:
+                out.setdefault(pair[0], []).append(pair[1])
         return out
 
     def timeline(self, frame: "pd.DataFrame | None" = None, **filters: Any) -> Any:
         """A picture of coverage (one row per where, colour by what) so gaps stand out.
 
         Draws ``frame`` (a list() DataFrame), else ``self.list(**filters)``;
-        returns the matplotlib Axes.  See ``datalake_nb.timeline.timeline``.
+        returns the matplotlib Axes.  See ``datalake_nb.notebook.timeline.timeline``.
         """
-        from .timeline import timeline
+        from .notebook.timeline import timeline
         return timeline(self.list(**filters) if frame is None else frame)
 
     def get(self, record_id: str) -> Record:
@@ -415,7 +417,8 @@ class Lake:
         key = layout.data_key(rec)
         return VerifiedStream(self.store.open(key), rec, self.store.url_for(key))
 
-    def fetch(self, items: Any, dest: PathLike | None = None) -> list[Path]:
+    def fetch(self, items: Any, dest: PathLike | None = None, *,
+              progress: ProgressArg = None) -> list[Path]:
         """Download files (a DataFrame from list(), records, or ids) into ``dest``.
 
         Every file's hash is verified before it is placed; files already in
@@ -426,8 +429,9 @@ class Lake:
         folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
         missing = [r for r in {r.hash: r for r in records}.values() if self.cache.lookup(r) is None]
         total = sum(r.size or 0 for r in missing)
-        with self._bar(total, len(missing), "fetch") as advance:
-            self._each(self._download, missing, advance, "file(s) downloaded")
+        with self._progress(progress, total, len(missing), "fetch") as bar:
+            self._each(lambda r, advance: _counted(bar, self._download(r, advance)), missing,
+                       bar.advance, "file(s) downloaded")
         return [self.cache.place(self.cache.lookup(r) or self._download(r, lambda n: None),
                                  folder / readable_name(r)) for r in records]
 
@@ -463,9 +467,11 @@ class Lake:
         try:
             fields = check_fields(**row_fields(row))
             url = str(row["url"])
-            ext = url.rsplit("/", 1)[-1].partition(".")[2]
-            rec = layout.build_record(fields, check_hash(row["hash"]),
-                                      check_ext("." + ext if ext else ""),
+            ext = row.get("ext")
+            if ext is None:  # a JSON record (list --format json) has no ext: its URL ends with it
+                tail = url.rsplit("/", 1)[-1].partition(".")[2]
+                ext = "." + tail if tail else ""
+            rec = layout.build_record(fields, check_hash(row["hash"]), check_ext(ext),
                                       size=int(row["size"]), url=url)
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInput("fetch", f"not a row of Lake.list(): {exc}") from None
@@ -482,8 +488,9 @@ class Lake:
 
         Ctrl-C stops it: queued items are cancelled, and work in flight stops at its next
         progress report (an upload is abandoned, a download discarded), with GRACE_S to
-        clean up; threads stuck on the network are not waited for.  The first error of an
-        item is raised once all have ended.
+        clean up; threads stuck on the network are not waited for.  The first error stops
+        it too: items not started are cancelled, those in flight end (what they finished
+        stays), and that error is raised.
         """
         cancelled = threading.Event()
 
@@ -493,9 +500,13 @@ class Lake:
             advance(n)
 
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
-        futures = [pool.submit(lambda item: progress(0) or work(item, progress), item)
-                   for item in items]
+        futures: list[concurrent.futures.Future[Any]] = []
         try:
+            for item in items:
+                futures.append(pool.submit(lambda it: progress(0) or work(it, progress), item))
+            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+            for future in futures:
+                future.cancel()  # only those not started yet
             concurrent.futures.wait(futures)
         except KeyboardInterrupt:
             cancelled.set()
@@ -504,21 +515,27 @@ class Lake:
             concurrent.futures.wait(futures, timeout=GRACE_S)
             finished = sum(1 for f in futures if f.done() and not f.cancelled()
                            and f.exception() is None)
-            raise Interrupted(f"interrupted: {finished} of {len(futures)} {done}; "
+            raise Interrupted(f"interrupted: {finished} of {len(items)} {done}; "
                               "nothing else was written") from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         for future in futures:
-            if future.exception() is not None:
+            if not future.cancelled() and future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
         return [future.result() for future in futures]
 
     @contextlib.contextmanager
-    def _bar(self, total: int, files: int, desc: str) -> Iterator[Callable[[int], None]]:
-        """A byte progress bar for long work (tqdm: a terminal bar or a notebook widget)."""
-        if not self.progress or (total < BAR_MIN_BYTES and files < BAR_MIN_FILES):
-            yield lambda n: None
-            return
-        from tqdm.auto import tqdm
-        with tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024) as bar:
-            yield bar.update
+    def _progress(self, arg: ProgressArg, total: int, files: int, desc: str) -> Iterator[Progress]:
+        """The caller's progress callback (else the Lake's default), started and closed."""
+        bar = as_progress(self.progress if arg is None else arg)
+        bar.start(total, files, desc)
+        try:
+            yield bar
+        finally:
+            bar.close()
+
+
+def _counted(bar: Progress, result: Any) -> Any:
+    """``result`` of one finished file, after telling ``bar``."""
+    bar.file_done()
+    return result

@@ -9,7 +9,7 @@ import pytest
 
 from datalake_nb import Lake
 
-from s3servers import SERVERS, S3Server, new_bucket, selected_backends
+from support.s3servers import SERVERS, S3Server, new_bucket, selected_backends
 
 S3_BACKENDS = selected_backends()
 
@@ -91,7 +91,7 @@ def lake_url(request, tmp_path, monkeypatch):
 
 def pytest_terminal_summary(terminalreporter):
     """The figures the reliability tests counted (faults injected, files lost, ...)."""
-    import figures
+    from support import figures
     if figures.line():
         terminalreporter.write_line(figures.line())
 

@@ -15,8 +15,8 @@ import pytest
 from datalake_nb import InvalidInput, Lake
 from datalake_nb.cli import main
 
-import figures
-from helpers import snapshot, write
+from support import figures
+from support.helpers import snapshot, write
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 GOOD = dict(what="nginx", where="web01", start=T0, end=T1, data_version="0", work_id="job-1")
@@ -241,7 +241,7 @@ def test_bad_paths(world, tmp_path, capsys):
     cases.mkdir()
     for bad, words in path_cases(cases):
         refused_by_api(lambda: lake.push(bad, **GOOD), ["path", *words])
-        refused_by_api(lambda: lake.push([path, bad], **GOOD), ["path", *words])  # checked first
+        refused_by_api(lambda: lake.push_many([path, bad], **GOOD), ["path", *words])  # checked first
         if bad:
             refused_by_cli(["push", str(path), str(bad), *[a for k, v in GOOD.items()
                                                            for a in (FLAG[k], v)]],

@@ -9,12 +9,13 @@ import sys
 
 import pytest
 
-from datalake_nb import Lake, layout
+from datalake_nb import Lake
+from datalake_nb.core import layout
 from datalake_nb.check import check
-from datalake_nb.store import LocalStore
+from datalake_nb.stores.base import LocalStore
 
-from faults import FaultyStore, spoil
-from helpers import snapshot, write
+from support.faults import FaultyStore, spoil
+from support.helpers import snapshot, write
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 ORPHAN = "data/nginx/1h/2015/03/20/not-a-record.log"
@@ -38,7 +39,7 @@ def key_of(rec):
 
 
 def test_a_sound_lake_has_nothing_to_report(lake, filled):
-    report = check(lake, deep=True)
+    report = check(lake.store, deep=True)
     assert report.ok and report.findings == []
     assert (report.data, report.work, report.catalog) == (3, 2, 2)
     assert "3 data objects, 2 work entries, 2 catalog entries; 0 problem(s)" in report.summary()
@@ -49,28 +50,28 @@ def test_missing_index_entries_are_found_and_rebuilt(lake, filled):
     lake.store.delete(layout.work_key(one, one.size))
     lake.store.delete(layout.catalog_key("nginx", "web02"))
     assert [r.id for r in lake.records(work_id="job-1")] == [three.id]
-    report = check(lake)
+    report = check(lake.store)
     assert kinds(report) == ["missing-catalog-entry", "missing-work-entry"]
     assert not report.ok and all("--repair" in f.status for f in report.findings)
     before = snapshot(lake)
     assert snapshot(lake) == before  # check alone writes nothing
-    repaired = check(lake, repair=True)
+    repaired = check(lake.store, repair=True)
     assert all(f.fixed for f in repaired.findings) and repaired.ok
     assert sorted(r.id for r in lake.records(work_id="job-1")) == sorted([one.id, three.id])
     assert lake.catalog() == {"nginx": ["web01", "web02"]}
-    assert check(lake).findings == []
+    assert check(lake.store).findings == []
 
 
 def test_index_entries_whose_data_is_gone_are_removed(lake, filled):
     three = filled[2]
     lake.store.delete(key_of(three))
-    report = check(lake)
+    report = check(lake.store)
     assert kinds(report) == ["dangling-catalog-entry", "dangling-work-entry"]
     assert [r.id for r in lake.records(work_id="job-1")] == [filled[0].id, three.id]
-    check(lake, repair=True)
+    check(lake.store, repair=True)
     assert [r.id for r in lake.records(work_id="job-1")] == [filled[0].id]
     assert lake.catalog() == {"nginx": ["web01"]}
-    assert check(lake).ok
+    assert check(lake.store).ok
 
 
 def test_a_work_entry_that_disagrees_with_its_data_is_replaced(lake, filled):
@@ -80,27 +81,27 @@ def test_a_work_entry_that_disagrees_with_its_data_is_replaced(lake, filled):
     lake.store.put_bytes(wrong_size, b"")
     lake.store.put_bytes(other_folder, b"")
     assert len(lake.records(work_id="job-2")) == 1  # the wrong entry misleads a query
-    report = check(lake)
+    report = check(lake.store)
     assert kinds(report) == ["wrong-work-entry", "wrong-work-entry"]
-    check(lake, repair=True)
+    check(lake.store, repair=True)
     assert lake.records(work_id="job-2") == []
     assert [r.size for r in lake.records(work_id="job-1")] == [one.size, filled[2].size]
-    assert check(lake).ok
+    assert check(lake.store).ok
 
 
 def test_data_without_a_record_is_deleted_only_when_asked(lake, filled):
     lake.store.put_bytes(ORPHAN, b"precious bytes nobody can list")
     lake.store.put_bytes("work/x/not-a-size/y", b"")
     lake.store.put_bytes("catalog/nginx/web 01", b"")
-    report = check(lake, repair=True)
+    report = check(lake.store, repair=True)
     assert kinds(report) == ["orphan", "orphan", "orphan"]
     assert all(f.status == "fix with --delete-orphans" for f in report.findings)
     assert lake.store.head(ORPHAN) is not None  # --repair never deletes data
     assert lake.catalog() == {"nginx": ["web01", "web02"]}  # the hostile entry is not shown
-    cleaned = check(lake, delete_orphans=True)
+    cleaned = check(lake.store, delete_orphans=True)
     assert all(f.fixed for f in cleaned.findings)
     assert lake.store.head(ORPHAN) is None
-    assert len(lake.list()) == 3 and check(lake).ok
+    assert len(lake.list()) == 3 and check(lake.store).ok
 
 
 def test_deep_finds_corrupt_bytes_and_cannot_fix_them(lake, filled):
@@ -108,8 +109,8 @@ def test_deep_finds_corrupt_bytes_and_cannot_fix_them(lake, filled):
     with lake.store.open(key_of(two)) as stream:
         good = stream.read()
     lake.store.put_bytes(key_of(two), spoil(good))  # same length: only a hash shows it
-    assert check(lake).ok  # listings cannot see it
-    report = check(lake, deep=True, repair=True, delete_orphans=True)
+    assert check(lake.store).ok  # listings cannot see it
+    report = check(lake.store, deep=True, repair=True, delete_orphans=True)
     assert kinds(report) == ["corrupt-data"] + (["metadata-mismatch"] if not
                                                isinstance(lake.store, LocalStore) else [])
     corrupt = next(f for f in report.findings if f.kind == "corrupt-data")
@@ -130,7 +131,7 @@ def test_deep_compares_the_json_record_stored_with_an_s3_object(bucket, tmp_path
     lake.store.client.copy_object(Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": key},
                                   Metadata={"datalake-record": json.dumps(record)},
                                   MetadataDirective="REPLACE")
-    report = check(lake, deep=True)
+    report = check(lake.store, deep=True)
     assert kinds(report) == ["metadata-mismatch"]
     assert "disagrees" in report.findings[0].detail
 
@@ -139,7 +140,7 @@ def test_repairs_that_fail_are_reported(lake, filled):
     one = filled[0]
     lake.store.delete(layout.work_key(one, one.size))
     faulty = FaultyStore(lake.store).inject("put", "*")
-    report = check(Lake(config=lake.config, store=faulty, progress=False), repair=True)
+    report = check(faulty, repair=True)
     [finding] = report.findings
     assert finding.kind == "missing-work-entry" and not finding.fixed
     assert finding.status.startswith("repair failed: ") and "injected failure" in finding.status

@@ -1,4 +1,8 @@
-"""The datalake command line: seed examples, formats, configuration, exit codes."""
+"""The datalake command line: seed examples, formats, configuration, exit codes.
+
+Most tests run ``cli.main(argv)`` in this process (``run``); a few smoke tests start
+the real command in a subprocess (``python -m datalake_nb``: ``run_process`` and others).
+"""
 from __future__ import annotations
 
 import csv
@@ -10,14 +14,35 @@ import sys
 
 import pytest
 
-from helpers import write
+from datalake_nb.cli import main
+
+from support.helpers import write
+
+
+def _lake_env(tmp_path, lake_url):
+    return {"DATALAKE_STORAGE_URL": lake_url, "DATALAKE_CACHE_DIR": str(tmp_path / "cache"),
+            "DATALAKE_PROGRESS": "off"}
 
 
 @pytest.fixture
-def run(tmp_path, lake_url):
+def run(tmp_path, lake_url, monkeypatch, capsys):
+    """Run `datalake` in this process (cli.main) against the test lake; return (code, out, err)."""
+    def datalake(*args, extra_env=None, cwd=None):
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            for name, value in {**_lake_env(tmp_path, lake_url), **(extra_env or {})}.items():
+                patch.setenv(name, value)
+            patch.chdir(cwd or tmp_path)
+            code = main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+    return datalake
+
+
+@pytest.fixture
+def run_process(tmp_path, lake_url):
     """Run `datalake` in a subprocess against the test lake; return (code, out, err)."""
-    env = dict(os.environ, DATALAKE_STORAGE_URL=lake_url,
-               DATALAKE_CACHE_DIR=str(tmp_path / "cache"), DATALAKE_PROGRESS="off")
+    env = dict(os.environ, **_lake_env(tmp_path, lake_url))
 
     def datalake(*args, extra_env=None, cwd=None):
         proc = subprocess.run([sys.executable, "-m", "datalake_nb", *map(str, args)],
@@ -42,7 +67,9 @@ def listed(run):
     return [json.loads(line) for line in out.splitlines()]
 
 
-def test_seed_examples(run, tmp_path):
+def test_seed_examples(run_process, tmp_path):
+    """In a subprocess, as a user runs it (a smoke test of the real command)."""
+    run = run_process
     log = write(tmp_path / "nginx.log", "GET /\n")
     # The seed's first example has end "2015-03-20T23:59.114Z": minutes with a fraction are
     # not a time we read, so it fails clearly; with the seconds written out it works.
@@ -142,9 +169,19 @@ def test_user_mistakes_exit_2_with_one_line(run, tmp_path, lake_url, args, words
     assert listed(run) == []
 
 
-def test_failures_exit_1(run):
-    code, out, err = run("latest", "--what", "nothing")
-    assert code == 1 and "no nothing files" in err and "Traceback" not in err
+def test_failures_exit_1(run, run_process):
+    for runner in (run, run_process):
+        code, out, err = runner("latest", "--what", "nothing")
+        assert code == 1 and "no nothing files" in err and "Traceback" not in err
+
+
+def test_an_error_shows_a_path_unchanged(run, tmp_path):
+    """Regression: errors are worded from their fields, never by editing their text."""
+    missing = tmp_path / "srv" / "datalake" / "missing.log"
+    code, out, err = run("push", missing, "--what", "a", "--where", "b", "--start", "now",
+                         "--data-version", "0")
+    assert code == 2 and out == ""
+    assert err.startswith("datalake push: error: path: ") and repr(str(missing)) in err
 
 
 def test_config_precedence_and_sources(run, tmp_path, monkeypatch):

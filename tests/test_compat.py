@@ -14,9 +14,9 @@ import datalake_nb
 from datalake_nb import config
 from datalake_nb.cli import main
 from datalake_nb.config import read_config_file, resolve
-from datalake_nb.errors import InvalidInput
+from datalake_nb.core.errors import InvalidInput
 
-from helpers import write
+from support.helpers import write
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 ORIGINAL = ("# shared with the original datalake\n"

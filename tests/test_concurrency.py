@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 from datalake_nb import Lake
-from datalake_nb.cache import hash_file
+from datalake_nb.hashing import hash_file
 
-import figures
+from support import figures
 
 PROCESSES, FILES = 8, 50
 FETCHERS, FETCHED = 2, 40
@@ -47,7 +47,7 @@ def test_parallel_pushers_lose_nothing(lake_url, tmp_path):
     assert lake.catalog() == {"app": [f"host{p}" for p in range(PROCESSES)]}
     assert len(lake.list(work_id="job-0")) == len(lake.list(work_id="job-1")) == PROCESSES * FILES // 2
     from datalake_nb.check import check
-    assert check(lake).findings == []
+    assert check(lake.store).findings == []
 
 
 def test_parallel_fetchers_share_one_cache(lake_url, tmp_path):

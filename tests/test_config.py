@@ -12,7 +12,7 @@ import pytest
 
 from datalake_nb import config
 from datalake_nb.config import BY_NAME, SETTINGS, Config, read_config_file, resolve
-from datalake_nb.errors import InvalidInput
+from datalake_nb.core.errors import InvalidInput
 
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"

@@ -9,13 +9,14 @@ import sys
 
 import pytest
 
-from datalake_nb import DatalakeError, IntegrityError, Lake, NotFound, layout
-from datalake_nb.cache import hash_file
-from datalake_nb.s3store import S3Store
+from datalake_nb import DatalakeError, IntegrityError, Lake, NotFound
+from datalake_nb.core import layout
+from datalake_nb.hashing import hash_file
+from datalake_nb.stores.s3 import S3Store
 
-import figures
-from faults import FaultyStore, throttle
-from helpers import snapshot, write
+from support import figures
+from support.faults import FaultyStore, throttle
+from support.helpers import snapshot, write
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 FIELDS = dict(what="nginx", where="web01", start=T0, end=T1, data_version="0", work_id="job-7")
@@ -88,9 +89,9 @@ def test_a_lost_answer_to_the_data_upload_is_mended_by_a_retry_or_check(lake, tm
     with pytest.raises(DatalakeError, match="lost answer"):
         broken.push(path, **FIELDS)
     assert store.calls["delete"] == 0
-    assert sorted(f.kind for f in check(lake).findings) == ["missing-catalog-entry",
+    assert sorted(f.kind for f in check(lake.store).findings) == ["missing-catalog-entry",
                                                             "missing-work-entry"]
-    assert check(lake, repair=True).ok
+    assert check(lake.store, repair=True).ok
     rec = lake.push(path, **FIELDS)
     assert_one_record(lake, rec.id)
 
@@ -104,7 +105,7 @@ def test_when_the_roll_back_fails_too_the_error_says_so(lake, tmp_path):
     message = str(info.value)
     assert "removing its data object failed too" in message and "check --repair" in message
     assert "\n" not in message
-    assert [f.kind for f in check(lake, repair=True).findings] == ["missing-work-entry"]
+    assert [f.kind for f in check(lake.store, repair=True).findings] == ["missing-work-entry"]
     assert len(lake.list(work_id="job-7")) == 1
 
 
@@ -126,9 +127,9 @@ def test_a_push_of_many_files_that_fails_half_way_is_retried_whole(lake, tmp_pat
     broken, store = faulty(lake)
     store.inject("put", 4, "fail")
     with pytest.raises(DatalakeError):
-        broken.push(paths, **fields)
+        broken.push_many(paths, **fields)
     assert len(lake.list()) < 6
-    records = broken.push(paths, **fields)
+    records = broken.push_many(paths, **fields)
     frame = lake.list()
     figures.add("files lost", 6 - len(frame))
     assert sorted(frame["id"]) == sorted(r.id for r in records) and frame["id"].is_unique
@@ -219,7 +220,7 @@ def test_throttled_requests_are_retried_and_the_user_sees_success(bucket, tmp_pa
     # followed by its retry, so the work succeeds only if every refusal was retried (one
     # only in adaptive mode: it then slows the client down for a while, as it should)
     with throttle(lake.store.client, pick=lambda n: n % 4 == 1 and n < 4 * refused) as wire:
-        recs = lake.push([write(tmp_path / f"{i}.log", f"file {i}\n") for i in range(3)], **FIELDS)
+        recs = lake.push_many([write(tmp_path / f"{i}.log", f"file {i}\n") for i in range(3)], **FIELDS)
         assert len(lake.list()) == 3 and len(lake.list(work_id="job-7")) == 3
         paths = lake.fetch(recs, dest=tmp_path / "out")
         with lake.open(recs[0].id) as stream:

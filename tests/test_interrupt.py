@@ -16,7 +16,7 @@ import pytest
 from datalake_nb import Lake
 from datalake_nb.lake import Interrupted
 
-import figures
+from support import figures
 
 MIB = 1 << 20
 FIELDS = ["--what", "big", "--where", "web01", "--start", "2015-03-20", "--data-version", "0"]
@@ -83,7 +83,7 @@ def test_a_signal_stops_a_push_and_aborts_its_upload(bucket, aws_env, tmp_path, 
 def test_a_signal_stops_a_fetch_and_leaves_no_partial_file(bucket, aws_env, tmp_path):
     url = f"s3://{bucket}/logs"
     lake = Lake(url, cache_dir=tmp_path / "seed-cache", progress=False)
-    records = lake.push(big_files(tmp_path / "in", 4, 48 * MIB), what="big", where="web01",
+    records = lake.push_many(big_files(tmp_path / "in", 4, 48 * MIB), what="big", where="web01",
                         start="2015-03-20", data_version="0")
     cache, dest = tmp_path / "cache", tmp_path / "out"
     env = {**os.environ, "DATALAKE_STORAGE_URL": url, "DATALAKE_CACHE_DIR": str(cache),
@@ -120,7 +120,7 @@ def test_keyboard_interrupt_stops_a_push_in_the_api(tmp_path):
     threading.Timer(0, lambda: started.wait(30) and _thread.interrupt_main()).start()
     begun = time.monotonic()
     with pytest.raises(Interrupted, match=r"interrupted: \d+ of 40 file\(s\) archived"):
-        lake.push(paths, what="big", where="web01", start="2015-03-20", data_version="0")
+        lake.push_many(paths, what="big", where="web01", start="2015-03-20", data_version="0")
     assert time.monotonic() - begun < 10
     time.sleep(0.5)  # the puts in flight end; their records complete or are rolled back
     assert len(lake.list()) < 40

@@ -10,9 +10,9 @@ import pytest
 
 from datalake_nb import IntegrityError, InvalidInput, Lake, NotFound
 from datalake_nb.frame import COLUMNS
-from datalake_nb.times import to_ms
+from datalake_nb.core.times import to_ms
 
-from helpers import write
+from support.helpers import write
 
 T0 = "2015-03-20T00:00:00Z"
 T1 = "2015-03-20T01:00:00Z"
@@ -125,7 +125,7 @@ def test_work_id_with_awkward_characters(lake, tmp_path):
 
 def test_push_several_files_in_one_call(lake, tmp_path):
     paths = [write(tmp_path / f"part{i}.log", f"part {i}") for i in range(5)]
-    records = push(lake, paths)
+    records = lake.push_many(paths, what="nginx", where="web01", start=T0, end=T1, data_version="0")
     assert [r.hash for r in records] == [
         hashlib.blake2b(f"part {i}".encode(), digest_size=16).hexdigest() for i in range(5)]
     assert len(lake.list()) == 5
@@ -181,7 +181,7 @@ def test_fetch_verifies_names_and_caches(lake, tmp_path):
 
 
 def test_fetch_reuses_cache_without_downloading(lake, tmp_path):
-    from helpers import CountingStore
+    from support.helpers import CountingStore
     rec = push(lake, write(tmp_path / "a.log", "cached"))
     counting = CountingStore(lake.store)
     lake2 = Lake(config=lake.config, store=counting, progress=False)

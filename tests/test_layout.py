@@ -1,4 +1,4 @@
-"""Tests for datalake_nb.layout: data keys that *are* records, span classes and query plans."""
+"""Tests for datalake_nb.core.layout: data keys that *are* records, span classes and query plans."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +9,8 @@ import urllib.parse
 
 import pytest
 
-from datalake_nb import layout
-from datalake_nb.metadata import Record, check_fields, check_id
+from datalake_nb.core import layout
+from datalake_nb.core.metadata import Record, check_fields, check_id
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)

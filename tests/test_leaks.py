@@ -14,9 +14,8 @@ import boto3
 import pytest
 
 from datalake_nb import Lake
-from datalake_nb.check import check
 
-from helpers import write
+from support.helpers import write
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 DAY = 86400
@@ -63,7 +62,7 @@ def test_old_temp_files_are_reported_with_sizes_and_removed_young_ones_kept(loca
     young_fetch = aged(cache / ".datalake-zzz.part", 5, 10)
     cached = aged(cache / ("ab" + "0" * 30), 7, 3 * DAY)  # a cache entry: no leftover
 
-    report = check(local_lake)
+    report = local_lake.check()
     assert by_kind(report) == {
         "stale-temp-file": sorted(map(str, [old_push, old_fetch, old_s3transfer])),
         "recent-temp-file": sorted(map(str, [young_push, young_fetch]))}
@@ -75,12 +74,12 @@ def test_old_temp_files_are_reported_with_sizes_and_removed_young_ones_kept(loca
         in report.summary()
     assert all(p.exists() for p in (old_push, old_fetch, old_s3transfer))  # check alone removes nothing
 
-    repaired = check(local_lake, repair=True)
+    repaired = local_lake.check(repair=True)
     assert repaired.ok
     assert not any(p.exists() for p in (old_push, old_fetch, old_s3transfer))
     assert young_push.exists() and young_fetch.exists() and cached.exists()
     assert [r.what for r in local_lake.records()] == ["nginx"]  # the lake itself is untouched
-    again = check(local_lake, repair=True)
+    again = local_lake.check(repair=True)
     assert by_kind(again) == {"recent-temp-file": sorted(map(str, [young_push, young_fetch]))}
     assert not any(f.fixed for f in again.findings) and again.ok
     assert "0 problem(s), 0 repaired, 0 left; leftovers of killed pushes/fetches: 2, 15 B" \
@@ -89,9 +88,9 @@ def test_old_temp_files_are_reported_with_sizes_and_removed_young_ones_kept(loca
 
 def test_a_shorter_stale_age_takes_younger_files(local_lake, tmp_path):
     young = lake_temp(tmp_path / "lake", 10, 120)
-    assert by_kind(check(local_lake, repair=True)) == {"recent-temp-file": [str(young)]}
+    assert by_kind(local_lake.check(repair=True)) == {"recent-temp-file": [str(young)]}
     assert young.exists()
-    report = check(local_lake, repair=True, stale_age="1m")
+    report = local_lake.check(repair=True, stale_age="1m")
     assert by_kind(report) == {"stale-temp-file": [str(young)]} and report.ok
     assert not young.exists()
 
@@ -141,22 +140,22 @@ def test_unfinished_multipart_uploads_under_the_prefix_are_found_and_aborted(
     _start_upload(client, bucket, "archive/logs2/data/x.log", b"r" * 10)   # a sibling prefix
 
     young_age = server_age(lake) + DAY
-    young = check(lake, stale_age=young_age)
+    young = lake.check(stale_age=young_age)
     assert by_kind(young) == {"recent-upload": ["data/nginx/1h/2015/03/20/killed.log"]}
     assert young.ok and young.findings[0].detail.startswith("68.4 KiB, ")
     assert "never completed" in young.findings[0].detail
 
-    kept = check(lake, repair=True, stale_age=young_age)
+    kept = lake.check(repair=True, stale_age=young_age)
     assert by_kind(kept) == by_kind(young)
     assert mine in _uploads(client, bucket)
 
     time.sleep(1.1)  # servers may keep the start time in whole seconds
-    aborted = check(lake, repair=True, stale_age=1)
+    aborted = lake.check(repair=True, stale_age=1)
     assert by_kind(aborted) == {"stale-upload": ["data/nginx/1h/2015/03/20/killed.log"]}
     assert aborted.ok and aborted.findings[0].fixed
     assert _uploads(client, bucket) == ["archive/logs2/data/x.log", "archive/other/data/x.log"]
     assert [r.what for r in lake.records()] == ["nginx"]
-    assert check(lake).findings == []
+    assert lake.check().findings == []
 
 
 def test_cli_check_reports_and_repairs_leftovers(s3_server, bucket, tmp_path):

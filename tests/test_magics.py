@@ -13,9 +13,10 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
 from datalake_nb import Lake
-from datalake_nb.commands import build_parser
+from datalake_nb.cli import main
+from datalake_nb.commands import COMMANDS, build_parser, subparsers
 
-from helpers import write
+from support.helpers import write
 
 
 @pytest.fixture
@@ -115,6 +116,32 @@ def test_mistakes_raise_usage_error(ip, line, words):
     assert "after" not in ip.user_ns  # the cell stopped: Run All stops here too
 
 
+def test_a_setting_flag_after_use_keeps_the_used_lake(ip, filled, tmp_path):
+    """Regression: `%lake use B` then a command with a setting flag still queries B; the
+    flag changes only what it names."""
+    other = tmp_path / "lake-b"
+    rec = Lake(str(other), cache_dir=tmp_path / "cache-b").push(
+        write(tmp_path / "b.log", "b\n"), what="only-in-b", where="h", start="2015-03-20",
+        data_version="0")
+    ip.run_line_magic("lake", f"use {other}")
+    frame = ip.run_line_magic("lake", "list --concurrency 4")
+    assert list(frame["id"]) == [rec.id]
+    config = ip.run_line_magic("lake", "config --concurrency 4").set_index("name")
+    assert config.loc["DATALAKE_STORAGE_URL", "value"] == str(other)
+    assert config.loc["DATALAKE_CONCURRENCY", "value"] == "4"
+    assert ip.run_line_magic("lake", "config").set_index("name").loc[
+        "DATALAKE_CONCURRENCY", "value"] == "8"  # one command's flag, not the session's
+
+
+def test_an_error_shows_a_path_unchanged(ip, tmp_path):
+    """Regression: a path with "datalake" in it is shown as it is (no text replacement)."""
+    missing = tmp_path / "srv" / "datalake" / "missing.log"
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("lake", f"push {missing} --what a --where b --start now --data-version 0")
+    assert str(info.value).startswith("%lake push: path: ")
+    assert repr(str(missing)) in str(info.value)
+
+
 def test_use_switches_the_session_lake(ip, filled, tmp_path):
     other = tmp_path / "other-lake"
     ip.run_line_magic("lake", f"use {other}")
@@ -139,6 +166,8 @@ def test_help_is_the_full_cli_help(ip, capsys):
     doc = ip.find_line_magic("lake").__doc__
     for command in ("push", "list", "fetch", "latest", "cat", "catalog", "config"):
         assert f"%lake {command}" in doc
+    for command in COMMANDS.values():  # every command of the table, and what it returns
+        assert f"--- %lake {command.name} ---" in doc and command.returns in doc
     for setting in ("DATALAKE_STORAGE_URL", "--work-id", "--format", "--dest", "use URL", "-o NAME"):
         assert setting in doc
     assert ip.run_line_magic("lake", "list --help") is None
@@ -155,8 +184,9 @@ OPTION_VALUES = {
 
 
 def cli_options():
-    parser = build_parser()
-    sub = parser._subparsers._group_actions[0].choices
+    """Each (command, --option) of the command table, as the CLI's parser has it."""
+    sub = subparsers(build_parser())
+    assert list(sub) == list(COMMANDS)
     for name, command in sub.items():
         for action in command._actions:
             for flag in action.option_strings:
@@ -164,8 +194,9 @@ def cli_options():
                     yield name, flag
 
 
-def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_path, request):
-    """Parity: each option of each command parses and runs the same in %lake and the CLI."""
+def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_path, request, capsys):
+    """Parity: each option of each command parses and runs the same in %lake and the CLI
+    (cli.main in this process: the entry point has its own smoke test in test_cli)."""
     from datalake_nb.config import SETTINGS
     setting_flags = {s.flag: s for s in SETTINGS if s.flag}
     env = dict(os.environ)
@@ -201,12 +232,13 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
             args = [*args, "--s3-sse", "aws:kms"]  # a KMS key goes with aws:kms only
         line = [command, *args, flag, *([] if value is None else [value])]
         magic_value = ip.run_line_magic("lake", " ".join(map(repr_arg, line)))
-        proc = subprocess.run([sys.executable, "-m", "datalake_nb", *line], capture_output=True,
-                              text=True, env=env, cwd=tmp_path)
-        assert proc.returncode == 0, (line, proc.stderr)
+        capsys.readouterr()
+        code = main(line)
+        stdout, stderr = capsys.readouterr()
+        assert code == 0, (line, stderr)
         assert magic_value is not None or command == "config", line
         if command == "list" and flag == "--format":
-            rows = [json.loads(x) for x in proc.stdout.splitlines()]
+            rows = [json.loads(x) for x in stdout.splitlines()]
             assert rows == magic_value  # the same JSON records
         checked.add((command, flag))
     assert checked >= {(c, f) for c, f in cli_options() if f != "--aws-profile"}

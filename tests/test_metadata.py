@@ -1,19 +1,17 @@
-"""Tests for datalake_nb.metadata: the seed's version "0" record and its field rules."""
+"""Tests for datalake_nb.core.metadata: the seed's version "0" record and its field rules."""
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import itertools
 import json
-import re
 
 import pytest
 
-from datalake_nb import metadata
-from datalake_nb.errors import InvalidInput
-from datalake_nb.metadata import (Record, check_ext, check_fields, check_id, check_name,
-                                  check_work_id, content_hash, ext_of, make_id)
+from datalake_nb.core import metadata
+from datalake_nb.core.errors import InvalidInput
+from datalake_nb.core.metadata import (Record, check_ext, check_fields, check_id, check_name,
+                                       check_work_id, ext_of, make_id)
 
 UTC = dt.timezone.utc
 START = 1426809920345          # 2015-03-20T00:05:20.345Z (the seed's example)
@@ -445,30 +443,6 @@ def test_record_is_frozen_and_versioned():
 def test_record_stop():
     assert _record().stop == END
     assert _record(end=None).stop == START
-
-
-# --------------------------------------------------------------------------
-# content_hash
-# --------------------------------------------------------------------------
-
-@pytest.mark.parametrize("data", [b"", b"a", b"hello world\n", bytes(range(256)) * 1000])
-def test_content_hash_is_blake2b_16(data):
-    digest = content_hash()
-    digest.update(data)
-    expected = hashlib.blake2b(data, digest_size=16).hexdigest()
-    assert digest.hexdigest() == expected
-    assert len(digest.digest()) == 16
-    assert re.fullmatch(r"[0-9a-f]{32}", digest.hexdigest())
-
-
-def test_content_hash_in_chunks_and_fresh_each_time():
-    data = b"x" * 100_000 + b"y" * 12_345
-    digest = content_hash()
-    for i in range(0, len(data), 4096):
-        digest.update(data[i:i + 4096])
-    assert digest.hexdigest() == hashlib.blake2b(data, digest_size=16).hexdigest()
-    assert content_hash().hexdigest() == hashlib.blake2b(b"", digest_size=16).hexdigest()
-    assert content_hash().hexdigest() != hashlib.blake2b(b"", digest_size=32).hexdigest()[:32]
 
 
 # --------------------------------------------------------------------------

@@ -19,9 +19,9 @@ import pandas as pd  # noqa: E402
 
 from datalake_nb import Lake  # noqa: E402
 from datalake_nb.frame import COLUMNS  # noqa: E402
-from datalake_nb.picker import LakePicker  # noqa: E402
+from datalake_nb.notebook.picker import LakePicker  # noqa: E402
 
-from helpers import write  # noqa: E402
+from support.helpers import write  # noqa: E402
 
 UTC = dt.timezone.utc
 
@@ -247,7 +247,9 @@ def test_fetch_with_nothing_selected_fetches_all_listed(local_lake, tmp_path):
     assert sorted(p.read_text() for p in paths) == ["file 0\n", "file 1\n", "file 2\n"]
 
 
-def test_fetch_in_batches_moves_the_progress_bar(local_lake, tmp_path):
+def test_fetch_moves_the_progress_bar_file_by_file(local_lake, tmp_path):
+    """One fetch at the lake's full concurrency; the lake reports each file to the bar
+    (no batches), and the shared Lake is left as it was."""
     local_lake.concurrency = 2
     push_fixed(local_lake, tmp_path, 5)
     picker = LakePicker(local_lake, quick="all")
@@ -256,7 +258,7 @@ def test_fetch_in_batches_moves_the_progress_bar(local_lake, tmp_path):
     picker.dest.value = str(tmp_path / "out")
     picker.do_list()
     picker.do_fetch()
-    assert values[-3:] == [2, 4, 5]
+    assert values == [1, 2, 3, 4, 5]
     assert len(picker.paths) == 5 and local_lake.progress is False
 
 

@@ -5,11 +5,12 @@ import concurrent.futures
 
 import pytest
 
-from datalake_nb import Lake, layout
-from datalake_nb.metadata import check_fields
-from datalake_nb.store import LocalStore
+from datalake_nb import Lake
+from datalake_nb.core import layout
+from datalake_nb.core.metadata import check_fields
+from datalake_nb.stores.base import LocalStore
 
-from helpers import CountingStore
+from support.helpers import CountingStore
 
 HOUR = 3_600_000
 BASE = 1_420_070_400_000  # 2015-01-01T00:00:00Z

@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from datalake_nb import DatalakeError, Lake, NotFound, layout, times
+from datalake_nb import DatalakeError, Lake, NotFound
+from datalake_nb.core import layout, times
 
-from datalake_nb.store import LocalStore
+from datalake_nb.stores.base import LocalStore
 
-import figures
-from faults import FaultyStore
-from helpers import CountingStore, write
+from support import figures
+from support.faults import FaultyStore
+from support.helpers import CountingStore, write
 
 FIELDS = dict(what="app", where="web01", start="2015-03-20T00:00:00Z",
               end="2015-03-20T01:00:00Z", data_version="0", work_id="job-7")

@@ -6,7 +6,7 @@ import os
 
 from datalake_nb import Lake
 
-from helpers import write
+from support.helpers import write
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 
@@ -24,7 +24,7 @@ def test_small_files_are_one_put_each_and_one_get_each(bucket, aws_env, tmp_path
     lake = Lake(f"s3://{bucket}/logs", cache_dir=tmp_path / "cache", progress=False)
     paths = [write(tmp_path / "in" / f"app-{i}.log", f"line {i}\n" * (i + 1)) for i in range(20)]
     sent = sent_requests(lake)
-    records = lake.push(paths, what="app", where="web01", start=T0, end=T1, data_version="0")
+    records = lake.push_many(paths, what="app", where="web01", start=T0, end=T1, data_version="0")
     data_puts = [url for op, url in sent if "/data/" in url]
     assert len(data_puts) == len(set(data_puts)) == 20
     assert {op for op, _ in sent} == {"PutObject"}  # no HEAD, no multipart, no GET

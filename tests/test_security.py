@@ -15,12 +15,12 @@ import botocore.exceptions
 import pytest
 
 from datalake_nb import DatalakeError, InvalidInput, Lake
-from datalake_nb.cache import hash_file
+from datalake_nb.hashing import hash_file
 from datalake_nb.check import check
-from datalake_nb.metadata import content_hash
-from datalake_nb.store import LocalStore
+from datalake_nb.hashing import content_hash
+from datalake_nb.stores.base import LocalStore
 
-from helpers import write
+from support.helpers import write
 
 EVIL = b"evil\n"
 H = content_hash()
@@ -104,7 +104,7 @@ def test_a_hostile_lake_cannot_steer_fetched_names(lake, lake_url, tmp_path):
     assert all(Path(p).resolve().is_relative_to((tmp_path / "cli").resolve())
                for p in out.stdout.splitlines())
     # and check names every planted key as an orphan (nothing it deletes unasked)
-    kinds = sorted(f.kind for f in check(lake).findings)  # ODD was planted without work entry
+    kinds = sorted(f.kind for f in check(lake.store).findings)  # ODD was planted without work entry
     assert kinds == ["missing-work-entry"] + ["orphan"] * (len(written) - 1)
     assert good.id in set(frame["id"])
 
@@ -235,7 +235,7 @@ def test_encryption_and_owner_go_out_with_every_request(s3_server, bucket, tmp_p
     assert len(lake.list()) == 2 and len(lake.list(work_id="w1")) == 1
     paths = lake.fetch([small, big], dest=tmp_path / "d")
     assert hash_file(paths[1])[0] == big.hash
-    assert check(lake, deep=True, delete_orphans=True).findings[0].fixed
+    assert check(lake.store, deep=True, delete_orphans=True).findings[0].fixed
     assert {"PutObject", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
             "GetObject", "HeadObject", "ListObjectsV2", "DeleteObject"} <= wire.ops()
     for op, headers in wire.sent:

@@ -18,7 +18,7 @@ import pytest
 
 from datalake_nb import DatalakeError, Lake
 from datalake_nb.config import resolve
-from datalake_nb.s3store import TIMEOUT_ATTEMPTS
+from datalake_nb.stores.s3 import TIMEOUT_ATTEMPTS
 
 BOUND = 30  # seconds: a bound on a hang, not a benchmark (the default setting gives ~11 s)
 

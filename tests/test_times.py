@@ -1,4 +1,4 @@
-"""Tests for datalake_nb.times: what people type for a time -> UTC ms since the epoch.
+"""Tests for datalake_nb.core.times: what people type for a time -> UTC ms since the epoch.
 
 Expected values are computed here with datetime arithmetic (``_ms``), never by
 calling the code under test.
@@ -11,8 +11,8 @@ import re
 
 import pytest
 
-from datalake_nb import times
-from datalake_nb.errors import InvalidInput
+from datalake_nb.core import times
+from datalake_nb.core.errors import InvalidInput
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The object store behind a lake: a local folder here, S3 in ``s3store``.
+"""The object store behind a lake: a local folder here, S3 in ``stores.s3``.
 
 A Store needs only put / get / ranged list / head / delete.  Keys are
 '/'-separated strings; listings come back in byte order, like S3's.  A store that
@@ -11,11 +11,10 @@ import abc
 import dataclasses
 import os
 import tempfile
-import urllib.parse
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Union
 
-from .errors import InvalidInput, NotFound
+from ..core.errors import InvalidInput, NotFound
 
 Progress = Callable[[int], None]
 Source = Union[Path, BinaryIO]  # a file to upload, or a stream of its bytes (read to the end)
@@ -253,25 +252,3 @@ def redact_url(url: str) -> str:
     if "@" in netloc:
         netloc = "***@" + netloc.rsplit("@", 1)[1]
     return head + sep + netloc + slash + path if sep else url
-
-
-def open_store(url: str, **s3_options: object) -> Store:
-    """The Store for a root URL: s3://bucket/prefix, file:///path or a plain path."""
-    if not isinstance(url, str) or not url.strip():
-        raise InvalidInput("storage URL", "is empty; give s3://bucket/prefix or a folder path")
-    if redact_url(url) != url:
-        raise InvalidInput("storage URL", f"{redact_url(url)!r}: credentials do not belong in the "
-                                          "URL; use AWS_PROFILE or AWS_ACCESS_KEY_ID and "
-                                          "AWS_SECRET_ACCESS_KEY")
-    parsed = urllib.parse.urlparse(url)
-    if parsed.scheme == "s3":
-        from .s3store import S3Store
-        return S3Store(url, **s3_options)
-    if parsed.scheme == "file":
-        if parsed.netloc not in ("", "localhost"):
-            raise InvalidInput("storage URL", f"{url!r}: file URLs must be file:///absolute/path")
-        return LocalStore(urllib.parse.unquote(parsed.path))
-    if parsed.scheme and len(parsed.scheme) > 1:  # 'C:' style drive letters are paths
-        raise InvalidInput("storage URL", f"{url!r}: unknown scheme {parsed.scheme!r}; "
-                                          "use s3://bucket/prefix, file:///path or a folder path")
-    return LocalStore(url)

@@ -109,11 +109,11 @@ def _as_frame(frame: Any) -> "pd.DataFrame":
     if hasattr(frame, "columns"):
         missing = {"what", "where", "start"} - set(frame.columns)
         if missing:
-            from .errors import InvalidInput
+            from ..core.errors import InvalidInput
             raise InvalidInput("frame", f"needs the columns of Lake.list(); missing "
                                         f"{', '.join(sorted(missing))}")
         return frame
-    from .frame import to_frame
+    from ..frame import to_frame
     return to_frame(list(frame))
 
 

@@ -18,11 +18,11 @@ from typing import Any, Callable
 import botocore.awsrequest
 import botocore.exceptions
 
-from datalake_nb.errors import DatalakeError
-from datalake_nb.s3store import _errors
-from datalake_nb.store import Store
+from datalake_nb.core.errors import DatalakeError
+from datalake_nb.stores.s3 import _errors
+from datalake_nb.stores.base import Store
 
-import figures
+from . import figures
 
 KINDS = ("put", "get", "list", "head", "delete")
 MODES = ("fail", "after", "throttle", "oserror", "cut", "short", "corrupt")

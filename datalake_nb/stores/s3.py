@@ -20,9 +20,9 @@ import botocore.config
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
-from .config import duration_seconds
-from .errors import DatalakeError, InvalidInput, NotFound
-from .store import CHUNK, Entry, Leftover, Store, redact_url
+from ..config import Config, duration_seconds
+from ..core.errors import DatalakeError, InvalidInput, NotFound
+from .base import CHUNK, Entry, Leftover, Store, redact_url
 
 PART = 16 << 20  # multipart part size; smaller files go as one PUT
 
@@ -60,7 +60,8 @@ class _Conflict(Exception):
 
 @contextlib.contextmanager
 def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
-    """Turn boto's exceptions into one clear line (never with credentials).  With
+    """The one place boto3/botocore errors become ours: one clear line (never with
+    credentials) that keeps boto's exception as its ``__cause__`` for debugging.  With
     ``created``, a failed If-None-Match condition is _Exists (and a 409 _Conflict)."""
     try:
         yield
@@ -72,26 +73,26 @@ def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
         if created and code in ("ConditionalRequestConflict", "409"):
             raise _Conflict() from None
         if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload"):
-            raise NotFound(f"{what}: no such object in {url}") from None
+            raise NotFound(f"{what}: no such object in {url}") from exc
         if code == "NoSuchBucket":
-            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from None
+            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from exc
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             raise DatalakeError(f"{what}: access denied to {url} ({code}); check the AWS "
-                                "credentials and the bucket policy") from None
-        raise DatalakeError(f"{what}: S3 error {code} on {url}: {err.get('Message', '')}") from None
-    except botocore.exceptions.NoCredentialsError:
+                                "credentials and the bucket policy") from exc
+        raise DatalakeError(f"{what}: S3 error {code} on {url}: {err.get('Message', '')}") from exc
+    except botocore.exceptions.NoCredentialsError as exc:
         raise DatalakeError(f"{what}: no AWS credentials found for {url}; set AWS_PROFILE or "
-                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from None
+                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
     except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError) as exc:
         phase = "answer" if isinstance(exc, botocore.exceptions.ReadTimeoutError) else "accept a connection"
         raise DatalakeError(f"{what}: the S3 endpoint {_endpoint_of(exc)} did not {phase} in time "
                             f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL, or raise "
-                            "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT") from None
+                            "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT") from exc
     except botocore.exceptions.EndpointConnectionError as exc:
         raise DatalakeError(f"{what}: cannot reach the S3 endpoint {_endpoint_of(exc)} "
-                            f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL") from None
+                            f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL") from exc
     except botocore.exceptions.BotoCoreError as exc:
-        raise DatalakeError(f"{what}: {exc}") from None
+        raise DatalakeError(f"{what}: {exc}") from exc
 
 
 def _seconds(value: float | str | None, default: float) -> float:
@@ -163,6 +164,18 @@ def _no_expect_for_empty_body(request: Any, **kwargs: Any) -> None:
 
 
 class S3Store(Store):
+    @classmethod
+    def from_config(cls, url: str, config: Config) -> "S3Store":
+        """The store for ``url`` with the S3 settings of a resolved configuration."""
+        return cls(url, endpoint_url=config["AWS_ENDPOINT_URL"], region=config["AWS_DEFAULT_REGION"],
+                   profile=config["AWS_PROFILE"], concurrency=int(config["DATALAKE_CONCURRENCY"] or 8),
+                   retry_mode=config["DATALAKE_S3_RETRY_MODE"] or "standard",
+                   access_key=config["AWS_ACCESS_KEY_ID"], secret_key=config["AWS_SECRET_ACCESS_KEY"],
+                   sse=config["DATALAKE_S3_SSE"], sse_kms_key_id=config["DATALAKE_S3_SSE_KMS_KEY_ID"],
+                   expected_bucket_owner=config["DATALAKE_S3_EXPECTED_BUCKET_OWNER"],
+                   connect_timeout=config["DATALAKE_S3_CONNECT_TIMEOUT"],
+                   read_timeout=config["DATALAKE_S3_READ_TIMEOUT"])
+
     def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None,
                  profile: str | None = None, concurrency: int = 8, retry_mode: str = "standard",
                  max_attempts: int = 8, access_key: str | None = None, secret_key: str | None = None,

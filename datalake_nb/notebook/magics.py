@@ -1,9 +1,10 @@
 """``%lake`` / ``%%lake``: the CLI's commands in a notebook, returning Python objects.
 
-The parser is the CLI's (``commands.build_parser``), so every option exists in
-both.  Results are values, not printouts: ``list`` gives a DataFrame,
-``fetch`` a list of paths, ``push`` the record(s).  Mistakes raise
-``UsageError`` so "Run All" stops at the cell that is wrong.
+Parser, commands and help come from the command table (``datalake_nb.commands``),
+so every option exists in both.  Results are values, not printouts: ``list`` gives a
+DataFrame, ``fetch`` a list of paths, ``push`` the record.  Mistakes raise
+``UsageError`` so "Run All" stops at the cell that is wrong; errors are worded here
+from their fields (``%lake push: path: ...``), never by editing another face's text.
 """
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode, observe
 
-from .commands import build_parser, execute, parse, settings_from
-from .errors import DatalakeError, InvalidInput
+from ..commands import (COMMANDS, Session, UsageProblem, build_parser, configure_logging, parse,
+                        settings_from, subparsers)
+from ..config import Config, resolve
+from ..core.errors import DatalakeError, InvalidInput
+from ..progress import Progress, TqdmProgress
 
 MAGIC_ONLY = """\
 notebook-only forms:
@@ -26,20 +30,18 @@ notebook-only forms:
   --what nginx                  with # comments
   --start -1d   # yesterday on
 
-Results: list -> DataFrame (--format json: list of dicts, url: list of URLs, csv: text),
-fetch -> list of paths, push -> Record (or a list),
-latest -> Record, catalog -> dict, cat -> text, config -> DataFrame,
-check -> a Report (.ok, .findings, .to_frame()).
+Options like --concurrency or --storage-url change only what they name, for one command,
+on top of this session's settings (%lake use, %config LakeMagics...).
 {python_var} and $var are expanded in the line and the cell body.
 Defaults: %config LakeMagics.storage_url = 's3://bucket/prefix' (also cache_dir)."""
 
 
 def full_help() -> str:
-    """The CLI's help for every command, as the docstring ``%lake?`` shows."""
+    """The CLI's help for every command, and what each returns, as ``%lake?`` shows."""
     parser = build_parser("%lake")
-    parts = [parser.format_help(), MAGIC_ONLY]
-    subparsers = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    for name, sub in subparsers.items():
+    results = ["Results:"] + [f"  {c.name:<8} -> {c.returns}" for c in COMMANDS.values()]
+    parts = [parser.format_help(), MAGIC_ONLY, "\n".join(results)]
+    for name, sub in subparsers(parser).items():
         parts.append(f"\n--- %lake {name} ---\n" + sub.format_help())
     return "\n".join(parts)
 
@@ -63,32 +65,9 @@ def split_out(argv: list[str]) -> tuple[list[str], str | None]:
     return rest, out
 
 
-def to_value(args: Any, result: Any) -> Any:
-    """What a command gives back in a notebook."""
-    command = args.command
-    if command == "list":
-        if args.format == "json":
-            return [rec.to_json() for rec in result]
-        if args.format == "url":
-            return [rec.url for rec in result]
-        if args.format == "csv":
-            import io
-            from .cli import write_csv
-            buffer = io.StringIO()
-            write_csv(result, buffer)
-            return buffer.getvalue()
-        from .frame import to_frame
-        return to_frame(result)
-    if command == "config":
-        import pandas as pd
-        return pd.DataFrame(result, columns=["name", "value", "source"])
-    if command == "cat":
-        texts = []
-        for stream in result:
-            with stream:
-                texts.append(stream.read().decode("utf-8", errors="replace"))
-        return "".join(texts)
-    return result
+def notebook_progress(config: Config) -> Progress | bool:
+    """A tqdm.auto bar (a widget in a notebook) unless DATALAKE_PROGRESS is off."""
+    return False if config["DATALAKE_PROGRESS"] == "off" else TqdmProgress()
 
 
 @magics_class
@@ -99,17 +78,25 @@ class LakeMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any):
         super().__init__(shell, **kwargs)
         self._lake: Any = None
+        self._used: str | None = None  # the URL of `%lake use`, until storage_url is set again
 
     @observe("storage_url", "cache_dir")
     def _settings_changed(self, change: Any) -> None:
+        if change["name"] == "storage_url":
+            self._used = None
         self._lake = None
+
+    def session_settings(self) -> dict[str, Any]:
+        """This session's settings by name: `%lake use` or storage_url, and cache_dir."""
+        return {"DATALAKE_STORAGE_URL": self._used or self.storage_url or None,
+                "DATALAKE_CACHE_DIR": self.cache_dir or None}
 
     @property
     def session_lake(self) -> Any:
         """The lake %lake talks to: made on first use, switched by ``%lake use``."""
         if self._lake is None:
-            from .lake import Lake
-            self._lake = Lake(self.storage_url or None, cache_dir=self.cache_dir or None)
+            from ..lake import Lake
+            self._lake = Lake(config=resolve(self.session_settings()))
         return self._lake
 
     @line_cell_magic
@@ -122,12 +109,15 @@ class LakeMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"%lake: {exc}") from None
         argv, out = split_out(argv)
+        name = "%lake" + (f" {argv[0]}" if argv and argv[0] in {*COMMANDS, "use", "pick"} else "")
         try:
             value = self._run(argv)
+        except UsageProblem as exc:  # the parser's own words; its field is "%lake COMMAND"
+            raise UsageError(f"{exc.field}: {exc.problem}") from None
         except InvalidInput as exc:
-            raise UsageError(str(exc).replace("datalake", "%lake", 1)) from None
+            raise UsageError(f"{name}: {exc.field}: {exc.problem}") from None
         except DatalakeError as exc:
-            raise UsageError(f"%lake: {exc}") from None
+            raise UsageError(f"{name}: {exc}") from None
         if out and self.shell is not None:
             self.shell.user_ns[out] = value
         return value
@@ -136,8 +126,10 @@ class LakeMagics(Magics):
         if argv[:1] == ["use"]:
             if len(argv) != 2:
                 raise UsageError("%lake use: give exactly one URL: s3://bucket/prefix or a folder")
-            from .lake import Lake
-            self._lake = Lake(argv[1], cache_dir=self.cache_dir or None)
+            from ..lake import Lake
+            settings = {**self.session_settings(), "DATALAKE_STORAGE_URL": argv[1]}
+            self._lake = Lake(config=resolve(settings))  # a bad URL fails here, not later
+            self._used = argv[1]
             return None
         if argv[:1] == ["pick"]:
             if len(argv) != 1:
@@ -148,11 +140,15 @@ class LakeMagics(Magics):
             args = parse(argv, prog="%lake")
         except SystemExit:  # --help printed the help
             return None
-        if settings_from(args):  # options like --storage-url: a lake just for this command
-            return to_value(args, execute(args))
-        if args.command == "config":
-            return to_value(args, self.session_lake.config.describe())
-        return to_value(args, execute(args, lambda config: self.session_lake))
+        command = COMMANDS[args.command]
+        flags = settings_from(args)
+        if flags:  # only what the flags name changes, on top of this session's settings
+            session = Session(resolve({**self.session_settings(), **flags}))
+        else:
+            session = Session(self.session_lake.config, lake=self.session_lake)
+        session.progress = lambda: notebook_progress(session.config)
+        configure_logging(session.config)
+        return command.notebook(command.run(session, args), args)
 
 
 LakeMagics.lake.__doc__ = full_help()

@@ -21,10 +21,12 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from . import times
-from .errors import DatalakeError, InvalidInput
-from .frame import to_frame
-from .lake import Lake
+from ..core import times
+from ..core.errors import DatalakeError, InvalidInput
+from ..formatting import human_size
+from ..frame import to_frame
+from ..lake import Lake
+from ..progress import FileCounter
 
 __all__ = ["LakePicker", "QUICK_RANGES"]
 
@@ -37,15 +39,6 @@ QUICK_RANGES: dict[str, dt.timedelta | None] = {
     "all": None,
 }
 MESSAGE_MAX = 300  # characters of an error message shown; the rest is cut
-
-
-def _human_size(size: float) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return ""
 
 
 def _stamp(value: Any) -> str:
@@ -222,9 +215,10 @@ class LakePicker(widgets.VBox):
     def do_fetch(self) -> list[Path]:
         """Download the selected rows (all listed files when none is selected) into ``dest``.
 
-        Goes through ``Lake.fetch`` (hash checks, cache, readable names) a few
-        files at a time so ``.progress`` can move; ``.paths`` gets the local
-        paths, also of the files fetched before an error.
+        Goes through ``Lake.fetch`` (hash checks, cache, readable names) at the
+        lake's full concurrency; ``.progress`` moves as each file arrives (the lake
+        reports to it, the shared Lake is not changed).  ``.paths`` gets the local
+        paths; after an error it stays empty.
         """
         self.message.value = ""
         with self._reporting("Fetch", self.fetch_button, self._fetch_failed):
@@ -234,21 +228,13 @@ class LakePicker(widgets.VBox):
                 raise InvalidInput("fetch", "nothing to fetch: List files first "
                                             "(select rows, or none to fetch all)")
             dest = Path(self.dest.value.strip() or lake.config["DATALAKE_FETCH_DIR"] or ".")
-            fetched: list[Path] = []
             self.progress.bar_style = ""
             self.progress.max, self.progress.value = len(frame), 0
             self.progress.description = f"0/{len(frame)}"
-            step = max(1, lake.concurrency)  # one parallel batch per progress step
-            quiet = lake.progress
-            lake.progress = False  # this widget's bar replaces the lake's own (tqdm) bar
-            try:
-                for first in range(0, len(frame), step):
-                    fetched += lake.fetch(frame.iloc[first:first + step], dest=dest.expanduser())
-                    self.progress.value = len(fetched)
-                    self.progress.description = f"{len(fetched)}/{len(frame)}"
-            finally:
-                lake.progress = quiet
-                self.paths = fetched
+            fetched = lake.fetch(frame, dest=dest.expanduser(), progress=FileCounter(self._moved))
+            self.progress.max = self.progress.value = len(frame)  # cached files need no download
+            self.progress.description = f"{len(frame)}/{len(frame)}"
+            self.paths = fetched
             self.progress.bar_style = "success"
         return self.paths
 
@@ -350,7 +336,14 @@ class LakePicker(widgets.VBox):
         text = "\n".join(str(p) for p in change["new"])
         self.paths_output.value = f"<pre>{html.escape(text)}</pre>" if text else ""
 
+    def _moved(self, done: int, total: int) -> None:
+        """The lake's report while fetching: ``done`` of the ``total`` files to download."""
+        self.progress.max = max(total, 1)
+        self.progress.value = done
+        self.progress.description = f"{done}/{total}"
+
     def _fetch_failed(self) -> None:
+        self.paths = []
         self.progress.bar_style = "danger"
 
     # -- rendering ------------------------------------------------------------
@@ -376,13 +369,13 @@ class LakePicker(widgets.VBox):
         if not self._query and not total:
             return "Choose whats, wheres and a time range, then <b>List</b>."
         if not self._query:
-            return f"<b>{total}</b> files, {_human_size(size)}" + (f" — <i>{note}</i>" if note else "")
+            return f"<b>{total}</b> files, {human_size(size)}" + (f" — <i>{note}</i>" if note else "")
         start, end = self._query.get("start"), self._query.get("end")
         span = ""
         if start is not None or end is not None:
             span = (f" from {html.escape(self._utc(start) or 'the beginning')}"
                     f" to {html.escape(self._utc(end) or 'now')} UTC")
-        head = (f"<b>{total}</b> file{'s' if total != 1 else ''}, {_human_size(size)}"
+        head = (f"<b>{total}</b> file{'s' if total != 1 else ''}, {human_size(size)}"
                 if total else "<b>no files</b> match")
         return head + span + (f" — <i>{note}</i>" if note else "")
 
@@ -399,7 +392,7 @@ class LakePicker(widgets.VBox):
             "start (UTC)": [_stamp(v) for v in frame["start"]],
             "end (UTC)": [_stamp(v) for v in frame["end"]],
             "what": frame["what"].to_numpy(), "where": frame["where"].to_numpy(),
-            "size": [_human_size(0 if pd.isna(v) else v) for v in frame["size"]],
+            "size": [human_size(0 if pd.isna(v) else v) for v in frame["size"]],
             "work_id": frame["work_id"].fillna("").to_numpy(),
             "id": frame["id"].to_numpy(),
         })
@@ -413,7 +406,7 @@ class LakePicker(widgets.VBox):
         if end and end[:10] == start[:10]:
             end = end[11:]
         span = f"{start} → {end}" if end else f"{start} (instant)"
-        size = _human_size(0 if pd.isna(row.size) else row.size)
+        size = human_size(0 if pd.isna(row.size) else row.size)
         work = f"  work {row.work_id}" if isinstance(row.work_id, str) else ""
         return f"{i}: {span}  {row.what} @ {row.where}  {size}{work}"
 

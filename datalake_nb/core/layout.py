@@ -19,7 +19,7 @@ from typing import Any
 
 from . import times
 from .errors import InvalidInput
-from .metadata import Record, check_ext, check_fields, check_hash, make_id
+from .metadata import Record, check_ext, check_fields, check_hash, is_name, make_id
 
 SPAN_CLASSES: tuple[tuple[str, int | None], ...] = (
     ("1h", 3_600_000),
@@ -30,6 +30,10 @@ SPAN_CLASSES: tuple[tuple[str, int | None], ...] = (
     ("inf", None),
 )
 CLASS_INDEX = {name: i for i, (name, _) in enumerate(SPAN_CLASSES)}
+# Lake.latest looks back over growing windows until one holds a file: the span classes'
+# limits from a day up (an hour is too short a first step to be worth a round of listings).
+LATEST_WINDOWS_MS: tuple[int | None, ...] = tuple(
+    limit for _, limit in SPAN_CLASSES if limit is None or limit >= 86_400_000)
 DATA, WORK, CATALOG = "data/", "work/", "catalog/"
 
 
@@ -78,6 +82,15 @@ def work_prefix(work_id: str) -> str:
 
 def catalog_key(what: str, where: str) -> str:
     return f"{CATALOG}{what}/{where}"
+
+
+def parse_catalog_key(key: str) -> tuple[str, str] | None:
+    """(what, where) of a catalog key, or None if the lake would not write it (a where
+    of '..', a third level): such entries are skipped by readers and reported by check."""
+    what, _, where = key[len(CATALOG):].partition("/")
+    if not key.startswith(CATALOG) or not is_name("what", what) or not is_name("where", where):
+        return None
+    return what, where
 
 
 def build_record(fields: dict[str, Any], hash_hex: str, ext: str, **extra: Any) -> Record:

@@ -37,6 +37,22 @@ def check_name(field: str, value: Any) -> str:
     return value
 
 
+def is_name(field: str, value: Any) -> bool:
+    """Whether ``check_name(field, value)`` would accept ``value``."""
+    try:
+        check_name(field, value)
+    except InvalidInput:
+        return False
+    return True
+
+
+def check_order(start: int | None, end: int | None) -> None:
+    """An end before its start is a mistake (in a record or a query); None is open."""
+    if start is not None and end is not None and end < start:
+        raise InvalidInput("end", f"{times.iso(end)} is before start {times.iso(start)}; "
+                                  "end must be >= start or omitted")
+
+
 def check_work_id(value: Any) -> str | None:
     """None, or 1..64 bytes (UTF-8) of printable text that is not the string "null"."""
     if value is None:
@@ -78,11 +94,6 @@ def ext_of(filename: str) -> str:
             break
         ext = candidate
     return ext
-
-
-def content_hash() -> "hashlib._Hash":
-    """The lake's hash: the seed's 16-byte blake2b (pyblake2 and hashlib agree)."""
-    return hashlib.blake2b(digest_size=16)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,9 +153,7 @@ def check_fields(*, what: Any, where: Any, start: Any, end: Any = None,
         raise InvalidInput("start", f"is required; use {times.HELP}")
     fields["start"] = times.to_ms(start, "start")
     fields["end"] = None if end is None else times.to_ms(end, "end")
-    if fields["end"] is not None and fields["end"] < fields["start"]:
-        raise InvalidInput("end", f"{times.iso(fields['end'])} is before start "
-                                  f"{times.iso(fields['start'])}; end must be >= start or omitted")
+    check_order(fields["start"], fields["end"])
     return fields
 
 

@@ -1,0 +1,92 @@
+"""Progress of long work, told to a callback the caller passes in (like fsspec's ``callback=``).
+
+The engine only reports: first how much there is to do, then bytes as they move and
+files as they finish.  What shows it is the caller's choice: the CLI passes a tqdm bar,
+``%lake`` a ``tqdm.auto`` bar, the picker a callback that moves its ``IntProgress``.
+Nothing here looks at which front end is running.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any, Union
+
+from .core.errors import InvalidInput
+
+BAR_MIN_BYTES, BAR_MIN_FILES = 8 << 20, 20  # smaller work finishes before a bar is worth showing
+
+
+class Progress:
+    """Receives the progress of one operation; this base class shows nothing.
+
+    ``advance`` and ``file_done`` are called from worker threads.
+    """
+
+    def start(self, total_bytes: int, files: int, desc: str) -> None:
+        """The work ahead: ``total_bytes`` in ``files`` files (``desc``: push or fetch)."""
+
+    def advance(self, nbytes: int) -> None:
+        """``nbytes`` more bytes moved."""
+
+    def file_done(self) -> None:
+        """One more file finished."""
+
+    def close(self) -> None:
+        """The operation ended (done or failed)."""
+
+
+class TqdmProgress(Progress):
+    """A byte bar for long work: ``tqdm.auto`` (terminal or notebook widget) unless another
+    tqdm class is given.  Short work (under 8 MiB and 20 files) shows no bar."""
+
+    def __init__(self, tqdm_class: Any = None, **tqdm_options: Any):
+        self.tqdm_class, self.options, self.bar = tqdm_class, tqdm_options, None
+
+    def start(self, total_bytes: int, files: int, desc: str) -> None:
+        if total_bytes < BAR_MIN_BYTES and files < BAR_MIN_FILES:
+            return
+        if self.tqdm_class is None:
+            from tqdm.auto import tqdm
+            self.tqdm_class = tqdm
+        self.bar = self.tqdm_class(total=total_bytes, desc=desc, unit="B", unit_scale=True,
+                                   unit_divisor=1024, **self.options)
+
+    def advance(self, nbytes: int) -> None:
+        if self.bar is not None:
+            self.bar.update(nbytes)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class FileCounter(Progress):
+    """Counts finished files under a lock and calls ``on_change(done, total)`` (a widget's bar)."""
+
+    def __init__(self, on_change: Any):
+        self.on_change, self.done, self.total = on_change, 0, 0
+        self._lock = threading.Lock()
+
+    def start(self, total_bytes: int, files: int, desc: str) -> None:
+        self.done, self.total = 0, files
+        self.on_change(0, files)
+
+    def file_done(self) -> None:
+        with self._lock:
+            self.done += 1
+            self.on_change(self.done, self.total)
+
+
+ProgressArg = Union[Progress, bool, None]
+
+
+def as_progress(value: ProgressArg) -> Progress:
+    """A Progress from what callers pass: one as is, True for a tqdm.auto bar, else none."""
+    if isinstance(value, Progress):
+        return value
+    if value is True:
+        return TqdmProgress()
+    if value in (None, False):
+        return Progress()
+    raise InvalidInput("progress", f"got {value!r}; allowed: True (a tqdm.auto bar), False, "
+                                   "or a datalake_nb.progress.Progress")
