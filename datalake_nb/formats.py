@@ -136,12 +136,41 @@ def to_utc(values: Any) -> pd.Series:
         return series.dt.tz_convert("UTC").astype(TIME)
     if pd.api.types.is_datetime64_dtype(series.dtype):
         return series.dt.tz_localize("UTC").astype(TIME)
-    numbers = pd.to_numeric(series, errors="coerce")
-    if series.notna().sum() and numbers.notna().sum() == series.notna().sum():
+    numbers = pd.to_numeric(series.where(series.map(_is_number, na_action="ignore") == True),
+                            errors="coerce")  # noqa: E712 (a nullable comparison)
+    result = pd.Series(pd.NaT, index=series.index, dtype=TIME)
+    if numbers.notna().any():
         unit = "ms" if numbers.abs().max() > 1e11 else "s"
-        return pd.to_datetime(numbers, unit=unit, utc=True).astype(TIME)
-    text = series.astype("object").where(series.notna(), None)
-    return pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(TIME)
+        result[numbers.notna()] = pd.to_datetime(numbers[numbers.notna()], unit=unit, utc=True)
+    text = series.notna() & numbers.isna()
+    if text.any():
+        result[text] = pd.to_datetime(series[text].astype(str), format="ISO8601", utc=True,
+                                      errors="coerce")
+    return result
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of Python values typed: all whole numbers -> Int64, all numbers -> float64,
+    all text -> str; anything else (mixed, nested) stays as it is."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object:
+            continue
+        present = column.dropna()
+        kinds = {type(v) for v in present}
+        if not kinds:
+            continue
+        if kinds <= {int} or kinds <= {int, np.int64}:
+            frame[name] = column.astype("Int64")
+        elif all(_is_number(v) for v in present):
+            frame[name] = column.astype("float64")
+        elif kinds == {str}:
+            frame[name] = column.astype("str")
+    return frame
 
 
 def _empty(columns: dict[str, str]) -> pd.DataFrame:
@@ -262,6 +291,12 @@ class Nginx:
         distinct = pc.unique(stamp)
         parsed = pc.strptime(distinct, format="[" + _NGINX_TIME + "]", unit="s",
                              error_is_null=True)
+        # Arrow's strptime rolls 31/Feb over into March: keep a time only when its local
+        # date and time print back as written.
+        local = pc.utf8_slice_codeunits(distinct, 1, 21)
+        again = pc.strftime(pc.strptime(local, format=_NGINX_TIME[:-3], unit="s",
+                                        error_is_null=True), format=_NGINX_TIME[:-3])
+        parsed = pc.if_else(pc.fill_null(pc.equal(again, local), False), parsed, None)
         time = pc.take(parsed, pc.index_in(stamp, value_set=distinct))
         request = pc.extract_regex(table["request"], r"^(?P<m>\S+) (?P<p>\S+) (?P<v>\S+)$")
         status_ok = pc.match_substring_regex(table["status"], r"^\d{3}$")
@@ -438,13 +473,11 @@ class JsonLines:
                 objects.append({})
                 good.append(False)
         ok = np.array(good, dtype=bool)
-        frame = pd.DataFrame.from_records(objects, index=pd.RangeIndex(len(rows)))
+        frame = pd.DataFrame(objects, index=pd.RangeIndex(len(rows)), dtype=object)
         if "line_number" in frame.columns or "unparsed" in frame.columns:
             frame = frame.rename(columns={"line_number": "_line_number", "unparsed": "_unparsed"})
         frame = _time_first(frame, self.time, "jsonl")
-        frame = frame.convert_dtypes(infer_objects=True, convert_boolean=False,
-                                     convert_floating=False, dtype_backend="numpy_nullable")
-        frame = frame.astype({n: "str" for n, d in frame.dtypes.items() if d == "string"})
+        frame = infer_types(frame)
         frame.insert(0, "line_number", np.arange(1, len(rows) + 1, dtype="int64"))
         columns = {name: str(dtype) for name, dtype in frame.dtypes.items()
                    if name != "line_number"}
@@ -505,12 +538,12 @@ class Csv:
             converted = pd.to_numeric(frame[name], errors="coerce")
             present = frame[name].notna() & (frame[name] != "")
             if present.any() and converted[present].notna().all():
-                frame[name] = converted.where(present)
+                whole = (converted[present] % 1 == 0).all() and not frame[name][present].str.contains(
+                    r"[.eE]", regex=True).any()
+                frame[name] = converted.where(present).astype("Int64" if whole else "float64")
             else:
                 frame[name] = frame[name].astype("str")
         frame = _time_first(frame, self.time, "csv")
-        frame = frame.convert_dtypes(convert_string=False, convert_boolean=False,
-                                     convert_floating=False, dtype_backend="numpy_nullable")
         frame.insert(0, "line_number", np.array(numbers, dtype="int64"))
         columns = {name: str(dtype) for name, dtype in frame.dtypes.items()
                    if name != "line_number"}
