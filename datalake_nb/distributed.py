@@ -67,9 +67,9 @@ def load(task: FileTask) -> pd.DataFrame:
     if digest.hexdigest() != rec.hash:
         raise IntegrityError(corrupt_message(store.url_for(key), rec, digest.hexdigest(),
                                              "the partition was not parsed"))
-    frame = reading.parse_file(decompress(data, rec.ext), rec, task.parser, task.window)
-    for column, categories in zip(("id", "what", "where"), task.categories):
-        frame[column] = pd.Categorical(frame[column], categories=list(categories))
+    categories = dict(zip(("id", "what", "where"), map(list, task.categories)))
+    frame = reading.parse_file(decompress(data, rec.ext), rec, task.parser, task.window,
+                               categories)
     frame.attrs = {}
     return frame
 

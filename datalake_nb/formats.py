@@ -231,7 +231,7 @@ NGINX_COLUMNS = {"remote_addr": "str", "remote_user": "str", "time": TIME, "meth
 _NGINX_TOKENS = ["remote_addr", "ident", "remote_user", "t", "tz", "request", "status",
                  "bytes", "referrer", "user_agent"]
 _NGINX_RE = re.compile(
-    r'^(?:(\S+) \S+ (\S+) \[([^\]]*)\] "(\S+) (\S+) (\S+)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"'
+    r'^(?:(\S+) \S+ (\S+) \[([^\]]*)\] "([^ "]+) ([^ "]+) ([^ "]+)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"'
     r'|(.*))$', re.M)
 _NGINX_TIME = "%d/%b/%Y:%H:%M:%S %z"
 
@@ -298,10 +298,17 @@ class Nginx:
                                         error_is_null=True), format=_NGINX_TIME[:-3])
         parsed = pc.if_else(pc.fill_null(pc.equal(again, local), False), parsed, None)
         time = pc.take(parsed, pc.index_in(stamp, value_set=distinct))
-        request = pc.extract_regex(table["request"], r"^(?P<m>\S+) (?P<p>\S+) (?P<v>\S+)$")
+        # METHOD PATH PROTOCOL: three non-empty pieces between single spaces
+        pieces = pc.split_pattern(table["request"], " ", max_splits=3)
+        three = pc.equal(pc.list_value_length(pieces), 3)
+        pieces = pc.if_else(three, pieces, pa.scalar(None, pieces.type))
+        method, path, protocol = (pc.list_element(pieces, i) for i in range(3))
+        request_ok = pc.and_(three, pc.and_(pc.and_(pc.greater(pc.utf8_length(method), 0),
+                                                    pc.greater(pc.utf8_length(path), 0)),
+                                            pc.greater(pc.utf8_length(protocol), 0)))
         status_ok = pc.match_substring_regex(table["status"], r"^\d{3}$")
         bytes_digits = pc.match_substring_regex(table["bytes"], r"^\d+$")
-        ok = pc.and_(pc.and_(pc.is_valid(time), pc.is_valid(request)),
+        ok = pc.and_(pc.and_(pc.is_valid(time), pc.fill_null(request_ok, False)),
                      pc.and_(status_ok, pc.or_(bytes_digits, pc.equal(table["bytes"], "-"))))
 
         def dash_null(column: Any) -> Any:
@@ -309,8 +316,7 @@ class Nginx:
 
         out = pa.table({
             "remote_addr": table["remote_addr"], "remote_user": dash_null(table["remote_user"]),
-            "time": time, "method": pc.struct_field(request, "m"),
-            "path": pc.struct_field(request, "p"), "protocol": pc.struct_field(request, "v"),
+            "time": time, "method": method, "path": path, "protocol": protocol,
             "status": pc.cast(pc.if_else(status_ok, table["status"], None), pa.int64()),
             "bytes": pc.cast(pc.if_else(bytes_digits, table["bytes"], None), pa.int64()),
             "referrer": dash_null(table["referrer"]), "user_agent": table["user_agent"]})
@@ -359,6 +365,7 @@ def _read_tokens(data: bytes, use_threads: bool) -> tuple[Any, list[tuple[int, s
                                         invalid_row_handler=on_invalid),
         convert_options=pcsv.ConvertOptions(
             column_types={name: pa.string() for name in _NGINX_TOKENS},
+            include_columns=[name for name in _NGINX_TOKENS if name != "ident"],
             strings_can_be_null=False, quoted_strings_can_be_null=False))
     return table, invalid
 

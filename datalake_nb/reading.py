@@ -9,6 +9,8 @@ parser reads each data version; it lives in the lake as one small object per pai
 """
 from __future__ import annotations
 
+import concurrent.futures
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -108,10 +110,6 @@ def verified_path(lake: "Lake", rec: Record) -> Path:
     return lake.cache.lookup(rec) or lake._download(rec, lambda n: None)
 
 
-def content(lake: "Lake", rec: Record) -> bytes:
-    return decompress(verified_path(lake, rec).read_bytes(), rec.ext or rec.url or "")
-
-
 def label(rec: Record) -> str:
     return f"{rec.where}/{rec.what} file {rec.id}"
 
@@ -127,21 +125,44 @@ def read(lake: "Lake", rows: Any = None, *, format: str | None = None, clip: boo
     """See ``Lake.read``."""
     records, window = select(lake, rows, query)
     parsers = parsers_for(lake, records, format)
+    paths = cached(lake, records)
+    categories = provenance_categories(records)
 
-    def one(rec: Record) -> pd.DataFrame:
-        return parse_file(content(lake, rec), rec, parsers[rec.id][1], window if clip else None)
+    def one(item: tuple[Record, Path]) -> pd.DataFrame:
+        rec, path = item
+        data = decompress(path.read_bytes(), rec.ext or rec.url or "")
+        return parse_file(data, rec, parsers[rec.id][1], window if clip else None, categories)
 
-    with lake._pool() as pool:
-        frames = list(pool.map(one, records))
+    with parsing_pool(len(records)) as pool:
+        frames = list(pool.map(one, zip(records, paths)))
     if not frames:
         empty = formats.parse(formats.get(format), b"") if format else pd.DataFrame(
             {"line_number": pd.Series(dtype="int64")})
-        frames = [with_provenance(empty, None)]
-    return combine(frames, records)
+        frames = [with_provenance(empty, None, categories)]
+    return combine(frames)
+
+
+def cached(lake: "Lake", records: list[Record]) -> list[Path]:
+    """Each record's file in the verified cache (what is missing is downloaded in parallel
+    and its hash checked first), in the records' order."""
+    with lake._pool() as pool:
+        return list(pool.map(lambda rec: verified_path(lake, rec), records))
+
+
+def parsing_pool(files: int) -> concurrent.futures.ThreadPoolExecutor:
+    """Parsing is CPU work (Arrow and NumPy release the GIL): one thread per core, which
+    also bounds the memory of files in flight to a file per core."""
+    return concurrent.futures.ThreadPoolExecutor(max(1, min(files, os.cpu_count() or 1)))
+
+
+def provenance_categories(records: list[Record]) -> dict[str, list[str]]:
+    return {field: list(dict.fromkeys(getattr(r, field) for r in records))
+            for field in ("id", "what", "where")}
 
 
 def parse_file(data: bytes, rec: Record, parser: formats.Parser,
-               window: tuple[int | None, int | None] | None) -> pd.DataFrame:
+               window: tuple[int | None, int | None] | None,
+               categories: dict[str, list[str]] | None = None) -> pd.DataFrame:
     """One file's rows: parsed, clipped to ``window`` by ``time`` (both edges inside; a
     row without a time, e.g. an unparsed line, is kept), provenance columns in front."""
     frame = formats.parse(parser, data, start=_start(rec), label=label(rec))
@@ -155,31 +176,35 @@ def parse_file(data: bytes, rec: Record, parser: formats.Parser,
         if window[1] is not None:
             inside &= time <= pd.Timestamp(window[1], unit="ms", tz="UTC")
         frame = frame[keep | inside.fillna(False)]
-    frame = with_provenance(frame, rec)
+    frame = with_provenance(frame, rec, categories or provenance_categories([rec]))
     frame.attrs["unparsed"] = unparsed
     return frame
 
 
-def with_provenance(frame: pd.DataFrame, rec: Record | None) -> pd.DataFrame:
-    rest = [c for c in frame.columns if c not in PROVENANCE]
-    out = pd.DataFrame({
-        "id": pd.Series([rec.id if rec else None] * len(frame), index=frame.index, dtype=object),
-        "what": pd.Series([rec.what if rec else None] * len(frame), index=frame.index, dtype=object),
-        "where": pd.Series([rec.where if rec else None] * len(frame), index=frame.index, dtype=object),
-        "line_number": frame["line_number"].astype("int64")})
-    for column in rest:
-        out[column] = frame[column]
-    return out.reset_index(drop=True)
+def with_provenance(frame: pd.DataFrame, rec: Record | None,
+                    categories: dict[str, list[str]]) -> pd.DataFrame:
+    """id, what, where (categoricals over every file of the answer: they repeat on each
+    row, and frames with the same categories concatenate without recoding) and
+    line_number in front."""
+    n = len(frame)
+    out = {}
+    for field in ("id", "what", "where"):
+        code = -1 if rec is None else categories[field].index(getattr(rec, field))
+        out[field] = pd.Categorical.from_codes(np.full(n, code, dtype="int32"),
+                                               categories=categories[field])
+    out["line_number"] = frame["line_number"].to_numpy(dtype="int64")
+    result = pd.DataFrame(out)
+    for column in frame.columns:
+        if column not in PROVENANCE:
+            result[column] = frame[column].reset_index(drop=True)
+    return result
 
 
-def combine(frames: list[pd.DataFrame], records: list[Record]) -> pd.DataFrame:
-    """One frame in the records' order; id/what/where as categoricals (they repeat on
-    every row), ``attrs['unparsed']`` the total of lines that did not parse."""
+def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame in the records' order, ``attrs['unparsed']`` the total of lines that did
+    not parse."""
     unparsed = sum(f.attrs.get("unparsed", 0) for f in frames)
     result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    for column, values in (("id", [r.id for r in records]), ("what", [r.what for r in records]),
-                           ("where", [r.where for r in records])):
-        result[column] = pd.Categorical(result[column], categories=list(dict.fromkeys(values)))
     result.attrs = {"unparsed": int(unparsed)}
     return result
 
@@ -233,9 +258,12 @@ def grep(lake: "Lake", pattern: str, rows: Any = None, *, ignore_case: bool = Fa
     regex = compile_pattern(pattern, ignore_case, fixed)
     records, _ = select(lake, rows, query)
     mapping = format_table(lake) if records else {}
+    paths = cached(lake, records)
+    categories = provenance_categories(records)
 
-    def one(rec: Record) -> pd.DataFrame:
-        data = content(lake, rec)
+    def one(item: tuple[Record, Path]) -> pd.DataFrame:
+        rec, path = item
+        data = decompress(path.read_bytes(), rec.ext or rec.url or "")
         text = formats.decode(data)
         numbers, found = matching_lines(text, regex, invert) if data else ([], [])
         frame = pd.DataFrame({"line_number": np.array(numbers, dtype="int64"),
@@ -243,18 +271,19 @@ def grep(lake: "Lake", pattern: str, rows: Any = None, *, ignore_case: bool = Fa
         name = mapping.get((rec.what, rec.data_version))
         if name is not None and name in formats.names() and found:
             frame["time"] = _times_of(found, text, formats.get(name), rec)
-        return with_provenance(frame, rec)
+        return with_provenance(frame, rec, categories)
 
-    with lake._pool() as pool:
-        frames = list(pool.map(one, records))
+    with parsing_pool(len(records)) as pool:
+        frames = list(pool.map(one, zip(records, paths)))
     if not frames:
         frames = [with_provenance(pd.DataFrame({"line_number": pd.Series(dtype="int64"),
-                                                "line": pd.Series(dtype="str")}), None)]
+                                                "line": pd.Series(dtype="str")}), None,
+                                  categories)]
     if any("time" in f.columns for f in frames):
         frames = [f if "time" in f.columns else f.assign(time=pd.Series(pd.NaT, index=f.index,
                                                                         dtype=formats.TIME))
                   for f in frames]
-    result = combine(frames, records)
+    result = combine(frames)
     result.attrs = {}
     return result
 
