@@ -306,8 +306,9 @@ class Nginx:
         request_ok = pc.and_(three, pc.and_(pc.and_(pc.greater(pc.utf8_length(method), 0),
                                                     pc.greater(pc.utf8_length(path), 0)),
                                             pc.greater(pc.utf8_length(protocol), 0)))
-        status_ok = pc.match_substring_regex(table["status"], r"^\d{3}$")
-        bytes_digits = pc.match_substring_regex(table["bytes"], r"^\d+$")
+        status_ok = pc.and_(pc.equal(pc.utf8_length(table["status"]), 3),
+                            pc.ascii_is_decimal(table["status"]))
+        bytes_digits = pc.ascii_is_decimal(table["bytes"])  # false for an empty field
         ok = pc.and_(pc.and_(pc.is_valid(time), pc.fill_null(request_ok, False)),
                      pc.and_(status_ok, pc.or_(bytes_digits, pc.equal(table["bytes"], "-"))))
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -19,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import formats, times
-from .compression import decompress
+from .compression import codec_of, decompress
 from .errors import InvalidInput
 from .metadata import Record, check_name
 
@@ -252,6 +254,51 @@ def matching_lines(text: str, pattern: re.Pattern[str], invert: bool = False) ->
     return numbers, found
 
 
+def gnu_grep(source: Path | bytes, pattern: str, ignore_case: bool, fixed: bool,
+             invert: bool) -> tuple[list[int], list[str]] | None:
+    """GNU grep's candidate lines (``-n``) of a file, or of bytes given on its stdin; None
+    when there is no GNU grep or it refuses the pattern (then Python's ``re`` scans).
+    Perl-compatible syntax (``-P``) is Python's for all but exotic patterns, and the
+    caller re-checks every candidate with Python's ``re``."""
+    if GREP is None:
+        return None
+    args = [GREP, "-n", "-a", "-h", "--color=never", "-F" if fixed else "-P"]
+    args += ["-i"] * ignore_case + ["-v"] * invert + ["-e", pattern]
+    if isinstance(source, Path):
+        args += ["--", str(source)]
+    try:
+        proc = subprocess.run(args, input=None if isinstance(source, Path) else source,
+                              capture_output=True, env={**os.environ, "LC_ALL": "C.UTF-8"})
+    except OSError:
+        return None
+    if proc.returncode == 1:
+        return [], []
+    if proc.returncode != 0:
+        return None
+    numbers, found = [], []
+    for row in proc.stdout.decode("utf-8", errors="replace").split("\n")[:-1]:
+        number, _, line = row.partition(":")
+        numbers.append(int(number))
+        found.append(line[:-1] if line.endswith("\r") else line)
+    return numbers, found
+
+
+def _grep_gnu_path() -> str | None:
+    """GNU grep with -P (PCRE), or None."""
+    path = shutil.which("grep")
+    if path is None:
+        return None
+    try:
+        probe = subprocess.run([path, "-P", "-c", "x"], input=b"x\n", capture_output=True,
+                               timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return path if probe.returncode == 0 else None
+
+
+GREP = _grep_gnu_path()
+
+
 def grep(lake: "Lake", pattern: str, rows: Any = None, *, ignore_case: bool = False,
          fixed: bool = False, invert: bool = False, **query: Any) -> pd.DataFrame:
     """See ``Lake.grep``."""
@@ -263,14 +310,25 @@ def grep(lake: "Lake", pattern: str, rows: Any = None, *, ignore_case: bool = Fa
 
     def one(item: tuple[Record, Path]) -> pd.DataFrame:
         rec, path = item
-        data = decompress(path.read_bytes(), rec.ext or rec.url or "")
-        text = formats.decode(data)
-        numbers, found = matching_lines(text, regex, invert) if data else ([], [])
+        packed = codec_of(rec.ext or rec.url or "") is not None
+        data = decompress(path.read_bytes(), rec.ext or rec.url or "") if packed else None
+        text: str | None = None
+        hits = gnu_grep(data if packed else path, pattern, ignore_case, fixed, invert)
+        if hits is not None:  # keep exactly the lines Python's re agrees on
+            keep = [bool(regex.search(line)) != invert for line in hits[1]]
+            numbers = [n for n, k in zip(hits[0], keep) if k]
+            found = [line for line, k in zip(hits[1], keep) if k]
+        else:
+            data = path.read_bytes() if data is None else data
+            text = formats.decode(data)
+            numbers, found = matching_lines(text, regex, invert) if data else ([], [])
         frame = pd.DataFrame({"line_number": np.array(numbers, dtype="int64"),
                               "line": pd.Series(found, dtype="str")})
         name = mapping.get((rec.what, rec.data_version))
         if name is not None and name in formats.names() and found:
-            frame["time"] = _times_of(found, text, formats.get(name), rec)
+            if text is None and isinstance(formats.get(name), formats.Csv):
+                text = formats.decode(data if data is not None else path.read_bytes())
+            frame["time"] = _times_of(found, text or "", formats.get(name), rec)
         return with_provenance(frame, rec, categories)
 
     with parsing_pool(len(records)) as pool:

@@ -156,7 +156,16 @@ def test_compressed_files_read_and_grep_like_plain_ones(lake, tmp_path, ext, com
                                            ("CURL", ["-i"]), ("orders/42 ", ["-F"]),
                                            (" 200 ", ["-v"]), ("^10\\.0\\.1\\.", ["-E"]),
                                            ("HTTP/1.1\" 4", ["-F"]), ('2\\.32"$', ["-E"])])
-def test_grep_matches_gnu_grep_on_the_fetched_files(lake, tmp_path, pattern, flags):
+@pytest.mark.parametrize("engine", ["gnu", "python"])
+def test_grep_matches_gnu_grep_on_the_fetched_files(lake, tmp_path, pattern, flags, engine,
+                                                    monkeypatch):
+    """Both scanners: GNU grep -P finding candidates (re-checked by Python), and Python's
+    re alone (what runs where there is no GNU grep)."""
+    from datalake_nb import reading
+    if engine == "python":
+        monkeypatch.setattr(reading, "GREP", None)
+    else:
+        assert reading.GREP is not None
     records = push_samples(lake)
     paths = lake.fetch(records, dest=tmp_path / "fetched")
     hits = lake.grep(pattern, what="nginx", ignore_case="-i" in flags, fixed="-F" in flags,
