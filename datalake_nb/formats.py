@@ -19,12 +19,15 @@ The engine, and why: the time goes into parsing text, not into reading it.  ``ng
 Arrow's CSV reader when pyarrow is installed (it is with the ``[dask]`` extra, and pandas
 3 uses it for strings): a space-separated, quote-aware tokenizer in C++ that splits a
 whole file at once, followed by vectorised Arrow compute (each distinct time string parsed
-once, the request split by RE2, status and bytes checked and cast in bulk).  That is
-5-10x the rows/s of per-line ``re`` + ``Series.str.extract`` + ``to_datetime``.  Without
-pyarrow it falls back to one ``re.findall`` over the whole decoded file (no per-line
-Python call) and a single ``to_datetime`` with an explicit format.  ``syslog`` uses that
-same whole-file ``findall``; ``jsonl`` one ``json.loads`` per line (a line must be
-checked to be an object); ``csv`` the stdlib C reader, which knows each row's line.
+once, the request split at its spaces, status and bytes checked and cast in bulk).  The
+text columns stay in Arrow buffers (pandas' ``str`` dtype), so no Python object is made
+per field: that is what keeps both the time and the memory down, and Arrow releases the
+GIL, so ``Lake.read`` parses one file per core in threads.  The measured gain over
+per-line ``re`` + ``Series.str.extract`` + ``to_datetime`` is in bench/RESULTS-reading.md.
+Without pyarrow it falls back to one ``re.findall`` over the whole decoded file (no
+per-line Python call) and a single ``to_datetime`` with an explicit format.  ``syslog``
+uses that same whole-file ``findall``; ``jsonl`` one ``json.loads`` per line (a line must
+be checked to be an object); ``csv`` the stdlib C reader, which knows each row's line.
 """
 from __future__ import annotations
 
