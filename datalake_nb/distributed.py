@@ -55,8 +55,9 @@ def worker_store(root: str, settings: tuple[tuple[str, str], ...]) -> Store:
     return open_store(root, **dict(settings))
 
 
-def load(task: FileTask) -> pd.DataFrame:
-    """One partition: the file's rows, exactly as ``Lake.read`` gives them."""
+def load(task: FileTask, head: int | None = None) -> pd.DataFrame:
+    """One partition: the file's rows, exactly as ``Lake.read`` gives them (``head``: only
+    the lines in about that many first bytes, after the whole file is verified)."""
     rec = task.record
     store = worker_store(task.root, task.settings)
     key = layout.data_key(rec)
@@ -68,14 +69,17 @@ def load(task: FileTask) -> pd.DataFrame:
         raise IntegrityError(corrupt_message(store.url_for(key), rec, digest.hexdigest(),
                                              "the partition was not parsed"))
     categories = dict(zip(("id", "what", "where"), map(list, task.categories)))
-    frame = reading.parse_file(decompress(data, rec.ext), rec, task.parser, task.window,
-                               categories)
+    data = decompress(data, rec.ext)
+    if head is not None and len(data) > head:
+        data = data[:data.rfind(b"\n", 0, head) + 1 or head]
+    frame = reading.parse_file(data, rec, task.parser, task.window, categories)
     frame.attrs = {}
     return frame
 
 
 def _empty(task: FileTask) -> pd.DataFrame:
-    return load(task).iloc[:0]
+    """The columns and types: the first 1 MiB of the first file, parsed on a worker."""
+    return load(task, head=1 << 20).iloc[:0]
 
 
 def client_for(lake: "Lake") -> Any:
@@ -128,6 +132,7 @@ def to_dask(lake: "Lake", rows: Any = None, *, format: str | None = None, clip: 
     tasks = tasks_for(lake, records, parsers, window if clip else None)
     if not tasks:
         return dd.from_pandas(lake.read(rows, format=format, clip=clip, **query), npartitions=1)
-    # The columns come from the first file, parsed on a worker (0 rows travel back).
+    # The columns come from the start of the first file, parsed on a worker (0 rows travel
+    # back to this process).
     meta = client.compute(dask.delayed(_empty)(tasks[0])).result()
     return dd.from_map(load, tasks, meta=meta, label="datalake-read", enforce_metadata=False)
