@@ -64,7 +64,7 @@ def test_to_dask_gives_exactly_the_rows_of_read(s3_lake, client):
     assert sum(workers.values()) >= 1
 
 
-def test_a_corrupt_object_fails_on_the_worker(s3_lake, client):
+def test_a_corrupt_object_fails_on_the_worker(s3_lake, client, tmp_path):
     records = push_samples(s3_lake)
     corrupt(s3_lake, records[1])
     ddf = s3_lake.to_dask(what="nginx", format="nginx")
@@ -73,7 +73,8 @@ def test_a_corrupt_object_fails_on_the_worker(s3_lake, client):
     good = s3_lake.to_dask([r.id for r in records if r is not records[1]], format="lines")
     assert len(good.compute()) == sum(len(p.read_text().splitlines())
                                       for p in s3_lake.fetch([r for r in records
-                                                              if r is not records[1]]))
+                                                              if r is not records[1]],
+                                                             dest=tmp_path / "fetched"))
 
 
 def test_a_shared_folder_lake_and_the_configured_scheduler(cluster, tmp_path):
