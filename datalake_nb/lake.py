@@ -5,6 +5,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import difflib
+import io
 import json
 import os
 import threading
@@ -411,11 +412,16 @@ class Lake:
 
     # -- read ---------------------------------------------------------------
 
-    def open(self, item: "str | Record") -> BinaryIO:
-        """A readable binary stream of one file, without downloading it first."""
+    def open(self, item: "str | Record", *, decompress: bool = False) -> BinaryIO:
+        """A readable binary stream of one file, without downloading it first (with
+        ``decompress``, the content of a .gz, .bz2 or .xz file)."""
         rec = self._resolve([item])[0]
         key = layout.data_key(rec)
-        return VerifiedStream(self.store.open(key), rec, self.store.url_for(key))
+        stream = VerifiedStream(self.store.open(key), rec, self.store.url_for(key))
+        if decompress:
+            from .compression import open_decompressed
+            return open_decompressed(io.BufferedReader(stream), rec.ext)
+        return stream
 
     def fetch(self, items: Any, dest: PathLike | None = None, *,
               progress: ProgressArg = None) -> list[Path]:
@@ -427,13 +433,19 @@ class Lake:
         """
         records = self._resolve(items)
         folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
+        return [self.cache.place(cached, folder / readable_name(rec))
+                for rec, cached in zip(records, self.cached(records, progress=progress))]
+
+    def cached(self, records: Sequence[Record], *, progress: ProgressArg = None) -> list[Path]:
+        """Each record's verified file in the local cache, in order: what is missing is
+        downloaded in parallel and its hash checked first (the cache's files are read-only;
+        ``fetch`` places them, ``read`` and ``grep`` parse them where they are)."""
         missing = [r for r in {r.hash: r for r in records}.values() if self.cache.lookup(r) is None]
         total = sum(r.size or 0 for r in missing)
         with self._progress(progress, total, len(missing), "fetch") as bar:
             self._each(lambda r, advance: _counted(bar, self._download(r, advance)), missing,
                        bar.advance, "file(s) downloaded")
-        return [self.cache.place(self.cache.lookup(r) or self._download(r, lambda n: None),
-                                 folder / readable_name(r)) for r in records]
+        return [self.cache.lookup(r) or self._download(r, lambda n: None) for r in records]
 
     def _download(self, rec: Record, advance: Callable[[int], None]) -> Path:
         final = self.cache.path(rec.hash)
@@ -533,6 +545,54 @@ class Lake:
             yield bar
         finally:
             bar.close()
+
+
+    # -- rows: read, grep, formats, Dask (datalake_nb.reading, datalake_nb.distributed) --
+
+    def read(self, rows: Any = None, *, format: str | None = None, clip: bool = True,
+             **query: Any) -> "pd.DataFrame":
+        """The parsed lines of the matching files: columns id, what, where, line_number,
+        then the format's fields (event time in ``time``, UTC).
+
+        ``rows`` (a list() DataFrame, ids, Records) or the query keywords of ``list``
+        choose the files; ``format`` names the parser (default: the lake's mapping, see
+        ``set_format``).  With ``clip`` and a ``start``/``end``, rows whose time lies
+        outside [start, end] are dropped (both edges inside; lines without a time are
+        kept).  Lines that did not parse keep their text in ``unparsed``;
+        ``df.attrs["unparsed"]`` counts them.  Files are read through the verified
+        cache, in parallel.
+        """
+        from .reading import read
+        return read(self, rows, format=format, clip=clip, **query)
+
+    def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
+             fixed: bool = False, invert: bool = False, **query: Any) -> "pd.DataFrame":
+        """Lines of the matching files that match ``pattern`` (Python ``re`` syntax;
+        ``fixed``: plain text; ``invert``: lines that do not match), like ``grep -H -n``:
+        columns id, what, where, line_number, line (unchanged), and ``time`` when the
+        lake knows the file's format.  Files come as for ``read``."""
+        from .reading import grep
+        return grep(self, pattern, rows, ignore_case=ignore_case, fixed=fixed, invert=invert,
+                    **query)
+
+    def set_format(self, what: str, data_version: str, format_name: str) -> None:
+        """Record in the lake which format parses ``what`` files of ``data_version``, so
+        every reader parses them alike (one small object, formats/<what>/<data-version>)."""
+        from .reading import set_format
+        set_format(self, what, data_version, format_name)
+
+    def formats(self) -> "pd.DataFrame":
+        """The lake's format mapping: columns what, data-version, format."""
+        from .reading import formats_frame
+        return formats_frame(self)
+
+    def to_dask(self, rows: Any = None, *, format: str | None = None, clip: bool = True,
+                **query: Any) -> Any:
+        """The rows of ``read`` as a dask DataFrame, one partition per file; workers read
+        the objects straight from the store and verify them (``pip install
+        'datalake_nb[dask]'``).  See ``datalake_nb.distributed``."""
+        from .distributed import to_dask
+        return to_dask(self, rows, format=format, clip=clip, **query)
 
 
 def _counted(bar: Progress, result: Any) -> Any:

@@ -1,0 +1,96 @@
+"""Lake.to_dask on a real LocalCluster of worker processes against moto's S3 server."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from datalake_nb import IntegrityError, Lake
+from datalake_nb.config import resolve
+
+from support.s3servers import new_bucket
+from test_reading import corrupt, push_samples
+
+distributed = pytest.importorskip("distributed")
+pytest.importorskip("dask.dataframe")
+SECRET = "graph-must-never-hold-this-8c1f"
+
+
+@pytest.fixture(scope="module")
+def cluster(moto_server):
+    """Two worker processes whose credentials come from their own environment."""
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                                  dashboard_address=None, env=moto_server.env) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    with distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.fixture
+def s3_lake(aws_env, moto_server, tmp_path, monkeypatch):
+    """A lake on moto whose notebook-side keys are not the workers' (moto takes any)."""
+    url = f"s3://{new_bucket(moto_server)}/logs"
+    config = resolve({"DATALAKE_STORAGE_URL": url, "DATALAKE_CACHE_DIR": str(tmp_path / "cache"),
+                      "AWS_ACCESS_KEY_ID": "notebook-key", "AWS_SECRET_ACCESS_KEY": SECRET,
+                      "DATALAKE_PROGRESS": "off"})
+    return Lake(config=config)
+
+
+def test_to_dask_gives_exactly_the_rows_of_read(s3_lake, client):
+    push_samples(s3_lake)
+    s3_lake.set_format("nginx", "1", "nginx")
+    query = dict(what="nginx", start="2026-11-01T09:30Z", end="2026-11-01T11:15Z")
+    ddf = s3_lake.to_dask(**query)
+    assert ddf.npartitions == len(s3_lake.records(**query)) == 5
+    graph = ddf.__dask_graph__()
+    import cloudpickle
+    assert SECRET.encode() not in cloudpickle.dumps(dict(graph))
+    got = ddf.compute().reset_index(drop=True)
+    # the workers opened the objects themselves: nothing came through this process's cache
+    assert not (s3_lake.cache.root / "objects").exists()
+    expected = s3_lake.read(**query)
+    # Dask keeps text as string[pyarrow] (its "dataframe.convert-string" default)
+    text = [c for c, d in expected.dtypes.items() if isinstance(d, pd.StringDtype)]
+    pd.testing.assert_frame_equal(got, expected.astype({c: "string[pyarrow]" for c in text}))
+    assert expected["time"].min() == pd.Timestamp("2026-11-01T09:30:00Z")  # clipped, edge in
+    assert expected["time"].max() <= pd.Timestamp("2026-11-01T11:15:00Z")
+    by_status = ddf.groupby("status")["bytes"].sum().compute().sort_index()
+    pd.testing.assert_series_equal(by_status, expected.groupby("status")["bytes"].sum())
+    workers = client.run(lambda: __import__("datalake_nb.distributed").distributed
+                         .worker_store.cache_info().currsize)
+    assert sum(workers.values()) >= 1
+
+
+def test_a_corrupt_object_fails_on_the_worker(s3_lake, client, tmp_path):
+    records = push_samples(s3_lake)
+    corrupt(s3_lake, records[1])
+    ddf = s3_lake.to_dask(what="nginx", format="nginx")
+    with pytest.raises(IntegrityError, match=f"id {records[1].id}.*partition was not parsed"):
+        ddf.compute()
+    good = s3_lake.to_dask([r.id for r in records if r is not records[1]], format="lines")
+    assert len(good.compute()) == sum(len(p.read_text().splitlines())
+                                      for p in s3_lake.fetch([r for r in records
+                                                              if r is not records[1]],
+                                                             dest=tmp_path / "fetched"))
+
+
+def test_a_shared_folder_lake_and_the_configured_scheduler(cluster, tmp_path):
+    """No active Client: to_dask connects to DATALAKE_DASK_SCHEDULER; the workers read
+    the local lake's folder (the same path on every machine, like an NFS mount)."""
+    config = resolve({"DATALAKE_STORAGE_URL": str(tmp_path / "lake"),
+                      "DATALAKE_CACHE_DIR": str(tmp_path / "cache"), "DATALAKE_PROGRESS": "off",
+                      "DATALAKE_DASK_SCHEDULER": cluster.scheduler_address})
+    lake = Lake(config=config)
+    push_samples(lake)
+    with pytest.raises(ValueError):
+        distributed.get_client()  # none is active
+    try:
+        ddf = lake.to_dask(what="nginx", where="web02", format="syslog")
+        assert lake._dask_client.scheduler.address == cluster.scheduler_address
+        got = ddf.compute()
+        assert len(got) == 217 and got["unparsed"].notna().all()  # nginx lines are not syslog
+    finally:
+        lake._dask_client.close()

@@ -1,0 +1,222 @@
+"""The parsers on their own: every built-in on real-looking lines, malformed ones included."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from datalake_nb import formats
+from datalake_nb.compression import decompress
+from datalake_nb.core.errors import DatalakeError, InvalidInput
+
+SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
+NGINX = (SAMPLES / "web01_nginx_2026-11-01T09.log").read_bytes()
+BAD_NGINX = (
+    b'10.0.0.1 - alice [01/Nov/2026:10:00:00 +0200] "POST /api/orders?id=1 HTTP/2.0" 201 - '
+    b'"https://shop.example/cart" "Mozilla/5.0 (X11; Linux x86_64)"\n'
+    b"garbage that is not a request\n"
+    b"\n"
+    b'10.0.0.2 - - [01/Nov/2026:10:00:01 +0000] "\\x16\\x03\\x01" 400 157 "-" "-"\n'
+    b'10.0.0.3 - - [31/Feb/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "-"\n'
+    b'10.0.0.4 - - [01/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "-" extra\n'
+    b'10.0.0.5 - - [01/Nov/2026:10:00:03 +0000] "GET /last HTTP/1.1" 404 0 "-" "curl/8"'
+)
+ENGINES = ["python", "pyarrow"] if formats.has_pyarrow() else ["python"]
+
+
+def parse(name_or_parser, data: bytes, **kwargs) -> pd.DataFrame:
+    parser = formats.get(name_or_parser) if isinstance(name_or_parser, str) else name_or_parser
+    return formats.parse(parser, data, **kwargs)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_nginx_sample_every_line_typed(engine):
+    df = parse(formats.Nginx(engine), NGINX)
+    lines = NGINX.decode().splitlines()
+    assert len(df) == len(lines) and df.attrs["unparsed"] == 0
+    assert list(df.columns) == ["line_number", "remote_addr", "remote_user", "time", "method",
+                                "path", "protocol", "status", "bytes", "referrer", "user_agent",
+                                "unparsed"]
+    assert str(df["time"].dt.tz) == "UTC" and df["status"].dtype == "Int64"
+    first = df.iloc[0]
+    assert (first.remote_addr, first.method, first.path, first.protocol, first.status,
+            first.bytes, first.user_agent) == ("10.0.1.103", "GET", "/login", "HTTP/1.1", 200,
+                                              8979, "Mozilla/5.0 (X11; Linux x86_64)")
+    assert first.time == pd.Timestamp("2026-11-01T09:00:25Z")
+    assert pd.isna(first.remote_user) and pd.isna(first.referrer)  # '-'
+    assert df["line_number"].tolist() == list(range(1, len(lines) + 1))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_nginx_malformed_lines_kept_with_their_text(engine):
+    df = parse(formats.Nginx(engine), BAD_NGINX)
+    assert df["line_number"].tolist() == [1, 2, 3, 4, 5, 6, 7]
+    assert df.attrs["unparsed"] == 5
+    assert df["unparsed"].tolist()[1:6] == [
+        "garbage that is not a request", "",
+        '10.0.0.2 - - [01/Nov/2026:10:00:01 +0000] "\\x16\\x03\\x01" 400 157 "-" "-"',
+        '10.0.0.3 - - [31/Feb/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "-"',
+        '10.0.0.4 - - [01/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "-" extra']
+    good = df.iloc[0]
+    assert good.time == pd.Timestamp("2026-11-01T08:00:00Z")  # +0200 -> UTC
+    assert (good.remote_user, good.method, good.path, good.protocol, good.status) == \
+        ("alice", "POST", "/api/orders?id=1", "HTTP/2.0", 201)
+    assert pd.isna(good.bytes) and good.referrer == "https://shop.example/cart"
+    assert df.iloc[6].path == "/last" and df.iloc[6].status == 404
+    assert df.loc[1:5, ["remote_addr", "time", "status"]].isna().all().all()
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="pyarrow is not installed")
+def test_nginx_engines_agree():
+    for data in (NGINX, BAD_NGINX, NGINX + BAD_NGINX + b"\n" + NGINX):
+        pd.testing.assert_frame_equal(parse(formats.Nginx("python"), data),
+                                      parse(formats.Nginx("pyarrow"), data))
+
+
+SYSLOG = (
+    b"Nov  1 09:00:33 web01 CRON[2211]: (root) CMD (run-parts /etc/cron.hourly)\n"
+    b"<38>Nov 01 09:02:22 web01 sshd[3011]: Accepted publickey for deploy\n"
+    b"Nov 01 09:03:00 web01 kernel: [UFW BLOCK] IN=eth0\n"
+    b"<165>1 2026-11-01T11:04:05.250+02:00 web02 myapp 8710 ID47 - \xef\xbb\xbfstarted\n"
+    b'<165>1 2026-11-01T04:05:06-05:00 web03 evntslog - ID47 [exampleSDID@32473 iut="3"] '
+    b"An application event\n"
+    b"<13>1 2026-11-01T09:06:07Z - - - - -\n"
+    b"this is not syslog\n"
+)
+
+
+def test_syslog_both_rfcs_mixed_time_zones_in_utc():
+    df = parse("syslog", SYSLOG, start=pd.Timestamp("2026-11-01T09:00Z"))
+    assert df.attrs["unparsed"] == 1 and df["unparsed"].iloc[6] == "this is not syslog"
+    assert df["time"].iloc[:6].tolist() == [pd.Timestamp(t) for t in (
+        "2026-11-01T09:00:33Z", "2026-11-01T09:02:22Z", "2026-11-01T09:03:00Z",
+        "2026-11-01T09:04:05.250Z", "2026-11-01T09:05:06Z", "2026-11-01T09:06:07Z")]
+    assert df["host"].iloc[:5].tolist() == ["web01", "web01", "web01", "web02", "web03"]
+    assert df["app"].iloc[:5].tolist() == ["CRON", "sshd", "kernel", "myapp", "evntslog"]
+    assert df["pid"].iloc[:5].tolist() == [2211, 3011, pd.NA, 8710, pd.NA]
+    assert df["message"].iloc[[0, 3, 4]].tolist() == [
+        "(root) CMD (run-parts /etc/cron.hourly)", "started", "An application event"]
+    assert pd.isna(df["host"].iloc[5]) and pd.isna(df["app"].iloc[5])  # nil '-'
+    assert str(df["time"].dt.tz) == "UTC" and df["pid"].dtype == "Int64"
+
+
+def test_syslog_3164_year_from_the_file_start_across_new_year():
+    data = b"Dec 31 23:59:59 h a: old year\nJan  1 00:00:01 h a: new year\n"
+    df = parse("syslog", data, start=pd.Timestamp("2026-12-31T23:00Z"))
+    assert df["time"].tolist() == [pd.Timestamp("2026-12-31T23:59:59Z"),
+                                   pd.Timestamp("2027-01-01T00:00:01Z")]
+
+
+def test_jsonl_objects_only_time_recognised():
+    data = (b'{"time": "2026-11-01T11:00:00+02:00", "level": "info", "status": 200, "msg": "a"}\n'
+            b"[1, 2, 3]\n"
+            b'{"time": 1793527200, "level": "warn", "status": 503, "user": {"id": 7}}\n'
+            b"{broken\n"
+            b'"just a string"\n')
+    df = parse("jsonl", data)
+    assert df["line_number"].tolist() == [1, 2, 3, 4, 5]
+    assert df.attrs["unparsed"] == 3
+    assert df["unparsed"].iloc[[1, 3, 4]].tolist() == ["[1, 2, 3]", "{broken", '"just a string"']
+    assert df["time"].iloc[[0, 2]].tolist() == [pd.Timestamp("2026-11-01T09:00:00Z"),
+                                                pd.Timestamp("2026-11-01T10:00:00Z")]
+    assert df["status"].dtype == "Int64" and df["status"].iloc[2] == 503
+    assert df["user"].iloc[2] == {"id": 7}
+    assert list(df.columns[:2]) == ["line_number", "time"]
+
+
+def test_jsonl_time_key_given_and_missing():
+    data = b'{"when": "2026-11-01T09:00:00Z", "time": "not the event time"}\n'
+    df = parse(formats.JsonLines(time="when"), data)
+    assert df["time"].tolist() == [pd.Timestamp("2026-11-01T09:00:00Z")]
+    with pytest.raises(InvalidInput, match="no column 'at'"):
+        parse(formats.JsonLines(time="at"), data)
+
+
+def test_csv_header_types_and_bad_rows():
+    data = (b"timestamp,host,count,ratio\n"
+            b"2026-11-01T09:00:00Z,web01,1,0.5\n"
+            b"2026-11-01T09:00:01Z,web02,2\n"
+            b'2026-11-01T09:00:02Z,"web,03",3,1.5\n')
+    df = parse("csv", data)
+    assert df["line_number"].tolist() == [2, 3, 4] and df.attrs["unparsed"] == 1
+    assert df["unparsed"].iloc[1] == "2026-11-01T09:00:01Z,web02,2"
+    assert df["host"].iloc[[0, 2]].tolist() == ["web01", "web,03"]
+    assert df["count"].dtype == "Int64" and df["ratio"].dtype == "float64"
+    assert df["time"].iloc[2] == pd.Timestamp("2026-11-01T09:00:02Z")
+
+
+def test_lines_unchanged():
+    df = parse("lines", b"first\r\n\n  third  \nno newline at the end")
+    assert df["line"].tolist() == ["first", "", "  third  ", "no newline at the end"]
+    assert df["line_number"].tolist() == [1, 2, 3, 4]
+    assert len(parse("lines", b"")) == 0 and parse("lines", b"\n")["line"].tolist() == [""]
+
+
+@pytest.mark.parametrize("name", ["lines", "nginx", "syslog", "jsonl", "csv"])
+def test_empty_file_gives_typed_empty_frame(name):
+    df = parse(name, b"")
+    assert len(df) == 0 and df.columns[0] == "line_number"
+
+
+def test_registry_unknown_name_lists_the_known_ones():
+    with pytest.raises(InvalidInput) as exc:
+        formats.get("apache2")
+    message = str(exc.value)
+    assert "\n" not in message and message.startswith("format: unknown format 'apache2'")
+    for name in ("csv", "jsonl", "lines", "nginx", "syslog"):
+        assert name in message
+    with pytest.raises(InvalidInput, match="not a format name"):
+        formats.register("has space", formats.lines)
+    with pytest.raises(InvalidInput, match="callable"):
+        formats.register("x", "not a function")
+
+
+def test_register_a_user_parser_plain_and_with_start():
+    seen = {}
+
+    def kv(data: bytes) -> pd.DataFrame:
+        rows = [dict(p.split("=") for p in line.split()) for line in data.decode().splitlines()]
+        return pd.DataFrame(rows)
+
+    def with_start(data, start=None):
+        seen["start"] = start
+        return pd.DataFrame({"n": [len(data)]})
+
+    formats.register("test-kv", kv)
+    formats.register("test-start", with_start)
+    try:
+        df = parse("test-kv", b"a=1 b=x\na=2 b=y\n")
+        assert df["line_number"].tolist() == [1, 2] and df["b"].tolist() == ["x", "y"]
+        parse("test-start", b"abc", start=pd.Timestamp("2026-01-01", tz="UTC"))
+        assert seen["start"] == pd.Timestamp("2026-01-01", tz="UTC")
+        assert "test-kv" in formats.names()
+    finally:
+        formats._REGISTRY.pop("test-kv")
+        formats._REGISTRY.pop("test-start")
+
+
+def test_a_parser_that_raises_or_returns_junk_is_one_line_invalid_input():
+    def boom(data):
+        raise KeyError("no such field\nsecond line")
+
+    with pytest.raises(InvalidInput) as exc:
+        formats.parse(boom, b"x", label="web01/app file 123")
+    assert "\n" not in str(exc.value)
+    assert str(exc.value).startswith("format: parser 'boom' could not parse web01/app file 123")
+    with pytest.raises(InvalidInput, match="must return a pandas DataFrame"):
+        formats.parse(lambda data: [1, 2], b"x")
+
+
+@pytest.mark.parametrize("ext,compress", [(".log.gz", gzip.compress), (".log.bz2", bz2.compress),
+                                          (".log.xz", lzma.compress), (".log", lambda d: d)])
+def test_decompress_by_extension(ext, compress):
+    assert decompress(compress(NGINX), ext) == NGINX
+
+
+def test_corrupt_gzip_is_an_error_naming_the_file():
+    with pytest.raises(DatalakeError, match=r"x\.log\.gz: cannot decompress \(\.gz\)"):
+        decompress(b"\x1f\x8b not really gzip", "x.log.gz")

@@ -1,0 +1,246 @@
+"""Lake.read / grep / set_format / formats, on a local lake and on moto's S3 over HTTP."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from datalake_nb import IntegrityError, InvalidInput, Lake, formats
+from datalake_nb.core import layout
+from datalake_nb.stores.base import LocalStore
+
+from support.helpers import write
+
+SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
+GREP = shutil.which("grep")
+
+
+def nginx_line(stamp: str, path: str = "/", status: int = 200) -> str:
+    return f'10.0.0.1 - - [{stamp} +0000] "GET {path} HTTP/1.1" {status} 12 "-" "curl/8"'
+
+
+def push_samples(lake: Lake, compress=None) -> list:
+    """The sample nginx logs, each an hour, data-version 1 (``compress``: also as .gz)."""
+    records = []
+    for path in sorted(SAMPLES.glob("*_nginx_*.log")):
+        host, what, hour = path.stem.split("_")
+        records.append(lake.push(path, what=what, where=host, start=f"{hour}:00:00Z",
+                                 end=f"{hour}:59:59.999Z", data_version="1"))
+    return records
+
+
+def corrupt(lake: Lake, rec) -> None:
+    """Spoil the stored bytes of a record behind the lake's back (same length)."""
+    key = layout.data_key(rec)
+    if isinstance(lake.store, LocalStore):
+        path = lake.store._path(key)
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 1
+        os.chmod(path, 0o644)
+        path.write_bytes(bytes(data))
+    else:
+        store = lake.store
+        body = store.client.get_object(Bucket=store.bucket, Key=store.prefix + key)["Body"].read()
+        spoiled = body[:len(body) // 2] + bytes([body[len(body) // 2] ^ 1]) + body[len(body) // 2 + 1:]
+        store.client.put_object(Bucket=store.bucket, Key=store.prefix + key, Body=spoiled)
+
+
+def test_read_clips_at_both_edges_inclusive(lake, tmp_path):
+    first = write(tmp_path / "a.log", "\n".join([
+        nginx_line("01/Nov/2026:10:29:59", "/before"), nginx_line("01/Nov/2026:10:30:00", "/at-start"),
+        "not an nginx line", nginx_line("01/Nov/2026:10:59:59", "/inside")]) + "\n")
+    second = write(tmp_path / "b.log", "\n".join([
+        nginx_line("01/Nov/2026:11:00:00", "/inside-too"), nginx_line("01/Nov/2026:11:30:00", "/at-end"),
+        nginx_line("01/Nov/2026:11:30:01", "/after")]) + "\n")
+    lake.push(first, what="nginx", where="web01", start="2026-11-01T10:00Z",
+              end="2026-11-01T10:59:59.999Z", data_version="1")
+    lake.push(second, what="nginx", where="web01", start="2026-11-01T11:00Z",
+              end="2026-11-01T11:59:59.999Z", data_version="1")
+    df = lake.read(format="nginx", what="nginx", start="2026-11-01T10:30Z", end="2026-11-01T11:30Z")
+    assert df["path"].tolist()[:1] == ["/at-start"]
+    assert df[df["unparsed"].isna()]["path"].tolist() == ["/at-start", "/inside", "/inside-too", "/at-end"]
+    assert df["unparsed"].dropna().tolist() == ["not an nginx line"]  # kept: it has no time
+    assert df.attrs["unparsed"] == 1
+    assert list(df.columns[:4]) == ["id", "what", "where", "line_number"]
+    assert df["line_number"].tolist() == [2, 3, 4, 1, 2]
+    assert set(df["where"]) == {"web01"} and df["time"].dt.tz is not None
+    everything = lake.read(format="nginx", what="nginx", start="2026-11-01T10:30Z",
+                           end="2026-11-01T11:30Z", clip=False)
+    assert len(everything) == 7
+
+
+def test_two_data_versions_two_parsers_one_read(lake, tmp_path):
+    old = write(tmp_path / "app-v1.csv", "time,level,ms\n2026-11-01T09:00:00Z,info,12\n"
+                                         "2026-11-01T09:00:05Z,warn,250\n")
+    new = write(tmp_path / "app-v2.jsonl", '{"ts": "2026-11-01T10:00:00+01:00", "level": "error", '
+                                           '"ms": 7, "user": "ana"}\n')
+    lake.push(old, what="app", where="api01", start="2026-11-01T09:00Z", end="2026-11-01T09:59Z",
+              data_version="v1")
+    lake.push(new, what="app", where="api01", start="2026-11-01T09:00Z", end="2026-11-01T09:59Z",
+              data_version="v2")
+    lake.set_format("app", "v1", "csv")
+    lake.set_format("app", "v2", "jsonl")
+    assert lake.formats().values.tolist() == [["app", "v1", "csv"], ["app", "v2", "jsonl"]]
+    df = lake.read(what="app").sort_values("time", ignore_index=True)
+    assert df["time"].tolist() == [pd.Timestamp("2026-11-01T09:00:00Z")] * 2 + [
+        pd.Timestamp("2026-11-01T09:00:05Z")]
+    assert df["level"].tolist() == ["info", "error", "warn"]
+    assert df["ms"].tolist() == [12, 7, 250]
+    assert df["user"].tolist()[1] == "ana" and pd.isna(df["user"].tolist()[0])
+    assert df["line_number"].tolist() == [2, 1, 3]  # csv rows count the header line
+    # a format given in the call wins over the mapping
+    assert lake.read(format="lines", what="app")["line"].tolist()[0] == "time,level,ms"
+    lake.set_format("app", "v2", "lines")  # a data version's format can change
+    assert lake.formats()["format"].tolist() == ["csv", "lines"]
+
+
+def test_format_mistakes_are_one_line_invalid_input(lake, tmp_path):
+    lake.push(write(tmp_path / "x.log", "hello\n"), what="app", where="h1", start="2026-11-01",
+              data_version="v9")
+    with pytest.raises(InvalidInput) as exc:
+        lake.read(what="app")
+    assert "no format is set for what 'app', data-version 'v9'" in str(exc.value)
+    with pytest.raises(InvalidInput, match="unknown format 'nginxx'; known: csv, jsonl, lines"):
+        lake.read(what="app", format="nginxx")
+    with pytest.raises(InvalidInput, match="unknown format"):
+        lake.set_format("app", "v9", "nginxx")
+    with pytest.raises(InvalidInput, match="data-version"):
+        lake.set_format("app", "v/9", "lines")
+    assert lake.formats().empty  # nothing was written
+
+    def explode(data):
+        raise RuntimeError("bad parser")
+
+    formats.register("test-explode", explode)
+    try:
+        with pytest.raises(InvalidInput) as exc:
+            lake.read(what="app", format="test-explode")
+        assert "format 'test-explode' could not parse h1/app file" in str(exc.value)
+        assert "RuntimeError: bad parser" in str(exc.value) and "\n" not in str(exc.value)
+    finally:
+        formats._REGISTRY.pop("test-explode")
+    with pytest.raises(InvalidInput, match="unknown query keyword"):
+        lake.read(format="lines", host="h1")
+
+
+@pytest.mark.parametrize("ext,compress", [(".log.gz", gzip.compress), (".log.bz2", bz2.compress),
+                                          (".log.xz", lzma.compress)])
+def test_compressed_files_read_and_grep_like_plain_ones(lake, tmp_path, ext, compress):
+    plain = SAMPLES / "web01_nginx_2026-11-01T09.log"
+    packed = tmp_path / f"web01{ext}"
+    packed.write_bytes(compress(plain.read_bytes()))
+    lake.push(plain, what="nginx", where="plain", start="2026-11-01T09Z", data_version="1")
+    rec = lake.push(packed, what="nginx", where="packed", start="2026-11-01T09Z", data_version="1")
+    lake.set_format("nginx", "1", "nginx")
+    df = lake.read(what="nginx")
+    a, b = (df[df["where"] == w].drop(columns=["id", "where"]).reset_index(drop=True)
+            for w in ("plain", "packed"))
+    pd.testing.assert_frame_equal(a, b)
+    assert len(a) == 110
+    hits = lake.grep(" 500 ", what="nginx")
+    assert hits.groupby("where", observed=True).size().to_dict() == {"plain": 3, "packed": 3}
+    with lake.open(rec.id, decompress=True) as stream:
+        assert stream.read() == plain.read_bytes()
+    with lake.open(rec.id) as stream:
+        assert stream.read() == packed.read_bytes()
+
+
+@pytest.mark.skipif(GREP is None, reason="GNU grep is not installed")
+@pytest.mark.parametrize("pattern,flags", [('" 500 ', []), ("api/orders", []), ("login|health", ["-E"]),
+                                           ("CURL", ["-i"]), ("orders/42 ", ["-F"]),
+                                           (" 200 ", ["-v"]), ("^10\\.0\\.1\\.", ["-E"]),
+                                           ("HTTP/1.1\" 4", ["-F"]), ('2\\.32"$', ["-E"])])
+@pytest.mark.parametrize("engine", ["gnu", "python"])
+def test_grep_matches_gnu_grep_on_the_fetched_files(lake, tmp_path, pattern, flags, engine,
+                                                    monkeypatch):
+    """Both scanners: GNU grep -P finding candidates (re-checked by Python), and Python's
+    re alone (what runs where there is no GNU grep)."""
+    from datalake_nb import reading
+    if engine == "python":
+        monkeypatch.setattr(reading, "GREP", None)
+    else:
+        assert reading.GREP is not None
+    records = push_samples(lake)
+    paths = lake.fetch(records, dest=tmp_path / "fetched")
+    hits = lake.grep(pattern, what="nginx", ignore_case="-i" in flags, fixed="-F" in flags,
+                     invert="-v" in flags)
+    assert list(hits.columns) == ["id", "what", "where", "line_number", "line"]
+    grep_flags = [f for f in flags if f != "-E"] + (["-E"] if "-F" not in flags else [])
+    for rec, path in zip(records, paths):
+        counted = subprocess.run([GREP, "-c", *grep_flags, "--", pattern, str(path)],
+                                 capture_output=True, text=True)
+        numbered = subprocess.run([GREP, "-n", "-h", *grep_flags, "--", pattern, str(path)],
+                                  capture_output=True, text=True).stdout.splitlines()
+        mine = hits[hits["id"] == rec.id]
+        assert len(mine) == int(counted.stdout)
+        assert [f"{n}:{line}" for n, line in zip(mine["line_number"], mine["line"])] == numbered
+    assert len(hits) > 0
+
+
+def test_grep_gives_the_time_when_the_format_is_known(lake):
+    push_samples(lake)
+    assert "time" not in lake.grep(" 500 ", what="nginx").columns
+    lake.set_format("nginx", "1", "nginx")
+    hits = lake.grep(" 500 ", what="nginx", where="web01", start="2026-11-01T10:00Z",
+                     end="2026-11-01T10:59Z")
+    assert len(hits) == 3 and hits["time"].notna().all()
+    assert hits["time"].dt.floor("h").unique().tolist() == [pd.Timestamp("2026-11-01T10:00Z")]
+    for stamp, line in zip(hits["time"], hits["line"]):
+        assert stamp.strftime("%d/%b/%Y:%H:%M:%S") in line
+
+
+def test_grep_bad_pattern_is_one_line_invalid_input(lake, tmp_path):
+    for bad in ("(unclosed", "[z-a]", "*lead"):
+        with pytest.raises(InvalidInput) as exc:
+            lake.grep(bad)
+        assert str(exc.value).startswith(f"pattern: {bad!r} is not a valid regular expression")
+        assert "\n" not in str(exc.value)
+    lake.push(write(tmp_path / "x.log", "no parenthesis here\n"), what="app", where="h1",
+              start="2026-11-01", data_version="1")
+    assert lake.grep("(unclosed", fixed=True).empty  # -F: any text is fine
+
+
+def test_corrupt_object_is_refused_by_read_and_grep(lake, tmp_path):
+    records = push_samples(lake)
+    lake.set_format("nginx", "1", "nginx")
+    corrupt(lake, records[2])
+    with pytest.raises(IntegrityError, match=f"id {records[2].id}.*stored bytes hash to"):
+        lake.read(what="nginx")
+    with pytest.raises(IntegrityError, match=records[2].id):
+        lake.grep("GET", what="nginx")
+    assert lake.cache.lookup(records[2]) is None  # nothing unverified was kept
+    assert len(lake.read(records[:2])) == 220  # the others are fine
+
+
+def test_rows_from_earlier_and_empty_answers(lake):
+    push_samples(lake)
+    lake.set_format("nginx", "1", "nginx")
+    frame = lake.list(what="nginx", where="web02")
+    by_rows = lake.read(frame)
+    assert set(by_rows["where"]) == {"web02"} and len(by_rows) == 110 + 107
+    by_ids = lake.read(list(frame["id"]), start="2026-11-01T11:00Z")
+    assert len(by_ids) == 107 and by_ids["time"].min() >= pd.Timestamp("2026-11-01T11:00Z")
+    with pytest.raises(InvalidInput, match="give rows or a query, not both"):
+        lake.read(frame, what="nginx")
+    empty = lake.read(what="nginx", start="2030-01-01")
+    assert empty.empty and list(empty.columns[:4]) == ["id", "what", "where", "line_number"]
+    assert lake.grep("GET", what="nothing-here").empty
+
+
+def test_read_is_the_same_as_parsing_the_fetched_files(lake, tmp_path):
+    push_samples(lake)
+    records = lake.records(what="nginx")  # read keeps the order of list(): by start
+    df = lake.read(what="nginx", format="nginx")
+    paths = lake.fetch(records, dest=tmp_path / "f")
+    expected = pd.concat([formats.parse(formats.get("nginx"), Path(p).read_bytes()) for p in paths],
+                         ignore_index=True)
+    pd.testing.assert_frame_equal(df.drop(columns=["id", "what", "where"]), expected)
+    assert df["id"].astype(str).tolist() == [r.id for r, p in zip(records, paths)
+                                             for _ in Path(p).read_text().splitlines()]
