@@ -1,7 +1,8 @@
 """The ``datalake`` command line: parse, run, print (all from the command table).
 
 Exit status 2 for user mistakes, 1 for failures, 130 when interrupted.  Errors are
-one line on stderr, worded here from their fields (``datalake push: error: path: ...``).
+one line on stderr; a mistake is worded here from its fields and names the command
+(``datalake push: error: path: ...``), a failure's message names its operation.
 """
 from __future__ import annotations
 
@@ -56,16 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InvalidInput as exc:
         sys.stderr.write(f"{name}: error: {exc.field}: {exc.problem}\n")
         return 2
-    except DatalakeError as exc:
-        sys.stderr.write(f"{name}: {exc}\n")
+    except DatalakeError as exc:  # its message names the operation ("list: ...")
+        sys.stderr.write(f"datalake: {exc}\n")
         return 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through entry()
-        sys.stderr.write(f"{name}: {str(exc) or 'interrupted'}\n")
+        sys.stderr.write(f"datalake: {str(exc) or 'interrupted'}\n")
         return 130
     except BrokenPipeError:
         return 0
     except OSError as exc:  # the local lake, cache or destination: disk full, no permission
-        sys.stderr.write(f"{name}: {exc}\n")
+        sys.stderr.write(f"datalake: {exc}\n")
         return 1
 
 

@@ -58,7 +58,7 @@ def test_parallel_fetchers_share_one_cache(lake_url, tmp_path):
         path.parent.mkdir(exist_ok=True)
         path.write_bytes(os.urandom(1000 * (1 + i % 7) * (1 + 40 * (i % 3 == 0))))
         sources.append(path)
-    lake.push(sources, what="app", where="h1", start="2015-03-20", data_version="0")
+    lake.push_many(sources, what="app", where="h1", start="2015-03-20", data_version="0")
     cache, dest = tmp_path / "shared-cache", tmp_path / "shared-dest"
     procs = [datalake("fetch", "--storage-url", lake_url, "--cache-dir", str(cache), "--what",
                       "app", "--dest", str(dest), "--progress", "off") for _ in range(FETCHERS)]
