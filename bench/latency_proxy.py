@@ -75,6 +75,8 @@ class Proxy:
         try:
             await asyncio.gather(self._pump(reader, up_writer, self.up),
                                  self._pump(up_reader, writer, self.down))
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping: connections end with it
         finally:
             for end in (writer, up_writer):
                 end.close()
