@@ -51,7 +51,7 @@ class Sizes:
     repeat_fast: int               # runs of the quick cases (query, hashing, start-up)
 
 
-FULL = Sizes(256, 2000, 4, (1_000, 10_000, 100_000), (1_000, 10_000), 3, 15)
+FULL = Sizes(128, 2000, 4, (1_000, 10_000, 100_000), (1_000, 10_000), 3, 9)
 QUICK = Sizes(20, 40, 4, (200, 500, 1_000), (200, 400), 1, 3)
 
 

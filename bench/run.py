@@ -146,6 +146,46 @@ def main(argv: list[str] | None = None) -> int:
     server = SERVERS[args.server]()
     os.environ["AWS_ENDPOINT_URL"] = server.url
     rows, goals, notes, state = [], [], [], {}
+    done: list[str] = []
+    out = None if args.no_write else (args.out or Path(__file__).with_name(
+        "RESULTS.md" if args.server == "seaweedfs" else f"RESULTS-{args.server}.md"))
+    command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]).strip()
+
+    def report(tools: Tools | None, final: bool) -> None:
+        """Print the tables and (re)write the results file: after every profile, so a
+        run cut short still leaves the profiles it finished."""
+        versions = (f"boto3 {boto3.__version__}"
+                    + (f", moto {moto.__version__}" if args.server == "moto" else f", {weed_version()}")
+                    + (f"; {tools.versions()}" if tools else ""))
+        text, targets = table(rows, done), goals_table(goals, done)
+        if final:
+            print(text + "\n\n" + targets)
+            print("\n".join(f"- {note}" for note in notes))
+        if out is None:
+            return
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        took = (time.perf_counter() - began) / 60
+        status = "" if final else (f" **Partial: profiles still to run: "
+                                   f"{', '.join(p[0] for p in profiles if p[0] not in done)}.**")
+        out.write_text(
+            "# Benchmark results\n\n"
+            f"Run on {stamp} by `{command}` in {took:.1f} minutes.{status}\n\n"
+            f"- Machine: {machine()}; load average (1/5/15 min) {load_before} before the run, "
+            f"{load()} after (the machine is shared: compare ratios within a profile, measured "
+            f"in turns, not absolute times across runs).\n"
+            f"- Server: {SERVER_NAMES[args.server]} on 127.0.0.1 (a separate "
+            f"process); {versions}.\n"
+            f"- Profiles: {', '.join(p[0] for p in profiles)}. A round trip is added by "
+            "bench/latency_proxy.py (a separate process between every contender and the server: "
+            "half the RTT each way, one RTT per new connection).\n"
+            f"- Medians of {sizes.repeat} runs per transfer case and "
+            f"{sizes.repeat_fast} per quick case, contenders in turns. Concurrency 8 for ours "
+            "(and 32 where named) and the boto3 baselines; s5cmd, the AWS CLI and s3cmd at "
+            "their defaults, rclone with the flags in bench/support.py.\n\n"
+            f"## Issue 12's targets\n\n{targets}\n\n## All cases\n\n{text}\n\n## Notes\n\n"
+            + "\n".join(f"- {note}" for note in notes) + "\n")
+        print(f"bench: wrote {out}", file=sys.stderr)
+
     tools = None
     try:
         with tempfile.TemporaryDirectory(prefix="datalake-bench-") as tmp:
@@ -170,40 +210,8 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     if proxy:
                         proxy.stop()
+                done.append(name)
+                report(tools, final=len(done) == len(profiles))
     finally:
         server.stop()
-    took = time.perf_counter() - began
-
-    versions = (f"boto3 {boto3.__version__}"
-                + (f", moto {moto.__version__}" if args.server == "moto" else f", {weed_version()}")
-                + (f"; {tools.versions()}" if tools else ""))
-    names = [p[0] for p in profiles]
-    text = table(rows, names)
-    targets = goals_table(goals, names)
-    print(text)
-    print("\n" + targets)
-    print("\n".join(f"- {note}" for note in notes))
-    if not args.no_write:
-        out = args.out or Path(__file__).with_name(
-            "RESULTS.md" if args.server == "seaweedfs" else f"RESULTS-{args.server}.md")
-        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
-        out.write_text(
-            "# Benchmark results\n\n"
-            f"Run on {stamp} by `{command.strip()}` in {took / 60:.1f} minutes.\n\n"
-            f"- Machine: {machine()}; load average (1/5/15 min) {load_before} before the run, "
-            f"{load()} after (the machine is shared: compare ratios within a profile, measured "
-            f"in turns, not absolute times across runs).\n"
-            f"- Server: {SERVER_NAMES[args.server]} on 127.0.0.1 (a separate "
-            f"process); {versions}.\n"
-            f"- Profiles: {', '.join(names)}. A round trip is added by bench/latency_proxy.py "
-            "(a separate process between every contender and the server: half the RTT each way, "
-            "one RTT per new connection).\n"
-            f"- Medians of {sizes.repeat} runs per transfer case and "
-            f"{sizes.repeat_fast} per quick case, contenders in turns. Concurrency 8 for ours "
-            "(and 32 where named) and the boto3 baselines; s5cmd, the AWS CLI and s3cmd at "
-            "their defaults, rclone with the flags in bench/support.py.\n\n"
-            f"## Issue 12's targets\n\n{targets}\n\n## All cases\n\n{text}\n\n## Notes\n\n"
-            + "\n".join(f"- {note}" for note in notes) + "\n")
-        print(f"bench: wrote {out}", file=sys.stderr)
     return 0
