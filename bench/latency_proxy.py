@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import signal
 import sys
@@ -115,6 +116,8 @@ class Proxy:
             pass
         finally:
             sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await sender  # let it finish cancelling (else: "Task was destroyed")
 
 
 async def main_async(args: argparse.Namespace) -> None:
