@@ -94,6 +94,9 @@ def _push_arguments(push: argparse.ArgumentParser) -> None:
     push.add_argument("--data-version", dest="data_version", required=True,
                       help="version of the file's format")
     push.add_argument("--work-id", dest="work_id", help="application id to find the file by later")
+    push.add_argument("--format", dest="format_name", metavar="FORMAT",
+                      help="also record the parser of this what and data version in the lake "
+                           "(see `format`): lines, nginx, syslog, jsonl, csv or a registered one")
 
 
 def _list_arguments(lst: argparse.ArgumentParser) -> None:
@@ -115,6 +118,44 @@ def _latest_arguments(latest: argparse.ArgumentParser) -> None:
 
 def _cat_arguments(cat: argparse.ArgumentParser) -> None:
     cat.add_argument("ids", nargs="+", metavar="ID", help="record ids")
+    cat.add_argument("--raw", action="store_true",
+                     help="the stored bytes as they are (default: .gz, .bz2, .xz decompressed)")
+
+
+def _grep_arguments(grep: argparse.ArgumentParser) -> None:
+    grep.add_argument("pattern", metavar="PATTERN",
+                      help="a regular expression (Python re syntax), or text with -F")
+    _filters(grep)
+    options = grep.add_argument_group("matching and output (as GNU grep's)")
+    options.add_argument("-i", "--ignore-case", dest="ignore_case", action="store_true",
+                         help="ignore case")
+    options.add_argument("-F", "--fixed-strings", dest="fixed", action="store_true",
+                         help="PATTERN is plain text, not a regular expression")
+    options.add_argument("-v", "--invert-match", dest="invert", action="store_true",
+                         help="the lines that do not match")
+    shown = options.add_mutually_exclusive_group()
+    shown.add_argument("-c", "--count", dest="count", action="store_true",
+                       help="per file with a match: where:what:start:count")
+    shown.add_argument("-l", "--files-with-matches", dest="files", action="store_true",
+                       help="only the ids of the files with a match (for `cat` or `fetch`)")
+
+
+def _read_arguments(read: argparse.ArgumentParser) -> None:
+    _filters(read)
+    read.add_argument("--format", dest="format_name", metavar="FORMAT",
+                      help="the parser (default: the lake's format of each file's what and data "
+                           "version, else lines)")
+    read.add_argument("--output", choices=("csv", "jsonl"), default="csv",
+                      help="csv (default) or jsonl, on standard output")
+    read.add_argument("--no-clip", dest="clip", action="store_false",
+                      help="keep the lines whose time is outside --start/--end")
+
+
+def _format_arguments(fmt: argparse.ArgumentParser) -> None:
+    fmt.add_argument("action", choices=("set", "list"),
+                     help="set WHAT DATA_VERSION FORMAT, or list the lake's formats")
+    fmt.add_argument("values", nargs="*", metavar="WHAT DATA_VERSION FORMAT",
+                     help="for set: which files, and the parser that reads them")
 
 
 def _catalog_arguments(catalog: argparse.ArgumentParser) -> None:
@@ -138,9 +179,33 @@ def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _push(session: Session, args: argparse.Namespace) -> list[Any]:
-    return session.lake.push_many(args.paths, what=args.what, where=args.where,
-                                  start=args.start, end=args.end, data_version=args.data_version,
-                                  work_id=args.work_id, progress=session.progress())
+    if args.format_name is not None:
+        from . import formats
+        formats.get(args.format_name)  # an unknown format stops the push before any upload
+    lake = session.lake
+    records = lake.push_many(args.paths, what=args.what, where=args.where, start=args.start,
+                             end=args.end, data_version=args.data_version,
+                             work_id=args.work_id, progress=session.progress())
+    if args.format_name is not None:
+        lake.set_format(args.what, args.data_version, args.format_name)
+    return records
+
+
+def _grep(session: Session, args: argparse.Namespace) -> Any:
+    return session.lake.grep(args.pattern, ignore_case=args.ignore_case, fixed=args.fixed,
+                             invert=args.invert, **_filter_values(args))
+
+
+def _format(session: Session, args: argparse.Namespace) -> Any:
+    lake = session.lake
+    if args.action == "set":
+        if len(args.values) != 3:
+            raise InvalidInput("format set", "give WHAT DATA_VERSION FORMAT, e.g. "
+                                             "`format set nginx 1 nginx`")
+        lake.set_format(*args.values)
+    elif args.values:
+        raise InvalidInput("format list", "takes no values")
+    return lake.formats()
 
 
 def _fetch(session: Session, args: argparse.Namespace) -> list[Any]:
@@ -191,6 +256,49 @@ def _show_catalog(catalog: dict[str, list[str]], args: argparse.Namespace, out: 
         return _lines([json.dumps(catalog)], out)
     rows = [[what, ",".join(wheres)] for what, wheres in sorted(catalog.items())]
     return _lines([table(rows, ["WHAT", "WHERES"])] if rows else [], out)
+
+
+def _grep_label(row: Any) -> str:
+    """where:what:start of a grep row: the file, as grep -H names it (no ':' inside; the
+    start is the record id's first 12 hex digits)."""
+    return f"{row.where}:{row.what}:{times.compact(int(row.id[:12], 16))}"
+
+
+def _grep_counts(found: Any) -> Any:
+    counts = found.groupby("id", sort=False, observed=True).agg(
+        what=("what", "first"), where=("where", "first"), count=("line", "size"))
+    return counts.reset_index()[["id", "what", "where", "count"]]
+
+
+def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
+    if args.files:
+        _lines(list(dict.fromkeys(found["id"])), out)
+    elif args.count:
+        _lines([f"{_grep_label(row)}:{row.count}" for row in _grep_counts(found).itertuples()],
+               out)
+    else:
+        out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
+                       for row in found.itertuples())
+    return 0 if len(found) else 1  # as grep: 1 when nothing matched
+
+
+def _show_read(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
+    if args.output == "jsonl":
+        frame.to_json(out, orient="records", lines=True, date_format="iso", date_unit="ms")
+    else:
+        frame.to_csv(out, index=False)
+    return 0
+
+
+def _show_formats(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
+    rows = [list(map(str, row)) for row in frame.itertuples(index=False)]
+    return _lines([table(rows, ["WHAT", "DATA-VERSION", "FORMAT"])] if rows else [], out)
+
+
+def _grep_value(found: Any, args: argparse.Namespace) -> Any:
+    if args.files:
+        return list(dict.fromkeys(found["id"]))
+    return _grep_counts(found) if args.count else found
 
 
 def _show_check(report: Any, args: argparse.Namespace, out: TextIO) -> int:
@@ -244,8 +352,29 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             lambda rec, args, out: _lines([json_line(rec)], out), returns="Record"),
     Command("cat", "print files to stdout", "Write the content of the files with these ids "
             "to standard output.", _cat_arguments,
-            lambda s, args: [s.lake.open(record_id) for record_id in args.ids], _show_cat,
+            lambda s, args: [s.lake.open(record_id, decompress=not args.raw)
+                             for record_id in args.ids], _show_cat,
             notebook=_cat_value, returns="text"),
+    Command("grep", "search the lines of archived files", "Print the lines of the matching "
+            "files that match PATTERN, as where:what:start:line_number:line (the log line last "
+            "and unchanged, like grep -H -n); exit status 1 when nothing matched.  Example: "
+            "datalake grep ' 500 ' --what nginx --start -1d", _grep_arguments, _grep, _show_grep,
+            notebook=_grep_value,
+            returns="DataFrame (id, what, where, line_number, line[, time]; -c: counts, "
+                    "-l: list of ids)"),
+    Command("read", "parse archived files into rows", "Parse the matching files with their "
+            "format (see `format`) and print the rows as CSV or JSON lines: provenance (id, "
+            "what, where, line_number) first, then the format's fields; with --start/--end, "
+            "rows outside them are dropped.  Example: datalake read --what nginx --start -1h",
+            _read_arguments,
+            lambda s, args: s.lake.read(format=args.format_name, clip=args.clip,
+                                        **_filter_values(args)),
+            _show_read, returns="DataFrame"),
+    Command("format", "which parser reads which files", "Record in the lake which format "
+            "parses a what's files of one data version (so every reader parses them alike), or "
+            "list the lake's formats.  Example: datalake format set nginx 1 nginx",
+            _format_arguments, _format, _show_formats,
+            returns="DataFrame (what, data-version, format)"),
     Command("catalog", "which whats and wheres exist", "Print each what and the wheres it came "
             "from.", _catalog_arguments, lambda s, args: s.lake.catalog(), _show_catalog,
             returns="dict {what: [wheres]}"),

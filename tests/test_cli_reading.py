@@ -1,0 +1,114 @@
+"""`datalake grep`, `read` and `format` (and `push --format`, `cat` of a .gz) through the
+command line, in-process; grep's lines agree with GNU grep run on the fetched files."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from datalake_nb import Lake
+from datalake_nb.cli import main
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "logs"
+NGINX = sorted(SAMPLES.glob("*_nginx_*.log"))
+
+
+@pytest.fixture
+def cli_lake(tmp_path, monkeypatch):
+    """A local lake with the sample nginx logs, pushed through the CLI with --format."""
+    monkeypatch.setenv("DATALAKE_STORAGE_URL", str(tmp_path / "lake"))
+    monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
+    for path in NGINX:
+        host, _, hour = path.stem.split("_")
+        assert main(["push", str(path), "--what", "nginx", "--where", host, "--data-version", "1",
+                     "--start", f"{hour}:00:00Z", "--end", f"{hour}:59:59.999Z",
+                     "--format", "nginx"]) == 0
+    gz = sorted((SAMPLES / "rotated").glob("*.log.gz"))[0]
+    assert main(["push", str(gz), "--what", "nginxgz", "--where", "web03", "--data-version", "1",
+                 "--start", "2026-11-01T09:00Z", "--end", "2026-11-01T09:59:59.999Z"]) == 0
+    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache")
+
+
+def run(capsys, *argv):
+    capsys.readouterr()
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_push_format_records_the_parser_and_format_list_shows_it(cli_lake, capsys):
+    code, out, _ = run(capsys, "format", "list")
+    assert code == 0 and out.split("\n")[1].split() == ["nginx", "1", "nginx"]
+    code, out, _ = run(capsys, "format", "set", "nginxgz", "1", "lines")
+    assert code == 0 and "nginxgz" in out
+
+
+@pytest.mark.skipif(shutil.which("grep") is None, reason="GNU grep is not installed")
+@pytest.mark.parametrize("flags", [[], ["-i"], ["-v"], ["-F"]])
+def test_grep_matches_gnu_grep_on_the_fetched_files(cli_lake, capsys, tmp_path, flags):
+    pattern = "GET /api/orders/" if "-F" in flags else r'" 50[0-9] '
+    if "-i" in flags:
+        pattern = "get /LOGIN"
+    code, out, _ = run(capsys, "grep", pattern, "--what", "nginx", *flags)
+    assert code == 0
+    lines = out.splitlines()
+    paths = cli_lake.fetch(cli_lake.list(what="nginx"), dest=tmp_path / "fetched")
+    expected = subprocess.run(["grep", "-h", *flags, "-e", pattern, *map(str, paths)],
+                              capture_output=True, text=True).stdout.splitlines()
+    # where:what:start:line_number:line -- the log line last and unchanged
+    assert sorted(line.split(":", 4)[4] for line in lines) == sorted(expected)
+    assert all(line.split(":")[0] in ("web01", "web02") and line.split(":")[1] == "nginx"
+               for line in lines)
+    counted = run(capsys, "grep", pattern, "--what", "nginx", "-c", *flags)[1].splitlines()
+    assert sum(int(line.rsplit(":", 1)[1]) for line in counted) == len(expected)
+
+
+def test_grep_l_lists_ids_and_no_match_is_exit_1(cli_lake, capsys):
+    code, out, _ = run(capsys, "grep", "/login", "--what", "nginx", "-l")
+    assert code == 0 and set(out.split()) <= set(cli_lake.list(what="nginx")["id"])
+    assert run(capsys, "grep", "no such text anywhere", "--what", "nginx")[0] == 1
+
+
+def test_read_prints_the_rows_of_lake_read(cli_lake, capsys):
+    window = ["--start", "2026-11-01T09:30Z", "--end", "2026-11-01T10:15Z"]
+    code, out, _ = run(capsys, "read", "--what", "nginx", *window)
+    assert code == 0
+    printed = pd.read_csv(io.StringIO(out))
+    expected = cli_lake.read(what="nginx", start=window[1], end=window[3])
+    assert len(printed) == len(expected) > 0
+    assert list(printed.columns[:4]) == ["id", "what", "where", "line_number"]
+    code, out, _ = run(capsys, "read", "--what", "nginx", "--output", "jsonl", *window)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == len(expected) and rows[0]["status"] in (200, 201, 204, 301, 302, 304,
+                                                                400, 401, 403, 404, 500, 502, 503)
+    unclipped = run(capsys, "read", "--what", "nginx", "--no-clip", *window)[1]
+    assert len(pd.read_csv(io.StringIO(unclipped))) > len(expected)
+
+
+def test_cat_decompresses_unless_raw(cli_lake, capsysbinary):
+    rec_id = cli_lake.list(what="nginxgz")["id"][0]
+    assert main(["cat", rec_id]) == 0
+    assert capsysbinary.readouterr().out.startswith(b"10.")  # text, not gzip bytes
+    assert main(["cat", rec_id, "--raw"]) == 0
+    assert capsysbinary.readouterr().out[:2] == b"\x1f\x8b"  # the stored gzip bytes
+
+
+@pytest.mark.parametrize("argv,words", [
+    (["grep", "(unclosed", "--what", "nginx"], ["pattern", "(unclosed"]),
+    (["read", "--what", "nginx", "--format", "nosuch"], ["format", "nosuch"]),
+    (["format", "set", "nginx", "1"], ["format set", "WHAT DATA_VERSION FORMAT"]),
+    (["format", "set", "nginx", "1", "nosuch"], ["format", "nosuch"]),
+    (["push", str(NGINX[0]), "--what", "x", "--where", "h", "--start", "2026-11-01",
+      "--data-version", "1", "--format", "nosuch"], ["format", "nosuch"]),
+])
+def test_reading_mistakes_are_one_line_and_exit_2(cli_lake, capsys, argv, words):
+    before = len(cli_lake.list())
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert all(word in err for word in words), err
+    assert len(cli_lake.list()) == before  # nothing was pushed
