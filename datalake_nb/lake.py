@@ -373,19 +373,21 @@ class Lake:
         key = layout.data_key(rec)
         return VerifiedStream(self.store.open(key), rec, self.store.url_for(key))
 
-    def fetch(self, items: Any, dest: PathLike | None = None) -> list[Path]:
+    def fetch(self, items: Any, dest: PathLike | None = None, *,
+              cancel: threading.Event | None = None) -> list[Path]:
         """Download files (a DataFrame from list(), records, or ids) into ``dest``.
 
         Every file's hash is verified before it is placed; files already in
         the local cache are not downloaded again.  Returns the local paths,
-        in the order given.
+        in the order given.  Setting ``cancel`` (from another thread: a
+        widget's Cancel button) stops it as Ctrl-C does: ``Interrupted``.
         """
         records = self._resolve(items)
         folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
         missing = [r for r in {r.hash: r for r in records}.values() if self.cache.lookup(r) is None]
         total = sum(r.size or 0 for r in missing)
         with self._bar(total, len(missing), "fetch") as advance:
-            self._each(self._download, missing, advance, "file(s) downloaded")
+            self._each(self._download, missing, advance, "file(s) downloaded", cancel)
         return [self.cache.place(self.cache.lookup(r) or self._download(r, lambda n: None),
                                  folder / readable_name(r)) for r in records]
 
@@ -435,15 +437,16 @@ class Lake:
     # -- helpers ------------------------------------------------------------
 
     def _each(self, work: Callable[[Any, Callable[[int], None]], Any], items: Sequence[Any],
-              advance: Callable[[int], None], done: str) -> list[Any]:
+              advance: Callable[[int], None], done: str,
+              cancel: threading.Event | None = None) -> list[Any]:
         """``work(item, progress)`` for every item on the pool; the results in order.
 
-        Ctrl-C stops it: queued items are cancelled, and work in flight stops at its next
-        progress report (an upload is abandoned, a download discarded), with GRACE_S to
-        clean up; threads stuck on the network are not waited for.  The first error of an
-        item is raised once all have ended.
+        Ctrl-C (or setting ``cancel``) stops it: queued items are cancelled, and work in
+        flight stops at its next progress report (an upload is abandoned, a download
+        discarded), with GRACE_S to clean up; threads stuck on the network are not waited
+        for.  The first error of an item is raised once all have ended.
         """
-        cancelled = threading.Event()
+        cancelled = cancel if cancel is not None else threading.Event()
 
         def progress(n: int) -> None:
             if cancelled.is_set():
@@ -454,7 +457,11 @@ class Lake:
         futures = [pool.submit(lambda item: progress(0) or work(item, progress), item)
                    for item in items]
         try:
-            concurrent.futures.wait(futures)
+            pending: Any = futures
+            while pending and not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s
+                pending = concurrent.futures.wait(pending, None if cancel is None else 0.1)[1]
+            if pending or any(isinstance(f.exception(), _Cancelled) for f in futures):
+                raise KeyboardInterrupt  # cancelled: stopped as Ctrl-C stops it
         except KeyboardInterrupt:
             cancelled.set()
             for future in futures:
