@@ -132,7 +132,7 @@ class LakePicker(widgets.VBox):
         if self.lake is not None:
             self.dest.value = self.lake.config["DATALAKE_FETCH_DIR"] or "."
             self.summary.value = f"connecting to {html.escape(self.lake.url)}…"
-            self._start("Catalog", lambda cancel: self._load(cancel))
+            self._start("Catalog", lambda cancel: self._load(cancel), self._catalog_failed)
 
     # -- controls -------------------------------------------------------------
 
@@ -245,7 +245,8 @@ class LakePicker(widgets.VBox):
         self.fetch_button.on_click(lambda _: self._on_fetch_click())
         self.confirm_yes.on_click(lambda _: self._on_confirm(True))
         self.confirm_no.on_click(lambda _: self._on_confirm(False))
-        self.refresh_button.on_click(lambda _: self._start("Catalog", lambda c: self._load(c, False)))
+        self.refresh_button.on_click(lambda _: self._start("Catalog", lambda c: self._load(c, False),
+                                                           self._catalog_failed))
         self.cancel_button.on_click(lambda _: self.cancel())
 
     # -- actions (the buttons call these; code can too) -----------------------
@@ -279,7 +280,7 @@ class LakePicker(widgets.VBox):
         """Re-read the lake's catalog, so whats and wheres pushed since are offered."""
         self.wait()
         self.message.value = ""
-        with self._reporting("Catalog"):
+        with self._reporting("Catalog", on_error=self._catalog_failed):
             self._load(threading.Event(), False)
         return self._catalog
 
@@ -657,6 +658,9 @@ class LakePicker(widgets.VBox):
             tip = f"the {len(frame):,} selected files, {size}"
         self.fetch_button.description, self.fetch_button.tooltip = label, tip
         self.fetch_button.disabled = bool(self.busy) or not len(frame)
+
+    def _catalog_failed(self) -> None:
+        self.summary.value = ""  # not "connecting…" forever: the message says what went wrong
 
     def _fetch_failed(self) -> None:
         self.progress.bar_style = "danger"

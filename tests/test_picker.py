@@ -6,6 +6,8 @@ import datetime as dt
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -438,3 +440,294 @@ def test_close_closes_the_controls(local_lake):
     picker.wait()
     picker.close()
     assert picker.list_button.comm is None and picker.comm is None
+
+
+# -- issue 11: never block the kernel, never surprise --------------------------------------
+
+from datalake_nb.store import LocalStore  # noqa: E402
+
+from helpers import CountingStore  # noqa: E402
+
+BOUND_S = 30  # a bound on a hang, not a benchmark
+
+
+class GatedStore(CountingStore):
+    """A real local store whose chosen call kind waits at a gate until the test opens it,
+    as a slow or silent endpoint would; ``reached`` is set when a call waits there."""
+
+    def __init__(self, inner, kind, nth=1):
+        super().__init__(inner)
+        self.kind, self.nth = kind, nth
+        self.gate, self.reached = threading.Event(), threading.Event()
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    def _hold(self, kind):
+        if kind != self.kind:
+            return
+        with self._lock:
+            self._seen += 1
+            mine = self._seen == self.nth
+        if mine:
+            self.reached.set()
+            assert self.gate.wait(BOUND_S), "the test never opened the gate"
+
+    def list(self, prefix, start_after=None, stop=None):
+        self._hold("list")
+        yield from super().list(prefix, start_after, stop)
+
+    def get_file(self, key, dest, progress=None, size=None):
+        self._hold("get")
+        return super().get_file(key, dest, progress, size)
+
+
+def gated_lake(tmp_path, kind, nth=1):
+    store = GatedStore(LocalStore(tmp_path / "lake"), kind, nth)
+    return Lake(store=store, cache_dir=tmp_path / "cache", progress=False), store
+
+
+def push_many_small(lake, tmp_path, count):
+    items = [dict(path=write(tmp_path / "many" / f"{n}.log", f"small file {n}\n"), what="nginx",
+                  where="web01", start=f"2015-03-20T{n // 60:02d}:{n % 60:02d}:00Z",
+                  data_version="0") for n in range(count)]
+    return lake.push_many(items)
+
+
+def test_the_picker_appears_at_once_and_loads_the_catalog_in_the_background(tmp_path):
+    lake, store = gated_lake(tmp_path, "list")
+    push_fixed(lake, tmp_path, 1, what="nginx")
+    began = time.monotonic()
+    picker = LakePicker(lake)  # the catalog listing now hangs at the gate
+    assert time.monotonic() - began < BOUND_S and store.reached.wait(BOUND_S)
+    assert "connecting to" in text(picker.summary.value) and picker.what.options == ()
+    assert picker.busy == "Catalog" and picker.list_button.disabled
+    assert not picker.cancel_button.disabled
+    assert picker.wait(0.2) is False  # still waiting for the lake
+    store.gate.set()
+    assert picker.wait(BOUND_S)
+    assert picker.what.options == ("nginx",) and picker.message.value == ""
+    assert "connecting" not in text(picker.summary.value) and not picker.list_button.disabled
+
+
+def test_a_failing_catalog_is_an_error_line_inside_the_widget(tmp_path):
+    from faults import FaultyStore
+    store = FaultyStore(LocalStore(tmp_path / "lake")).inject("list", "*", "fail")
+    picker = LakePicker(Lake(store=store, cache_dir=tmp_path / "cache", progress=False))
+    assert picker.wait(BOUND_S)
+    assert_short_error(picker, "Catalog failed", "injected failure")
+    assert "connecting" not in text(picker.summary.value)
+    assert not picker.list_button.disabled and picker.busy == ""
+
+
+def test_list_runs_in_the_background_and_cancel_abandons_it(tmp_path):
+    lake, store = gated_lake(tmp_path, "list", nth=2)  # the 1st list: the catalog; the 2nd: List
+    push_fixed(lake, tmp_path, 2)
+    picker = LakePicker(lake, quick="all")
+    picker.wait()
+    picker.list_button.click()  # returns at once, though the listing hangs
+    assert store.reached.wait(BOUND_S) and picker.busy == "List"
+    assert picker.list_button.disabled and picker.fetch_button.disabled
+    picker.cancel_button.click()
+    assert picker.busy == "" and not picker.list_button.disabled and picker.cancel_button.disabled
+    assert "List cancelled" in text(picker.message.value)
+    store.gate.set()  # the abandoned listing answers late: its answer is ignored
+    for thread in threading.enumerate():
+        if thread.name == "LakePicker List":
+            thread.join(BOUND_S)
+    assert len(picker.results) == 0 and "List cancelled" in text(picker.message.value)
+    picker.list_button.click()
+    picker.wait()
+    assert len(picker.results) == 2
+
+
+def test_fetch_with_nothing_selected_asks_before_fetching_everything(local_lake, tmp_path):
+    recs = push_many_small(local_lake, tmp_path, 300)
+    picker = LakePicker(local_lake, quick="all", max_rows=50)
+    picker.wait()
+    picker.dest.value = str(tmp_path / "out")
+    picker.list_button.click()
+    picker.wait()
+    assert len(picker.results) == 300 and len(picker.rows.options) == 50
+    assert picker.fetch_button.description == "Fetch all 300"  # it says what it will do
+    picker.fetch_button.click()
+    picker.wait()
+    assert picker.paths == [] and not (tmp_path / "out").exists()  # nothing fetched yet
+    assert picker.confirm.layout.display != "none"
+    question = text(picker.confirm_text.value)
+    assert "all 300 files" in question and "KiB" in question and str(tmp_path / "out") in question
+    picker.confirm_no.click()
+    assert picker.confirm.layout.display == "none"
+    assert picker.paths == [] and not (tmp_path / "out").exists()
+
+    picker.rows.value = (4, 7)  # Fetch acts on the selection
+    assert picker.fetch_button.description == "Fetch 2 selected"
+    picker.fetch_button.click()
+    picker.wait()
+    assert [p.read_text() for p in picker.paths] == ["small file 4\n", "small file 7\n"]
+    assert len(list((tmp_path / "out").rglob("*.log"))) == 2
+
+    picker.rows.value = ()
+    picker.fetch_button.click()
+    picker.confirm_yes.click()
+    picker.wait()
+    assert picker.message.value == "" and len(picker.paths) == 300
+    assert sorted(p.read_text() for p in picker.paths) == sorted(f"small file {n}\n" for n in range(300))
+    shown = picker.paths_output.value
+    assert "<details>" in shown and f"300 files in {tmp_path / 'out' / 'web01'}: show" in text(shown)
+    assert {r.id[-8:] for r in recs} == {p.stem[-8:] for p in picker.paths}
+
+
+def test_cancel_stops_a_fetch_and_keeps_the_finished_files(tmp_path):
+    lake, store = gated_lake(tmp_path, "get", nth=20)  # the 20th download waits at the gate
+    push_many_small(lake, tmp_path, 300)
+    lake.concurrency = 8
+    picker = LakePicker(lake, quick="all")
+    picker.wait()
+    picker.dest.value = str(tmp_path / "out")
+    picker.list_button.click()
+    picker.wait()
+    picker.fetch_button.click()
+    picker.confirm_yes.click()
+    assert store.reached.wait(BOUND_S) and picker.busy == "Fetch"
+    assert not picker.cancel_button.disabled and picker.fetch_button.disabled
+    picker.cancel_button.click()
+    store.gate.set()  # the download in flight goes on, reports progress and is dropped
+    assert picker.wait(BOUND_S), "the fetch did not stop"
+    kept = picker.paths
+    assert 16 <= len(kept) < 24, len(kept)  # two whole batches, and what finished of the third
+    assert all(p.read_text().startswith("small file ") for p in kept)
+    on_disk = sorted((tmp_path / "out").rglob("*"))
+    assert sorted(p for p in on_disk if p.is_file()) == sorted(kept)  # nothing partial
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".datalake-")]
+    assert store.calls["get"] < 30  # queued downloads were not started
+    assert f"Fetch cancelled: {len(kept)} of 300 files fetched" in text(picker.message.value)
+    assert picker.progress.bar_style == "warning" and picker.progress.value == len(kept)
+    assert picker.busy == "" and not picker.list_button.disabled
+    picker.fetch_button.click()  # again: the rest, the kept ones come from the cache
+    picker.confirm_yes.click()
+    picker.wait()
+    assert len(picker.paths) == 300 and picker.message.value == ""
+    assert store.calls["get"] < 300 + 30 - len(kept)
+
+
+def test_a_new_list_clears_the_last_fetch(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 3)
+    picker = LakePicker(local_lake, quick="all")
+    picker.wait()
+    picker.dest.value = str(tmp_path / "out")
+    picker.do_list()
+    picker.rows.value = (0,)
+    picker.do_fetch()
+    assert len(picker.paths) == 1 and picker.paths_output.value and picker.progress.value == 1
+    picker.list_button.click()
+    picker.wait()
+    assert picker.paths == [] and picker.paths_output.value == ""
+    assert picker.progress.value == 0 and picker.progress.bar_style == ""
+    assert picker.progress.description == ""
+
+
+def test_an_unreadable_time_is_an_error_line_not_no_limit(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 3)
+    picker = LakePicker(local_lake, quick="all")
+    picker.wait()
+    picker.start.value = "2015-03-20 1:30"  # what a person may type: not a time the lake reads
+    assert_short_error(picker, "start: cannot read", "2015-03-20 1:30")
+    picker.list_button.click()
+    picker.wait()
+    assert_short_error(picker, "List failed", "start", "cannot read")
+    assert len(picker.results) == 0  # not all files, as if no start was given
+    picker.start.value = "2015-03-20 01:30"
+    assert picker.message.value == ""  # fixed: the message goes away
+    picker.list_button.click()
+    picker.wait()
+    assert len(picker.results) == 2
+
+
+def test_times_are_utc_whatever_the_local_time_zone(local_lake, tmp_path, monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        push_fixed(local_lake, tmp_path, 12)
+        picker = LakePicker(local_lake, quick="last hour")
+        picker.wait()
+        hour_ago = dt.datetime.now(UTC) - dt.timedelta(hours=1)
+        shown = dt.datetime.strptime(picker.start.value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        assert abs(shown - hour_ago) < dt.timedelta(seconds=5)
+        picker.start.value, picker.end.value = "2015-03-20 10:00", "2015-03-20 10:30"
+        picker.list_button.click()
+        picker.wait()
+        assert [s.hour for s in picker.results["start"]] == [10]  # 10:00 UTC, not New York
+        assert "from 2015-03-20 10:00:00 to 2015-03-20 10:30:00 UTC" in text(picker.summary.value)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_the_default_range_is_the_newest_files_day(local_lake, tmp_path):
+    push_fixed(local_lake, tmp_path, 3, what="nginx")  # 2015-03-20
+    old = local_lake.push(write(tmp_path / "src" / "old.log", "old\n"), what="syslog",
+                          where="db01", start="2014-07-01T12:00Z", data_version="0")
+    picker = LakePicker(local_lake)  # the data is years old: "last day" would show nothing
+    picker.wait()
+    assert picker.quick.value == "newest day"
+    assert (picker.start.value, picker.end.value) == ("2015-03-20 00:00:00", "2015-03-21 00:00:00")
+    picker.list_button.click()
+    picker.wait()
+    assert len(picker.results) == 3 and set(picker.results["what"]) == {"nginx"}
+    picker.what.value = ("syslog",)  # the newest day of the chosen what, at List time
+    picker.list_button.click()
+    picker.wait()
+    assert picker.start.value == "2014-07-01 00:00:00" and list(picker.results["id"]) == [old.id]
+
+
+def test_the_newest_day_of_an_empty_lake_is_no_limit(local_lake):
+    picker = LakePicker(local_lake)
+    picker.wait()
+    assert picker.start.value == "" and picker.end.value == ""
+
+
+def test_search_narrows_whats_and_wheres(local_lake, tmp_path):
+    items = [dict(path=write(tmp_path / "hosts" / f"{n}.log", f"{n}\n"), what="nginx",
+                  where=f"web{n:03d}", start="2015-03-20", data_version="0") for n in range(200)]
+    items.append(dict(path=write(tmp_path / "hosts" / "db.log", "db\n"), what="postgres",
+                      where="db01", start="2015-03-20", data_version="0"))
+    local_lake.push_many(items)
+    picker = LakePicker(local_lake)
+    picker.wait()
+    assert len(picker.where.options) == 201
+    picker.where.value = ("web007",)
+    picker.search.value = "DB"  # any case
+    assert picker.where.options == ("db01", "web007")  # the chosen one stays offered
+    assert picker.what.options == ()  # no what has 'db' in its name
+    picker.search.value = "web19"
+    assert picker.where.options == ("web007",) + tuple(f"web{n}" for n in range(190, 200))
+    picker.search.value = "post"
+    assert picker.what.options == ("postgres",)
+    picker.search.value = ""
+    assert len(picker.where.options) == 201 and picker.where.value == ("web007",)
+
+
+def test_layout_keeps_long_things_in_their_boxes(local_lake):
+    picker = LakePicker(local_lake)
+    picker.wait()
+    assert picker.timeline_output.layout.max_height and picker.timeline_output.layout.overflow == "auto"
+    for control in (picker.what, picker.where, picker.start, picker.end, picker.work_id,
+                    picker.dest, picker.search):
+        assert control.style.description_width == "initial", control.description  # never cut
+    assert picker.rows.description == "" and picker.rows.layout.max_width == "100%"
+
+
+def test_lake_fetch_stops_when_its_cancel_event_is_set(tmp_path):
+    """The hook the picker's Cancel uses: Lake.fetch(cancel=) stops as Ctrl-C does."""
+    from datalake_nb.lake import Interrupted
+    lake, store = gated_lake(tmp_path, "get", nth=3)
+    recs = push_many_small(lake, tmp_path, 40)
+    lake.concurrency = 2
+    cancel = threading.Event()
+    threading.Thread(target=lambda: store.reached.wait(BOUND_S) and (cancel.set(), store.gate.set()),
+                     daemon=True).start()
+    with pytest.raises(Interrupted, match=r"interrupted: \d+ of 40 file\(s\) downloaded"):
+        lake.fetch(recs, dest=tmp_path / "out", cancel=cancel)
+    assert store.calls["get"] <= 4  # the queued 36 never started
+    assert not (tmp_path / "out").exists()  # like Ctrl-C: nothing placed, nothing partial
+    assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".datalake-")]
