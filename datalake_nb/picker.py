@@ -47,7 +47,7 @@ QUICK_RANGES: dict[str, dt.timedelta | str | None] = {
 MESSAGE_MAX = 300  # characters of an error message shown; the rest is cut
 PATHS_SHOWN = 10    # more fetched paths than this are collapsed under one line
 PATHS_LISTED = 1000  # at most this many paths are put into the page (all are in .paths)
-TIME_HINT = "UTC: 2015-03-20 10:00, 2015-03-20, -2h, now"
+TIME_HINT = "2015-03-20 10:00, -2h, now"  # the label says UTC
 
 
 def _human_size(size: float) -> str:
@@ -156,7 +156,7 @@ class LakePicker(widgets.VBox):
                                            tooltips=["the UTC day of the newest file",
                                                      "start one hour ago", "start one day ago",
                                                      "start one week ago", "no time limits"],
-                                           style={"button_width": "6.5em"})
+                                           style={"button_width": "auto"})  # never cut
         self.quick.add_class("datalake-quick")
         self.start = widgets.Text(description="start (UTC)", placeholder=TIME_HINT, style=wide,
                                   continuous_update=False, layout=widgets.Layout(width="24em"))

@@ -176,6 +176,10 @@ def lab(sync_api, tmp_path):
     shutil.copy2(NOTEBOOK, notebooks / NOTEBOOK.name)
     shutil.copytree(SAMPLES, root / "samples")
     env = _lab_environment(tmp_path / "state")
+    # Trusted, as a notebook you ran yourself is: JupyterLab draws widgets from the saved
+    # state only in a trusted notebook (an untrusted one shows their text form).
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(notebooks / NOTEBOOK.name)],
+                   env=env, check=True, capture_output=True, timeout=SERVER_WAIT_S)
     port, token = _free_port(), secrets.token_hex(16)
     log = tmp_path / "jupyter-lab.log"
     lab = Lab(f"http://127.0.0.1:{port}", token, notebooks, root, log)
@@ -298,6 +302,11 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     expect(page.locator(".Toastify__toast")).to_have_count(0)  # nothing covers the page
     _drawn_from_saved_state(expect, page, notebook)
 
+    # Clear the saved outputs first, so the prompts' numbers below can only come from this run.
+    page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Edit$")).click()
+    page.locator(".lm-Menu-itemLabel").filter(
+        has_text=re.compile(r"^Clear Outputs of All Cells$")).click()
+    expect(page.locator(".datalake-picker")).to_have_count(0)
     page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
     prompt = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
@@ -306,7 +315,7 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     except Exception as exc:
         raise AssertionError(f"Run All Cells not over within {WAIT_MS} ms: prompts "
                              f"{prompt.all_inner_texts()}") from exc
-    prompts = prompt.all_inner_texts()
+    prompts = prompt.all_text_contents()  # cells scrolled away have no innerText
     stderr = page.locator('.jp-Notebook [data-mime-type="application/vnd.jupyter.stderr"]')
     assert len(prompts) == code_cells and all(re.search(r"\[\d+\]", p) for p in prompts), (
         f"not all {code_cells} code cells ran: prompts {prompts}\n"
@@ -401,14 +410,15 @@ def _drawn_from_saved_state(expect, page, notebook: dict) -> None:
 
 
 # The right edge of each element inside the picker, and the picker's own: nothing may stick
-# out (the rows list did, with long labels); labels must show whole (none cut with "...").
+# out (the rows list did, with long labels); labels and buttons must show whole (none cut
+# with "...", as "newest day" was on a 6.5em toggle button).
 OVERFLOW = """picker => {
     const right = picker.getBoundingClientRect().right + 1;
     const out = [...picker.querySelectorAll('.datalake-rows, .datalake-rows select, .widget-label')]
         .filter(e => e.getBoundingClientRect().right > right)
         .map(e => e.className + ' ' + e.textContent.slice(0, 40));
-    const cut = [...picker.querySelectorAll('.widget-label')]
-        .filter(e => e.textContent && e.scrollWidth > e.clientWidth + 1)
+    const cut = [...picker.querySelectorAll('.widget-label, button')]
+        .filter(e => e.textContent.trim() && e.scrollWidth > e.clientWidth + 1)
         .map(e => e.textContent);
     return {out, cut};
 }"""

@@ -715,6 +715,7 @@ def test_layout_keeps_long_things_in_their_boxes(local_lake):
                     picker.dest, picker.search):
         assert control.style.description_width == "initial", control.description  # never cut
     assert picker.rows.description == "" and picker.rows.layout.max_width == "100%"
+    assert picker.quick.style.button_width == "auto"  # "newest day" was cut at 6.5em
 
 
 def test_lake_fetch_stops_when_its_cancel_event_is_set(tmp_path):
