@@ -454,12 +454,13 @@ class Lake:
             advance(n)
 
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
-        futures = [pool.submit(lambda item: progress(0) or work(item, progress), item)
-                   for item in items]
+        futures: list[concurrent.futures.Future[Any]] = []
         try:
+            for item in items:  # inside the try: Ctrl-C may come while work is being queued
+                futures.append(pool.submit(lambda item: progress(0) or work(item, progress), item))
             pending: Any = futures
-            while pending and not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s
-                pending = concurrent.futures.wait(pending, None if cancel is None else 0.1)[1]
+            while pending and not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s,
+                pending = concurrent.futures.wait(pending, 0.1)[1]  # so is interrupt_main()
             if pending or any(isinstance(f.exception(), _Cancelled) for f in futures):
                 raise KeyboardInterrupt  # cancelled: stopped as Ctrl-C stops it
         except KeyboardInterrupt:
@@ -469,7 +470,7 @@ class Lake:
             concurrent.futures.wait(futures, timeout=GRACE_S)
             finished = sum(1 for f in futures if f.done() and not f.cancelled()
                            and f.exception() is None)
-            raise Interrupted(f"interrupted: {finished} of {len(futures)} {done}; "
+            raise Interrupted(f"interrupted: {finished} of {len(items)} {done}; "
                               "nothing else was written") from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
