@@ -170,13 +170,14 @@ class Lake:
                 meta = {"datalake-record": json.dumps(rec.to_json())}
                 if isinstance(body, bytes):
                     created = self.store.put_bytes(key, body, meta, if_absent=True)
-                    advance(size)
+                    sent = size  # reported below: a cancel raised there must roll it back
                 else:
                     created = self.store.put_file(key, body, meta, advance, size=size, if_absent=True)
+                    sent = 0
         except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:
-            advance(0)  # interrupted while the upload was finishing: roll it back
+            advance(sent)  # interrupted while the upload was finishing: roll it back
             self._write_entries(rec, size, cataloged)
         except BaseException as exc:
             raise self._roll_back(key, path, exc, created) from None
