@@ -184,12 +184,14 @@ class Lake:
                 meta = {"datalake-record": json.dumps(rec.to_json())}
                 if isinstance(body, bytes):
                     created = self.store.put_bytes(key, body, meta, if_absent=True)
+                    sent = size  # reported below: a cancel raised there must roll it back
                 else:
                     created = self.store.put_file(key, body, meta, advance, size=size, if_absent=True)
+                    sent = 0
         except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:
-            advance(size if isinstance(body, bytes) else 0)  # raises if interrupted meanwhile
+            advance(sent)  # interrupted while the upload was finishing: roll it back
             self._write_entries(rec, size, cataloged)
         except BaseException as exc:
             raise self._roll_back(key, path, exc, created) from None
@@ -424,19 +426,22 @@ class Lake:
         return stream
 
     def fetch(self, items: Any, dest: PathLike | None = None, *,
-              progress: ProgressArg = None) -> list[Path]:
+              progress: ProgressArg = None, cancel: threading.Event | None = None) -> list[Path]:
         """Download files (a DataFrame from list(), records, or ids) into ``dest``.
 
         Every file's hash is verified before it is placed; files already in
         the local cache are not downloaded again.  Returns the local paths,
-        in the order given.
+        in the order given.  Setting ``cancel`` (from another thread: a
+        widget's Cancel button) stops it as Ctrl-C does: ``Interrupted``.
         """
         records = self._resolve(items)
         folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
         return [self.cache.place(cached, folder / readable_name(rec))
-                for rec, cached in zip(records, self.cached(records, progress=progress))]
+                for rec, cached in zip(records, self.cached(records, progress=progress,
+                                                            cancel=cancel))]
 
-    def cached(self, records: Sequence[Record], *, progress: ProgressArg = None) -> list[Path]:
+    def cached(self, records: Sequence[Record], *, progress: ProgressArg = None,
+               cancel: threading.Event | None = None) -> list[Path]:
         """Each record's verified file in the local cache, in order: what is missing is
         downloaded in parallel and its hash checked first (the cache's files are read-only;
         ``fetch`` places them, ``read`` and ``grep`` parse them where they are)."""
@@ -444,7 +449,7 @@ class Lake:
         total = sum(r.size or 0 for r in missing)
         with self._progress(progress, total, len(missing), "fetch") as bar:
             self._each(lambda r, advance: _counted(bar, self._download(r, advance)), missing,
-                       bar.advance, "file(s) downloaded")
+                       bar.advance, "file(s) downloaded", cancel)
         return [self.cache.lookup(r) or self._download(r, lambda n: None) for r in records]
 
     def _download(self, rec: Record, advance: Callable[[int], None]) -> Path:
@@ -495,16 +500,17 @@ class Lake:
     # -- helpers ------------------------------------------------------------
 
     def _each(self, work: Callable[[Any, Callable[[int], None]], Any], items: Sequence[Any],
-              advance: Callable[[int], None], done: str) -> list[Any]:
+              advance: Callable[[int], None], done: str,
+              cancel: threading.Event | None = None) -> list[Any]:
         """``work(item, progress)`` for every item on the pool; the results in order.
 
-        Ctrl-C stops it: queued items are cancelled, and work in flight stops at its next
-        progress report (an upload is abandoned, a download discarded), with GRACE_S to
-        clean up; threads stuck on the network are not waited for.  The first error stops
-        it too: items not started are cancelled, those in flight end (what they finished
-        stays), and that error is raised.
+        Ctrl-C (or setting ``cancel``) stops it: queued items are cancelled, and work in
+        flight stops at its next progress report (an upload is abandoned, a download
+        discarded), with GRACE_S to clean up; threads stuck on the network are not waited
+        for.  The first error stops it too: items not started are cancelled, those in
+        flight end (what they finished stays), and that error is raised.
         """
-        cancelled = threading.Event()
+        cancelled = cancel if cancel is not None else threading.Event()
 
         def progress(n: int) -> None:
             if cancelled.is_set():
@@ -514,11 +520,18 @@ class Lake:
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
         futures: list[concurrent.futures.Future[Any]] = []
         try:
-            for item in items:
+            for item in items:  # inside the try: Ctrl-C may come while work is being queued
                 futures.append(pool.submit(lambda it: progress(0) or work(it, progress), item))
-            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+            pending: Any = futures
+            while pending and not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s
+                done, pending = concurrent.futures.wait(
+                    pending, 0.1, return_when=concurrent.futures.FIRST_EXCEPTION)
+                if any(f.exception() is not None for f in done):
+                    break
+            if cancelled.is_set():
+                raise KeyboardInterrupt  # cancelled: stopped as Ctrl-C stops it
             for future in futures:
-                future.cancel()  # only those not started yet
+                future.cancel()  # after an error: those not started yet
             concurrent.futures.wait(futures)
         except KeyboardInterrupt:
             cancelled.set()

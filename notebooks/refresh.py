@@ -2,19 +2,59 @@
 
     python notebooks/refresh.py [NOTEBOOK ...]
 
-Uses the same environment as the nbval run (see conftest.py).
+Uses the same environment as the nbval run (see conftest.py).  nbconvert stores the
+widgets' state in the notebook's metadata (``widgets`` /
+``application/vnd.jupyter.widget-state+json``), so GitHub, nbviewer and Voila draw the
+picker as it was at the end of the run.  The stored outputs and that state are then
+sanitized with the rules nbval compares with (sanitize.cfg): the run's temporary home
+shows as ``~/.local/share`` etc., the local S3 server's port as ``PORT``, so no test path
+is committed.
 """
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 from conftest import notebook_environment  # noqa: E402
 
-notebook_environment()
-notebooks = sys.argv[1:] or sorted(str(p) for p in HERE.glob("*.ipynb"))
-subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                "--inplace", *notebooks], check=True)
+RULES = re.findall(r"^regex: (.*)$\n^replace: (.*)$", (HERE / "sanitize.cfg").read_text(),
+                   flags=re.MULTILINE)  # parsed as nbval parses it
+
+
+def sanitized(value: Any) -> Any:
+    """``value`` (JSON) with every rule applied to every string in it."""
+    if isinstance(value, str):
+        for regex, replace in RULES:
+            value = re.sub(regex, replace, value)
+        return value
+    if isinstance(value, list):
+        return [sanitized(item) for item in value]
+    if isinstance(value, dict):
+        return {key: sanitized(item) for key, item in value.items()}
+    return value
+
+
+def sanitize_notebook(path: Path) -> None:
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        if "outputs" in cell:
+            cell["outputs"] = sanitized(cell["outputs"])
+    widgets = notebook["metadata"].get("widgets")
+    if widgets:
+        notebook["metadata"]["widgets"] = sanitized(widgets)
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    notebook_environment()
+    notebooks = sys.argv[1:] or sorted(str(p) for p in HERE.glob("*.ipynb"))
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
+                    "--execute", "--inplace", *notebooks], check=True)
+    for name in notebooks:
+        sanitize_notebook(Path(name))

@@ -4,9 +4,12 @@ A JupyterLab server on 127.0.0.1 serves a temporary copy of
 ``notebooks/03-picker.ipynb`` (and of ``samples/``, which it pushes from), with
 a fresh HOME, XDG and Jupyter folders so no user state leaks in.  Chromium
 (Debian's ``/usr/bin/chromium``, driven by the Python ``playwright`` package)
-opens the notebook, runs all cells, picks a what, lists, selects the first
-row, fetches it, and checks that the local path shows in the picker and the
-file is on disk.  A screenshot goes to ``$DATALAKE_SCREENSHOT_DIR/picker.png``
+opens the notebook and checks that the picker is drawn from the widget state
+saved in it (as GitHub, nbviewer and Voila draw it) before anything runs; then
+runs all cells, picks a what, lists, checks that Fetch with nothing selected asks
+before fetching every listed file (and fetches nothing), that the rows list and
+the labels stay in their boxes, selects the first row, fetches it, and checks
+that the local path shows in the picker and the file is on disk.  A screenshot goes to ``$DATALAKE_SCREENSHOT_DIR/picker.png``
 (default ``<repo>/.artifacts/``), or ``picker-failed.png`` when a step fails.
 
 Without Chromium, playwright or JupyterLab the test is skipped, saying what is
@@ -173,6 +176,10 @@ def lab(sync_api, tmp_path):
     shutil.copy2(NOTEBOOK, notebooks / NOTEBOOK.name)
     shutil.copytree(SAMPLES, root / "samples")
     env = _lab_environment(tmp_path / "state")
+    # Trusted, as a notebook you ran yourself is: JupyterLab draws widgets from the saved
+    # state only in a trusted notebook (an untrusted one shows their text form).
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(notebooks / NOTEBOOK.name)],
+                   env=env, check=True, capture_output=True, timeout=SERVER_WAIT_S)
     port, token = _free_port(), secrets.token_hex(16)
     log = tmp_path / "jupyter-lab.log"
     lab = Lab(f"http://127.0.0.1:{port}", token, notebooks, root, log)
@@ -293,7 +300,13 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     expect(idle).to_be_visible(timeout=WAIT_MS)
     expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible()
     expect(page.locator(".Toastify__toast")).to_have_count(0)  # nothing covers the page
+    _drawn_from_saved_state(expect, page, notebook)
 
+    # Clear the saved outputs first, so the prompts' numbers below can only come from this run.
+    page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Edit$")).click()
+    page.locator(".lm-Menu-itemLabel").filter(
+        has_text=re.compile(r"^Clear Outputs of All Cells$")).click()
+    expect(page.locator(".datalake-picker")).to_have_count(0)
     page.locator(".lm-MenuBar-itemLabel").filter(has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel").filter(has_text=re.compile(r"^Run All Cells$")).click()
     prompt = page.locator(".jp-Notebook .jp-CodeCell .jp-InputPrompt")
@@ -302,7 +315,7 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     except Exception as exc:
         raise AssertionError(f"Run All Cells not over within {WAIT_MS} ms: prompts "
                              f"{prompt.all_inner_texts()}") from exc
-    prompts = prompt.all_inner_texts()
+    prompts = prompt.all_text_contents()  # cells scrolled away have no innerText
     stderr = page.locator('.jp-Notebook [data-mime-type="application/vnd.jupyter.stderr"]')
     assert len(prompts) == code_cells and all(re.search(r"\[\d+\]", p) for p in prompts), (
         f"not all {code_cells} code cells ran: prompts {prompts}\n"
@@ -319,7 +332,7 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     what_select.select_option(value=what)
     expect(what_select).to_have_values([what])
 
-    # All times: the samples are from 2026-11-01, the default quick range is the last day.
+    # All times (the default range, the newest file's day, would do for the samples too).
     every_time = picker.locator(".datalake-quick button").filter(
         has_text=re.compile(r"^\s*all\s*$"))
     every_time.click()
@@ -333,15 +346,30 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     assert labels, "List found no files"
     assert all(f" {what} @ " in label for label in labels), f"not all {what}: {labels}"
 
-    rows.select_option(index=0)
-    expect(rows).to_have_values([labels[0]])
-    start, where = re.search(rf"^0: (\S+ \S+) .* {re.escape(what)} @ (\S+) ", labels[0]).groups()
+    _stays_in_its_box(picker)
 
     # A dest of our own: the path shown can only come from this Fetch.
     dest = "browser-fetched"
     dest_input = picker.locator(".datalake-dest input")
     dest_input.fill(dest)
     expect(dest_input).to_have_value(dest)
+
+    # Nothing selected: Fetch says it would fetch all listed files, asks, and fetches nothing.
+    fetch = picker.locator("button.datalake-fetch")
+    expect(fetch).to_have_text(re.compile(rf"Fetch all {len(labels)}\b"))
+    fetch.click()
+    confirm = picker.locator(".datalake-confirm")
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text(f"all {len(labels)} files")
+    picker.locator("button.datalake-confirm-no").click()
+    expect(confirm).to_be_hidden()
+    expect(picker.locator(".datalake-paths")).to_have_text("")
+    assert not (lab.notebooks / dest).exists(), "Fetch with nothing selected fetched files"
+
+    rows.select_option(index=0)
+    expect(rows).to_have_values([labels[0]])
+    expect(fetch).to_have_text(re.compile(r"Fetch 1 selected"))
+    start, where = re.search(rf"^0: (\S+ \S+) .* {re.escape(what)} @ (\S+) ", labels[0]).groups()
 
     _click_and_wait(page, ".datalake-picker button.datalake-fetch")
     expect(message).to_have_text("")
@@ -361,3 +389,42 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
 
     # The whole picker in view (bottom aligned, so the paths show) for the screenshot.
     picker.evaluate("picker => picker.scrollIntoView({block: 'end'})")
+
+
+def _drawn_from_saved_state(expect, page, notebook: dict) -> None:
+    """Before any cell runs, the picker shows as the notebook saved it: its lists, its
+    listing and its fetched paths, from the widget state in the notebook's metadata."""
+    state = notebook["metadata"]["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    saved = {tuple(model["state"].get("_dom_classes", ())): model["state"] for model in state.values()}
+    paths = saved[("datalake-paths",)]["value"]
+    assert "fetched/" in paths, "the notebook's saved state has no fetched paths"
+    picker = page.locator(".datalake-picker")
+    expect(picker).to_have_count(1, timeout=WAIT_MS)
+    expect(picker.locator(".datalake-what select option")).to_have_text(
+        saved[("datalake-what",)]["_options_labels"])
+    expect(picker.locator(".datalake-rows select option")).to_have_count(
+        len(saved[("datalake-rows",)]["_options_labels"]))
+    first_path = re.search(r"fetched/\S+?\.log", paths).group(0)
+    expect(picker.locator(".datalake-paths")).to_contain_text(first_path)
+    expect(picker.locator(".datalake-summary")).to_contain_text(" UTC")
+
+
+# The right edge of each element inside the picker, and the picker's own: nothing may stick
+# out (the rows list did, with long labels); labels and buttons must show whole (none cut
+# with "...", as "newest day" was on a 6.5em toggle button).
+OVERFLOW = """picker => {
+    const right = picker.getBoundingClientRect().right + 1;
+    const out = [...picker.querySelectorAll('.datalake-rows, .datalake-rows select, .widget-label')]
+        .filter(e => e.getBoundingClientRect().right > right)
+        .map(e => e.className + ' ' + e.textContent.slice(0, 40));
+    const cut = [...picker.querySelectorAll('.widget-label, button')]
+        .filter(e => e.textContent.trim() && e.scrollWidth > e.clientWidth + 1)
+        .map(e => e.textContent);
+    return {out, cut};
+}"""
+
+
+def _stays_in_its_box(picker) -> None:
+    found = picker.evaluate(OVERFLOW)
+    assert not found["out"], f"sticking out of the picker: {found['out']}"
+    assert not found["cut"], f"labels cut short: {found['cut']}"
