@@ -524,9 +524,9 @@ class Lake:
                 futures.append(pool.submit(lambda it: progress(0) or work(it, progress), item))
             pending: Any = futures
             while pending and not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s
-                done, pending = concurrent.futures.wait(
+                ended, pending = concurrent.futures.wait(
                     pending, 0.1, return_when=concurrent.futures.FIRST_EXCEPTION)
-                if any(f.exception() is not None for f in done):
+                if any(f.exception() is not None for f in ended):
                     break
             if cancelled.is_set():
                 raise KeyboardInterrupt  # cancelled: stopped as Ctrl-C stops it

@@ -30,6 +30,8 @@ UTC = dt.timezone.utc
 
 @pytest.fixture
 def local_lake(tmp_path):
+    """An empty lake (its folder exists: a folder that does not is an error, tested below)."""
+    (tmp_path / "lake").mkdir()
     return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
 
 
@@ -446,9 +448,9 @@ def test_close_closes_the_controls(local_lake):
 
 # -- issue 11: never block the kernel, never surprise --------------------------------------
 
-from datalake_nb.store import LocalStore  # noqa: E402
+from datalake_nb.stores.base import LocalStore  # noqa: E402
 
-from helpers import CountingStore  # noqa: E402
+from support.helpers import CountingStore  # noqa: E402
 
 BOUND_S = 30  # a bound on a hang, not a benchmark
 
@@ -512,7 +514,7 @@ def test_the_picker_appears_at_once_and_loads_the_catalog_in_the_background(tmp_
 
 
 def test_a_failing_catalog_is_an_error_line_inside_the_widget(tmp_path):
-    from faults import FaultyStore
+    from support.faults import FaultyStore
     store = FaultyStore(LocalStore(tmp_path / "lake")).inject("list", "*", "fail")
     picker = LakePicker(Lake(store=store, cache_dir=tmp_path / "cache", progress=False))
     assert picker.wait(BOUND_S)
@@ -734,3 +736,9 @@ def test_lake_fetch_stops_when_its_cancel_event_is_set(tmp_path):
     assert store.calls["get"] <= 4  # the queued 36 never started
     assert not (tmp_path / "out").exists()  # like Ctrl-C: nothing placed, nothing partial
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".datalake-")]
+
+
+def test_a_lake_folder_that_does_not_exist_is_an_error_line(tmp_path):
+    picker = LakePicker(Lake(str(tmp_path / "typo"), cache_dir=tmp_path / "cache"))
+    picker.wait()
+    assert "no lake at" in picker.message.value and "typo" in picker.message.value
