@@ -83,6 +83,7 @@ def lake_url(request, tmp_path, monkeypatch):
     """A root URL for an empty lake: a local folder, or a prefix in a fresh bucket of
     each selected S3 server (the environment then points at that server)."""
     if request.param == "local":
+        (tmp_path / "lake").mkdir()  # an empty lake (reading a folder that is not there fails)
         return str(tmp_path / "lake")
     server = _server(request, request.param.partition("-")[2] or "moto")
     _point_at(server, monkeypatch)

@@ -271,7 +271,7 @@ def test_a_typo_in_a_local_lake_path_is_an_error_not_an_empty_lake(tmp_path):
 
 def test_an_empty_answer_names_what_the_catalog_does_not_know(lake, tmp_path):
     if isinstance(lake.store, LocalStore):
-        lake.store.root.mkdir(parents=True)  # an empty folder: a lake with nothing yet
+        lake.store.root.mkdir(parents=True, exist_ok=True)  # an empty lake, nothing yet
     assert "no lake there yet" in lake.list().attrs["hint"]
     lake.push(write(tmp_path / "a.log", "a\n"), **{**FIELDS, "what": "nginx"})
     assert lake.list(what="ngnix").attrs["hint"] == ("no what 'ngnix' in this lake; "
