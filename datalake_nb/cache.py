@@ -92,18 +92,8 @@ class Cache:
         return None
 
     def place(self, cached: Path, dest: Path) -> Path:
-        """Make ``dest`` hold the cached file, atomically (a link, else a copy).  A new
-        destination is one hard link; one that exists is replaced through a temporary name."""
-        try:
-            os.link(cached, dest)
-            return dest
-        except FileNotFoundError:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):
-                os.link(cached, dest)
-                return dest
-        except OSError:  # it exists, or this file system has no hard links
-            pass
+        """Make ``dest`` hold the cached file, atomically (a link, else a copy)."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             if os.path.samefile(cached, dest):
                 return dest

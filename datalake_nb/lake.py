@@ -436,39 +436,21 @@ class Lake:
         """
         records = self._resolve(items)
         folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
-        return self._through_cache(records, progress, cancel, lambda rec, cached: self.cache.place(
-            cached, folder / readable_name(rec)))
+        return [self.cache.place(cached, folder / readable_name(rec))
+                for rec, cached in zip(records, self.cached(records, progress=progress,
+                                                            cancel=cancel))]
 
     def cached(self, records: Sequence[Record], *, progress: ProgressArg = None,
                cancel: threading.Event | None = None) -> list[Path]:
         """Each record's verified file in the local cache, in order: what is missing is
         downloaded in parallel and its hash checked first (the cache's files are read-only;
         ``fetch`` places them, ``read`` and ``grep`` parse them where they are)."""
-        return self._through_cache(records, progress, cancel, lambda rec, cached: cached)
-
-    def _through_cache(self, records: Sequence[Record], progress: ProgressArg,
-                       cancel: threading.Event | None,
-                       use: Callable[[Record, Path], Path]) -> list[Path]:
-        """``use(record, cached file)`` for each record, in the workers as soon as its file
-        is verified (so placing overlaps the other downloads); the results in order.  Each
-        content is looked up, or downloaded, once."""
-        groups: dict[str, list[int]] = {}
-        for index, rec in enumerate(records):
-            groups.setdefault(rec.hash, []).append(index)
-        present = {h: self.cache.lookup(records[ix[0]]) for h, ix in groups.items()}
-        missing = [records[groups[h][0]] for h, path in present.items() if path is None]
-        out: list[Path] = [Path()] * len(records)
-
-        def one(hash_hex: str, advance: Callable[[int], None]) -> None:
-            first = records[groups[hash_hex][0]]
-            cached = present[hash_hex] or _counted(bar, self._download(first, advance))
-            for index in groups[hash_hex]:
-                out[index] = use(records[index], cached)
-
-        with self._progress(progress, sum(r.size or 0 for r in missing), len(missing),
-                            "fetch") as bar:
-            self._each(one, list(groups), bar.advance, "file(s) downloaded", cancel)
-        return out
+        missing = [r for r in {r.hash: r for r in records}.values() if self.cache.lookup(r) is None]
+        total = sum(r.size or 0 for r in missing)
+        with self._progress(progress, total, len(missing), "fetch") as bar:
+            self._each(lambda r, advance: _counted(bar, self._download(r, advance)), missing,
+                       bar.advance, "file(s) downloaded", cancel)
+        return [self.cache.lookup(r) or self._download(r, lambda n: None) for r in records]
 
     def _download(self, rec: Record, advance: Callable[[int], None]) -> Path:
         final = self.cache.path(rec.hash)
