@@ -180,7 +180,10 @@ OPTION_VALUES = {
     "--what": "nginx", "--where": "web01", "--start": "2015-03-20", "--end": "2015-03-21",
     "--work-id": "w-web01", "--format": "json", "--data-version": "0",
     "--repair": None, "--delete-orphans": None, "--deep": None,  # flags without a value
+    "--raw": None, "--ignore-case": None, "--fixed-strings": None, "--invert-match": None,
+    "--count": None, "--files-with-matches": None, "--no-clip": None, "--output": "jsonl",
 }
+FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines"}
 
 
 def cli_options():
@@ -210,15 +213,19 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--log-level": "warning",  # debug is tested in test_security (a subprocess)
                      "--s3-sse-kms-key-id": "alias/datalake-test",
                      "--s3-expected-bucket-owner": "123456789012",
-                     "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d"}[flag]
+                     "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
+                     "--dask-scheduler": ""}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
+        elif flag == "--format":
+            value = FORMAT_VALUES[command]
         else:
             value = OPTION_VALUES[flag]
         args = {"push": [str(write(tmp_path / "p.log", "p")), "--what", "p", "--where", "h",
                          "--start", "2015-03-20", "--data-version", "0"],
                 "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
-                "cat": [filled[0].id]}.get(command, [])
+                "cat": [filled[0].id], "grep": ["web01"], "format": ["list"],
+                "read": [] if flag == "--format" else ["--format", "lines"]}.get(command, [])
         if flag in ("--what", "--where", "--start", "--data-version") and command == "push":
             args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
         if flag == "--what" and command in ("fetch", "latest"):

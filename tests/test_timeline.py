@@ -28,6 +28,7 @@ def close_figures():
 
 @pytest.fixture
 def local_lake(tmp_path):
+    (tmp_path / "lake").mkdir()  # an empty lake
     return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
 
 
