@@ -457,7 +457,8 @@ BOUND_S = 30  # a bound on a hang, not a benchmark
 
 class GatedStore(CountingStore):
     """A real local store whose chosen call kind waits at a gate until the test opens it,
-    as a slow or silent endpoint would; ``reached`` is set when a call waits there."""
+    as a slow or silent endpoint would: the nth such call and every later one (so other
+    workers cannot race ahead); ``reached`` is set when the nth waits there."""
 
     def __init__(self, inner, kind, nth=1):
         super().__init__(inner)
@@ -471,9 +472,10 @@ class GatedStore(CountingStore):
             return
         with self._lock:
             self._seen += 1
-            mine = self._seen == self.nth
-        if mine:
-            self.reached.set()
+            seen = self._seen
+        if seen >= self.nth:
+            if seen == self.nth:
+                self.reached.set()
             assert self.gate.wait(BOUND_S), "the test never opened the gate"
 
     def list(self, prefix, start_after=None, stop=None):
