@@ -29,3 +29,8 @@ echo "== fetch all nginx logs into ./fetched =="
 datalake fetch --what nginx --start 2026-11-01 --dest fetched
 echo "== 500 errors per host, with grep on the fetched files =="
 grep -c '" 500 ' fetched/*/nginx_*.log
+echo "== the same without fetching: datalake grep, per file (where:what:start:count) =="
+datalake grep -c '" 500 ' --what nginx --start 2026-11-01
+echo "== parsed rows: record the parser once, then read (CSV) =="
+datalake format set nginx combined-1 nginx
+datalake read --what nginx --where web01 --start 2026-11-01T10:30Z --end 2026-11-01T10:31Z
