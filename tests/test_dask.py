@@ -30,8 +30,11 @@ def client(cluster):
 
 
 @pytest.fixture
-def s3_lake(aws_env, moto_server, tmp_path, monkeypatch):
-    """A lake on moto whose notebook-side keys are not the workers' (moto takes any)."""
+def s3_lake(moto_server, tmp_path, monkeypatch):
+    """A lake on moto whose notebook-side keys are not the workers' (moto takes any: so
+    this runs on moto only, whichever servers DATALAKE_TEST_S3 selects)."""
+    for name, value in moto_server.env.items():
+        monkeypatch.setenv(name, value)
     url = f"s3://{new_bucket(moto_server)}/logs"
     config = resolve({"DATALAKE_STORAGE_URL": url, "DATALAKE_CACHE_DIR": str(tmp_path / "cache"),
                       "AWS_ACCESS_KEY_ID": "notebook-key", "AWS_SECRET_ACCESS_KEY": SECRET,
