@@ -30,10 +30,6 @@ SPAN_CLASSES: tuple[tuple[str, int | None], ...] = (
     ("inf", None),
 )
 CLASS_INDEX = {name: i for i, (name, _) in enumerate(SPAN_CLASSES)}
-# Lake.latest looks back over growing windows until one holds a file: the span classes'
-# limits from a day up (an hour is too short a first step to be worth a round of listings).
-LATEST_WINDOWS_MS: tuple[int | None, ...] = tuple(
-    limit for _, limit in SPAN_CLASSES if limit is None or limit >= 86_400_000)
 DATA, WORK, CATALOG = "data/", "work/", "catalog/"
 
 
