@@ -330,7 +330,6 @@ def build_parser(prog: str = "datalake", settings: bool = True) -> Parser:
                     "local folder; list, fetch and read them back.",
                     epilog=settings_help() if settings else None, **common)
     if settings:
-        parser.usage = f"{prog} [-h] [configuration] COMMAND ..."
         add_settings(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
@@ -340,8 +339,11 @@ def build_parser(prog: str = "datalake", settings: bool = True) -> Parser:
         command.arguments(own)
         _filters_first(own)
         if settings:
-            own.usage = own.format_usage().partition(": ")[2].rstrip() + " [configuration]"
+            usage = own.format_usage().partition(": ")[2].rstrip() + " [configuration]"
+            own.usage = usage.replace("%", "%%")  # argparse formats usage with % (%lake)
             add_settings(own, f"configuration (for this command; see {prog} --help)")
+    if settings:  # after the subparsers: their prog is made from the usage before
+        parser.usage = "%(prog)s [-h] [configuration] COMMAND ..."
     return parser
 
 

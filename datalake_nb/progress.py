@@ -76,8 +76,9 @@ class TqdmProgress(Progress):
 
 
 def _takes_delay(tqdm_class: Any) -> bool:
-    """tqdm's own classes take ``delay``; a stand-in class (a test's) may not."""
-    return getattr(tqdm_class, "__module__", "").startswith("tqdm")
+    """tqdm's classes (and subclasses) take ``delay``; a stand-in class (a test's) may not."""
+    return any(getattr(c, "__module__", "").startswith("tqdm")
+               for c in getattr(tqdm_class, "__mro__", ()))
 
 
 class FileCounter(Progress):

@@ -228,3 +228,37 @@ def test_help_documents_every_setting_and_stays_light():
     for setting in SETTINGS:
         assert setting.name in out
     assert "HEAVY []" in out
+
+
+def test_an_empty_list_says_why_on_stderr(run, tmp_path, lake_url):
+    """Issue 11 item 3: a what or where the catalog does not know gets a did-you-mean (one
+    line on stderr, so a pipe gets only the data); an empty S3 prefix says no lake is there."""
+    code, out, err = run("list")
+    if lake_url.startswith("s3://"):
+        assert code == 0 and out == "0 file(s), 0 B\n"
+        assert err.startswith(f"datalake list: nothing is stored under {lake_url}")
+        assert "no lake there yet" in err and len(err.splitlines()) == 1
+    else:
+        assert code == 1 and out == "" and err.startswith("datalake list: no lake at ")
+    run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
+        "--data-version", "0", write(tmp_path / "a.log", "abc"))
+    code, out, err = run("list", "--what", "ngnix")
+    assert (code, out) == (0, "0 file(s), 0 B\n")
+    assert err == "datalake list: no what 'ngnix' in this lake; did you mean 'nginx'?\n"
+    code, out, err = run("list", "--what", "nginx", "--where", "web1", "--format", "json")
+    assert (code, out) == (0, "")
+    assert err == "datalake list: no where 'web1' for nginx; did you mean 'web01'?\n"
+    code, out, err = run("list", "--what", "nginx", "--start", "2030-01-01")  # known names
+    assert (code, out, err) == (0, "0 file(s), 0 B\n", "")
+    code, out, err = run("list", "--what", "nginx", "--format", "url")  # found: no remark
+    assert code == 0 and out.startswith(("file://", "s3://")) and err == ""
+
+
+def test_csv_has_the_frames_columns_in_their_order(run, tmp_path):
+    from datalake_nb.frame import COLUMNS
+    run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
+        "--data-version", "0", write(tmp_path / "a.log", "abc"))
+    code, out, _ = run("list", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].split(",") == COLUMNS
+    assert COLUMNS[:7] == ["what", "where", "start", "end", "size", "work_id", "data-version"]
+    assert COLUMNS[-3:] == ["id", "hash", "url"] and "ext" in COLUMNS

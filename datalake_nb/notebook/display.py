@@ -12,7 +12,8 @@ from typing import Any
 from ..formatting import human_size
 
 RECORD_COLUMNS = {"what", "where", "size", "hash"}
-_FRAME = ("pandas.core.frame", "DataFrame")
+# DataFrame's __module__: "pandas" from pandas 3, "pandas.core.frame" before
+_FRAMES = [("pandas", "DataFrame"), ("pandas.core.frame", "DataFrame")]
 
 
 def is_record_frame(frame: Any) -> bool:
@@ -47,8 +48,9 @@ def frame_text(frame: Any, printer: Any, cycle: bool) -> None:
 
 def register(shell: Any) -> None:
     formatters = shell.display_formatter.formatters
-    formatters["text/html"].for_type_by_name(*_FRAME, frame_html)
-    formatters["text/plain"].for_type_by_name(*_FRAME, frame_text)
+    for frame_type in _FRAMES:
+        formatters["text/html"].for_type_by_name(*frame_type, frame_html)
+        formatters["text/plain"].for_type_by_name(*frame_type, frame_text)
 
 
 def unregister(shell: Any) -> None:
@@ -60,5 +62,6 @@ def unregister(shell: Any) -> None:
                 formatter.pop(pd.DataFrame)
         except (ImportError, KeyError):
             pass
-        if formatter.deferred_printers.get(_FRAME) is printer:
-            formatter.deferred_printers.pop(_FRAME)
+        for frame_type in _FRAMES:
+            if formatter.deferred_printers.get(frame_type) is printer:
+                formatter.deferred_printers.pop(frame_type)
