@@ -25,6 +25,8 @@ def test_subcommands(ip):
     assert completions(ip, "%lake ") == [*COMMANDS, "use", "pick"]
     assert completions(ip, "%lake ca") == ["cat", "catalog"]
     assert completions(ip, "%lake li") == ["list"]
+    assert completions(ip, "%%lake li") == ["list"]  # a cell magic's first line
+    assert completions(ip, "%%lake list\n--for") == ["--format"]  # and its body
 
 
 def test_options_come_from_the_commands_parser(ip):

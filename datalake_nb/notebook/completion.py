@@ -143,11 +143,11 @@ def lake_text(full_text: str, cursor_line: int, until_cursor: str) -> str | None
     joined, comments dropped), or None when the cursor is not in a %lake line or cell."""
     lines = full_text.split("\n")
     if lines and lines[0].lstrip().startswith("%%lake"):
+        if cursor_line == 0:  # the header: what follows %%lake
+            header = until_cursor.lstrip()
+            return header[len("%%lake"):] if header.startswith("%%lake ") else None
         head = [_COMMENT.sub("", line) for line in lines[:cursor_line]]
-        head[0] = head[0].lstrip()[len("%%lake"):] if cursor_line else ""
-        if cursor_line == 0:
-            return until_cursor.lstrip()[len("%%lake"):] if until_cursor.lstrip().startswith(
-                "%%lake ") else None
+        head[0] = head[0].lstrip()[len("%%lake"):]
         return " ".join([*head, until_cursor])
     found = _LINE_MAGIC.search(until_cursor)
     return None if found is None else found.group(1)
