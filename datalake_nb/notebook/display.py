@@ -39,11 +39,16 @@ def frame_html(frame: Any) -> str | None:
 
 def frame_text(frame: Any, printer: Any, cycle: bool) -> None:
     """The same for the plain-text view (a terminal, nbval's comparison)."""
-    if not is_record_frame(frame):
-        printer.text(repr(frame))
-        return
-    from pandas.io.formats.format import get_dataframe_repr_params
-    printer.text(frame.to_string(formatters={"size": _size}, **get_dataframe_repr_params()))
+    if is_record_frame(frame):
+        from pandas.io.formats.format import get_dataframe_repr_params
+        text = frame.to_string(formatters={"size": _size}, **get_dataframe_repr_params())
+    else:
+        text = repr(frame)
+    with printer.group():  # line by line, as IPython prints any multi-line repr
+        for number, line in enumerate(text.splitlines()):
+            if number:
+                printer.break_()
+            printer.text(line)
 
 
 def register(shell: Any) -> None:

@@ -3,8 +3,9 @@
 Parser, commands and help come from the command table (``datalake_nb.commands``),
 so every option exists in both.  Results are values, not printouts: ``list`` gives a
 DataFrame, ``fetch`` a list of paths, ``push`` the record.  Mistakes raise
-``UsageError`` so "Run All" stops at the cell that is wrong; errors are worded here
-from their fields (``%lake push: path: ...``), never by editing another face's text.
+``UsageError``, other failures ``LakeFailure`` (one line, no traceback), so "Run All"
+stops at the cell that is wrong; errors are worded here from their fields
+(``%lake push: path: ...``), never by editing another face's text.
 """
 from __future__ import annotations
 
