@@ -10,13 +10,21 @@ from .core.metadata import Record
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """%load_ext datalake_nb: register %lake and %%lake (configurable with %config)."""
+    """%load_ext datalake_nb: register %lake and %%lake (configurable with %config), their
+    Tab completion, and the display of record frames (human sizes)."""
+    from .notebook import completion, display
     from .notebook.magics import LakeMagics
-    ipython.register_magics(LakeMagics(ipython))
+    magics = LakeMagics(ipython)
+    ipython.register_magics(magics)
+    completion.register(ipython, magics.completion_names)
+    display.register(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    """%unload_ext datalake_nb: remove %lake and %%lake."""
+    """%unload_ext datalake_nb: remove %lake and %%lake, their completion and display."""
+    from .notebook import completion, display
+    completion.unregister(ipython)
+    display.unregister(ipython)
     for kind in ("line", "cell"):
         ipython.magics_manager.magics[kind].pop("lake", None)
     ipython.configurables[:] = [c for c in ipython.configurables

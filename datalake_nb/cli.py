@@ -50,7 +50,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = resolve(settings_from(args))
         configure_logging(config)
         session = Session(config, progress=lambda: terminal_progress(config))
-        return command.show(command.run(session, args), args, sys.stdout)
+        value = command.run(session, args)
+        code = command.show(value, args, sys.stdout)
+        remark = command.remark(value, args)
+        if remark:  # beside the output, not in it: a pipe gets only the data
+            sys.stderr.write(f"{name}: {remark}\n")
+        return code
     except UsageProblem as exc:
         sys.stderr.write(f"{exc.field}: error: {exc.problem}\n")
         return 2

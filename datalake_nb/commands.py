@@ -71,6 +71,10 @@ class Command:
     show: Callable[[Any, argparse.Namespace, TextIO], int]  # terminal: write; exit status
     notebook: Callable[[Any, argparse.Namespace], Any] = lambda value, args: value
     returns: str = ""                                  # what %lake gives back (for %lake?)
+    example: str = ""                                  # one typical use, without the program
+    # A one-line remark beside the value (why a list is empty): the CLI writes it on stderr,
+    # %lake shows it in the cell's output; each face puts its own name in front.
+    remark: Callable[[Any, argparse.Namespace], "str | None"] = lambda value, args: None
 
 
 # -- arguments ----------------------------------------------------------------
@@ -208,6 +212,18 @@ def _format(session: Session, args: argparse.Namespace) -> Any:
     return lake.formats()
 
 
+class Listing(list):  # type: ignore[type-arg]
+    """The records a list found, and (when there are none) why, in one line or None."""
+    hint: str | None = None
+
+
+def _list(session: Session, args: argparse.Namespace) -> Listing:
+    found = Listing(session.lake.records(**_filter_values(args)))
+    if not found:  # a name the catalog does not know, or no lake there at all
+        found.hint = session.lake.explain_empty(args.what, args.where)
+    return found
+
+
 def _fetch(session: Session, args: argparse.Namespace) -> list[Any]:
     filters = _filter_values(args)
     if args.ids and any(v is not None for v in filters.values()):
@@ -318,15 +334,25 @@ def _list_value(records: Sequence[Any], args: argparse.Namespace) -> Any:
         write_csv(records, buffer)
         return buffer.getvalue()
     from .frame import to_frame
-    return to_frame(records)
+    frame = to_frame(records)
+    if frame.empty:  # as Lake.list() does
+        frame.attrs["hint"] = getattr(records, "hint", None)
+    return frame
 
 
-def _cat_value(streams: Sequence[Any], args: argparse.Namespace) -> str:
+class Text(str):
+    """Text that IPython shows as it is (lines, not a quoted string with \\n); still a str."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+def _cat_value(streams: Sequence[Any], args: argparse.Namespace) -> Text:
     texts = []
     for stream in streams:
         with stream:
             texts.append(stream.read().decode("utf-8", errors="replace"))
-    return "".join(texts)
+    return Text("".join(texts))
 
 
 def _config_value(rows: list[tuple[str, str, str]], args: argparse.Namespace) -> Any:
@@ -338,64 +364,70 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("push", "archive files", "Archive files with metadata; prints each record as one "
             "JSON line.", _push_arguments, _push, _json_records,
             notebook=lambda records, args: records[0] if len(args.paths) == 1 else records,
-            returns="Record (a list of them for several paths)"),
+            returns="Record (a list of them for several paths)",
+            example="push access.log --what nginx --where web01 --start -1h --end now "
+                    "--data-version 0"),
     Command("list", "list archived files", "List the files that match, sorted by start.",
-            _list_arguments, lambda s, args: s.lake.records(**_filter_values(args)), _show_list,
-            notebook=_list_value,
-            returns="DataFrame (--format json: list of dicts, url: list of URLs, csv: text)"),
+            _list_arguments, _list, _show_list, notebook=_list_value,
+            returns="DataFrame (--format json: list of dicts, url: list of URLs, csv: text)",
+            example="list --what nginx --where web01 --start -1d",
+            remark=lambda found, args: found.hint),
     Command("fetch", "download files", "Download matching files (or the given ids), verify "
             "their hashes, print one path per line.", _fetch_arguments, _fetch,
-            lambda paths, args, out: _lines(paths, out), returns="list of paths"),
+            lambda paths, args, out: _lines(paths, out), returns="list of paths",
+            example="fetch --what nginx --start -1d --dest logs"),
     Command("latest", "the newest file of a what", "Print the record of the newest file of "
             "--what (from --where).", _latest_arguments,
             lambda s, args: s.lake.latest(args.what, args.where),
-            lambda rec, args, out: _lines([json_line(rec)], out), returns="Record"),
+            lambda rec, args, out: _lines([json_line(rec)], out), returns="Record",
+            example="latest --what nginx --where web01"),
     Command("cat", "print files to stdout", "Write the content of the files with these ids "
             "to standard output.", _cat_arguments,
             lambda s, args: [s.lake.open(record_id, decompress=not args.raw)
                              for record_id in args.ids], _show_cat,
-            notebook=_cat_value, returns="text"),
+            notebook=_cat_value, returns="text (shown as lines)", example="cat ID"),
     Command("grep", "search the lines of archived files", "Print the lines of the matching "
             "files that match PATTERN, as where:what:start:line_number:line (the log line last "
-            "and unchanged, like grep -H -n); exit status 1 when nothing matched.  Example: "
-            "datalake grep ' 500 ' --what nginx --start -1d", _grep_arguments, _grep, _show_grep,
-            notebook=_grep_value,
+            "and unchanged, like grep -H -n); exit status 1 when nothing matched.",
+            _grep_arguments, _grep, _show_grep, notebook=_grep_value,
             returns="DataFrame (id, what, where, line_number, line[, time]; -c: counts, "
-                    "-l: list of ids)"),
+                    "-l: list of ids)", example="grep ' 500 ' --what nginx --start -1d"),
     Command("read", "parse archived files into rows", "Parse the matching files with their "
             "format (see `format`) and print the rows as CSV or JSON lines: provenance (id, "
             "what, where, line_number) first, then the format's fields; with --start/--end, "
-            "rows outside them are dropped.  Example: datalake read --what nginx --start -1h",
-            _read_arguments,
+            "rows outside them are dropped.", _read_arguments,
             lambda s, args: s.lake.read(format=args.format_name, clip=args.clip,
                                         **_filter_values(args)),
-            _show_read, returns="DataFrame"),
+            _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
     Command("format", "which parser reads which files", "Record in the lake which format "
             "parses a what's files of one data version (so every reader parses them alike), or "
-            "list the lake's formats.  Example: datalake format set nginx 1 nginx",
-            _format_arguments, _format, _show_formats,
-            returns="DataFrame (what, data-version, format)"),
+            "list the lake's formats.", _format_arguments, _format, _show_formats,
+            returns="DataFrame (what, data-version, format)",
+            example="format set nginx 1 nginx"),
     Command("catalog", "which whats and wheres exist", "Print each what and the wheres it came "
             "from.", _catalog_arguments, lambda s, args: s.lake.catalog(), _show_catalog,
-            returns="dict {what: [wheres]}"),
+            returns="dict {what: [wheres]}", example="catalog"),
     Command("check", "find (and repair) damage", "Compare the data objects with the index "
             "entries and report what disagrees: data without a record, missing or dangling "
             "work/catalog entries; exit status 1 while problems are left.", _check_arguments,
             lambda s, args: s.lake.check(repair=args.repair, delete_orphans=args.delete_orphans,
                                          deep=args.deep),
-            _show_check, returns="a Report (.ok, .findings, .to_frame())"),
+            _show_check, returns="a Report (.ok, .findings, .to_frame())",
+            example="check --repair"),
     Command("config", "show the effective settings", "Print every setting, its value and where "
             "it came from (secrets are never shown).", lambda parser: None,
             lambda s, args: s.config.describe(),
             lambda rows, args, out: _lines([table([list(r) for r in rows],
                                                   ["NAME", "VALUE", "SOURCE"])], out),
-            notebook=_config_value, returns="DataFrame (name, value, source)"),
+            notebook=_config_value, returns="DataFrame (name, value, source)",
+            example="config"),
 ]}
 
 
 # -- the parser, built from the table ---------------------------------------------
 
-def _settings_epilog() -> str:
+def settings_help() -> str:
+    """Every setting once: its name, its option and what it does; config files; times."""
     lines = ["configuration (argument > environment variable > config file):"]
     for setting in SETTINGS:
         flag = setting.flag or "(no option)"
@@ -406,29 +438,46 @@ def _settings_epilog() -> str:
     return "\n".join(lines)
 
 
-def _settings_parent() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
-    group = parent.add_argument_group("configuration")
+def add_settings(parser: argparse.ArgumentParser, title: str = "configuration") -> None:
+    """The settings' options (--storage-url, ...), in a group after the command's own."""
+    group = parser.add_argument_group(title)
     for setting in SETTINGS:
         if setting.flag:
             group.add_argument(setting.flag, dest=setting.name, metavar="VALUE",
-                               choices=setting.choices, help=f"{setting.help} [{setting.name}]")
-    return parent
+                               default=argparse.SUPPRESS, choices=setting.choices,
+                               help=f"{setting.help} [{setting.name}]")
 
 
-def build_parser(prog: str = "datalake") -> Parser:
-    """The parser of every command in COMMANDS, each with the settings' options."""
-    common: dict[str, Any] = dict(parents=[_settings_parent()],
-                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser(prog: str = "datalake", settings: bool = True) -> Parser:
+    """The parser of every command in COMMANDS, each with the settings' options after its
+    own (so a command's help starts with what it does); ``settings=False`` leaves them out
+    (the help of ``%lake?``, which lists the configuration once)."""
+    common: dict[str, Any] = dict(formatter_class=argparse.RawDescriptionHelpFormatter)
     parser = Parser(prog=prog, description="Archive log files with uniform metadata in S3 or a "
-                    "local folder; list, fetch and read them back.", epilog=_settings_epilog(),
-                    **common)
+                    "local folder; list, fetch and read them back.",
+                    epilog=settings_help() if settings else None, **common)
+    if settings:
+        add_settings(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for command in COMMANDS.values():
-        command.arguments(sub.add_parser(command.name, help=command.help,
-                                         description=command.description, **common))
+        own = sub.add_parser(command.name, help=command.help, description=command.description,
+                             **common)
+        command.arguments(own)
+        _filters_first(own)
+        if settings:
+            usage = own.format_usage().partition(": ")[2].rstrip() + " [configuration]"
+            own.usage = usage.replace("%", "%%")  # argparse formats usage with % (%lake)
+            add_settings(own, f"configuration (for this command; see {prog} --help)")
+    if settings:  # after the subparsers: their prog is made from the usage before
+        parser.usage = "%(prog)s [-h] [configuration] COMMAND ..."
     return parser
+
+
+def _filters_first(parser: argparse.ArgumentParser) -> None:
+    """Show the filters right after the positional arguments, before the other options."""
+    groups = parser._action_groups
+    groups.sort(key=lambda g: {"positional arguments": 0, "filters": 1}.get(g.title or "", 2))
 
 
 def subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 # The seed's JSON record, plus size and url, plus ext (the file's original extension, so a
-# row maps back to its record without parsing the URL).  CSV output has the same columns.
-COLUMNS = ["id", "what", "where", "start", "end", "work_id", "data-version", "hash",
-           "size", "url", "version", "ext"]
+# row maps back to its record without parsing the URL).  What people read first comes
+# first; the long machine values (id, hash, url) last.  CSV output has the same columns.
+COLUMNS = ["what", "where", "start", "end", "size", "work_id", "data-version", "version",
+           "ext", "id", "hash", "url"]
 
 
 def record_row(rec: Record) -> dict[str, Any]:

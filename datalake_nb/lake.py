@@ -393,11 +393,12 @@ class Lake:
     def timeline(self, frame: "pd.DataFrame | None" = None, **filters: Any) -> Any:
         """A picture of coverage (one row per where, colour by what) so gaps stand out.
 
-        Draws ``frame`` (a list() DataFrame), else ``self.list(**filters)``;
-        returns the matplotlib Axes.  See ``datalake_nb.notebook.timeline.timeline``.
+        Draws ``frame`` (a list() DataFrame), else ``self.list(**filters)``, over at
+        least the query's start..end; returns the matplotlib Axes.  See ``datalake_nb.notebook.timeline.timeline``.
         """
         from .notebook.timeline import timeline
-        return timeline(self.list(**filters) if frame is None else frame)
+        return timeline(self.list(**filters) if frame is None else frame,
+                        start=filters.get("start"), end=filters.get("end"))
 
     def get(self, record_id: str) -> Record:
         """The record with this id (one small listing per what)."""

@@ -13,6 +13,8 @@ from typing import Any, Union
 from .core.errors import InvalidInput
 
 BAR_MIN_BYTES, BAR_MIN_FILES = 8 << 20, 20  # smaller work finishes before a bar is worth showing
+DELAY_S = 1.0  # a bar shows only once work has taken this long
+MANY_FILES, SMALL_AVERAGE = 100, 256 << 10  # then the bar counts files, not bytes
 
 
 class Progress:
@@ -35,11 +37,15 @@ class Progress:
 
 
 class TqdmProgress(Progress):
-    """A byte bar for long work: ``tqdm.auto`` (terminal or notebook widget) unless another
-    tqdm class is given.  Short work (under 8 MiB and 20 files) shows no bar."""
+    """A bar for long work: ``tqdm.auto`` (terminal or notebook widget) unless another tqdm
+    class is given.  Short work (under 8 MiB and 20 files) shows no bar, and a bar appears
+    only after ``delay`` seconds (``DELAY_S``), so work done within a second leaves none
+    behind.  Many small files (``MANY_FILES`` or more, under ``SMALL_AVERAGE`` each on
+    average) are counted in files, since their bytes fly by too fast to read."""
 
     def __init__(self, tqdm_class: Any = None, **tqdm_options: Any):
         self.tqdm_class, self.options, self.bar = tqdm_class, tqdm_options, None
+        self.by_files = False
 
     def start(self, total_bytes: int, files: int, desc: str) -> None:
         if total_bytes < BAR_MIN_BYTES and files < BAR_MIN_FILES:
@@ -47,17 +53,32 @@ class TqdmProgress(Progress):
         if self.tqdm_class is None:
             from tqdm.auto import tqdm
             self.tqdm_class = tqdm
-        self.bar = self.tqdm_class(total=total_bytes, desc=desc, unit="B", unit_scale=True,
-                                   unit_divisor=1024, **self.options)
+        options = {"delay": DELAY_S, **self.options} if _takes_delay(self.tqdm_class) else self.options
+        self.by_files = files >= MANY_FILES and total_bytes < files * SMALL_AVERAGE
+        if self.by_files:
+            self.bar = self.tqdm_class(total=files, desc=desc, unit="file", **options)
+        else:
+            self.bar = self.tqdm_class(total=total_bytes, desc=desc, unit="B", unit_scale=True,
+                                       unit_divisor=1024, **options)
 
     def advance(self, nbytes: int) -> None:
-        if self.bar is not None:
+        if self.bar is not None and not self.by_files:
             self.bar.update(nbytes)
+
+    def file_done(self) -> None:
+        if self.bar is not None and self.by_files:
+            self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _takes_delay(tqdm_class: Any) -> bool:
+    """tqdm's classes (and subclasses) take ``delay``; a stand-in class (a test's) may not."""
+    return any(getattr(c, "__module__", "").startswith("tqdm")
+               for c in getattr(tqdm_class, "__mro__", ()))
 
 
 class FileCounter(Progress):

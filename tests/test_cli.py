@@ -166,10 +166,15 @@ def test_relative_times(run, tmp_path):
 def test_user_mistakes_exit_2_with_one_line(run, tmp_path, lake_url, args, words):
     write(tmp_path / "F", "data")
     assert_user_error(run(*args), *words)
-    assert listed(run) == []
+    if lake_url.startswith("s3://"):
+        assert listed(run) == []
+    else:  # nothing written: not even the lake's folder (reading a missing one is an error)
+        assert not os.path.exists(lake_url)
 
 
-def test_failures_exit_1(run, run_process):
+def test_failures_exit_1(run, run_process, lake_url):
+    if not lake_url.startswith("s3://"):
+        os.makedirs(lake_url)  # an empty lake (a missing folder is another error)
     for runner in (run, run_process):
         code, out, err = runner("latest", "--what", "nothing")
         assert code == 1 and "no nothing files" in err and "Traceback" not in err
@@ -228,3 +233,37 @@ def test_help_documents_every_setting_and_stays_light():
     for setting in SETTINGS:
         assert setting.name in out
     assert "HEAVY []" in out
+
+
+def test_an_empty_list_says_why_on_stderr(run, tmp_path, lake_url):
+    """Issue 11 item 3: a what or where the catalog does not know gets a did-you-mean (one
+    line on stderr, so a pipe gets only the data); an empty S3 prefix says no lake is there."""
+    code, out, err = run("list")
+    if lake_url.startswith("s3://"):
+        assert code == 0 and out == "0 file(s), 0 B\n"
+        assert err.startswith(f"datalake list: nothing is stored under {lake_url}")
+        assert "no lake there yet" in err and len(err.splitlines()) == 1
+    else:
+        assert code == 1 and out == "" and err.startswith("datalake list: no lake at ")
+    run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
+        "--data-version", "0", write(tmp_path / "a.log", "abc"))
+    code, out, err = run("list", "--what", "ngnix")
+    assert (code, out) == (0, "0 file(s), 0 B\n")
+    assert err == "datalake list: no what 'ngnix' in this lake; did you mean 'nginx'?\n"
+    code, out, err = run("list", "--what", "nginx", "--where", "web1", "--format", "json")
+    assert (code, out) == (0, "")
+    assert err == "datalake list: no where 'web1' for nginx; did you mean 'web01'?\n"
+    code, out, err = run("list", "--what", "nginx", "--start", "2030-01-01")  # known names
+    assert (code, out, err) == (0, "0 file(s), 0 B\n", "")
+    code, out, err = run("list", "--what", "nginx", "--format", "url")  # found: no remark
+    assert code == 0 and out.startswith(("file://", "s3://")) and err == ""
+
+
+def test_csv_has_the_frames_columns_in_their_order(run, tmp_path):
+    from datalake_nb.frame import COLUMNS
+    run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
+        "--data-version", "0", write(tmp_path / "a.log", "abc"))
+    code, out, _ = run("list", "--format", "csv")
+    assert code == 0 and out.splitlines()[0].split(",") == COLUMNS
+    assert COLUMNS[:7] == ["what", "where", "start", "end", "size", "work_id", "data-version"]
+    assert COLUMNS[-3:] == ["id", "hash", "url"] and "ext" in COLUMNS

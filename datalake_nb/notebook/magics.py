@@ -3,12 +3,15 @@
 Parser, commands and help come from the command table (``datalake_nb.commands``),
 so every option exists in both.  Results are values, not printouts: ``list`` gives a
 DataFrame, ``fetch`` a list of paths, ``push`` the record.  Mistakes raise
-``UsageError`` so "Run All" stops at the cell that is wrong; errors are worded here
-from their fields (``%lake push: path: ...``), never by editing another face's text.
+``UsageError``, other failures ``LakeFailure`` (one line, no traceback), so "Run All"
+stops at the cell that is wrong; errors are worded here from their fields
+(``%lake push: path: ...``), never by editing another face's text.
 """
 from __future__ import annotations
 
+import html
 import shlex
+import threading
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -16,34 +19,66 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode, observe
 
 from ..commands import (COMMANDS, Session, UsageProblem, build_parser, configure_logging, parse,
-                        settings_from, subparsers)
+                        settings_from, settings_help, subparsers)
 from ..config import Config, resolve
-from ..core.errors import DatalakeError, InvalidInput
+from ..core.errors import DatalakeError, InvalidInput, NotFound
 from ..progress import Progress, TqdmProgress
+from .completion import CatalogCache
+
+
+class LakeFailure(DatalakeError):
+    """A failure that is not the user's mistake (the network, credentials, damaged bytes).
+
+    IPython shows it as its one line (``_render_traceback_``) instead of a long traceback;
+    the cell still fails, so Run All stops.  The original error is its ``__cause__``.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class Remark(str):
+    """A one-line remark beside a value (why a list is empty), shown in the cell's output."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        return f'<div style="color: #8a6d3b">{html.escape(self)}</div>'
 
 MAGIC_ONLY = """\
 notebook-only forms:
-  %lake use URL                 switch this session's lake (s3://bucket/prefix or a folder)
+  %lake use URL                 switch this session's lake: %lake use s3://my-bucket/logs
   %lake pick                    a LakePicker widget on this session's lake
-  %lake list ... -o NAME        also store the result in the variable NAME (-o or --out)
-  %%lake list -o df             the cell body holds more options, one or more per line,
-  --what nginx                  with # comments
+  df = %lake list ...           the value comes back; or: %lake list ... -o NAME (--out)
+                                stores it in the variable NAME
+  %%lake list -o df             a cell: more options in the body, one or more per line,
+  --what nginx                  with # comments; {python_var} and $var are expanded
   --start -1d   # yesterday on
-
-Options like --concurrency or --storage-url change only what they name, for one command,
-on top of this session's settings (%lake use, %config LakeMagics...).
-{python_var} and $var are expanded in the line and the cell body.
-Defaults: %config LakeMagics.storage_url = 's3://bucket/prefix' (also cache_dir)."""
+  Tab completes commands, options, and --what / --where names from the lake's catalog."""
 
 
 def full_help() -> str:
-    """The CLI's help for every command, and what each returns, as ``%lake?`` shows."""
-    parser = build_parser("%lake")
-    results = ["Results:"] + [f"  {c.name:<8} -> {c.returns}" for c in COMMANDS.values()]
-    parts = [parser.format_help(), MAGIC_ONLY, "\n".join(results)]
+    """``%lake?``: an overview first (each command with one example, the notebook forms,
+    what each returns), then each command's own options, then the configuration once."""
+    parser = build_parser("%lake", settings=False)
+    width = max(len(c.name) for c in COMMANDS.values())
+    overview = ["%lake COMMAND [options]: the datalake command line in a notebook; each command",
+                "returns a value (a DataFrame, paths, a Record) instead of printing it.", "",
+                "commands (%lake COMMAND -h for the options of one):"]
+    for c in COMMANDS.values():
+        overview += [f"  {c.name:<{width}}  {c.help} -> {c.returns}",
+                     f"  {'':<{width}}  %lake {c.example}"]
+    parts = ["\n".join(overview), MAGIC_ONLY,
+             "Errors: a mistake (bad option, unknown name or id) raises UsageError; a failure "
+             "(network,\ncredentials, damaged bytes) is one line too. Either stops Run All."]
     for name, sub in subparsers(parser).items():
-        parts.append(f"\n--- %lake {name} ---\n" + sub.format_help())
-    return "\n".join(parts)
+        parts.append(f"--- %lake {name} ---\n" + sub.format_help().rstrip())
+    parts.append("--- configuration ---\nEvery command also takes these options; each changes "
+                 "only what it names, for one\ncommand, on top of this session's settings "
+                 "(%lake use, %config LakeMagics.storage_url\n= 's3://bucket/prefix', "
+                 "LakeMagics.cache_dir).\n\n" + settings_help())
+    return "\n\n".join(parts)
 
 
 def split_out(argv: list[str]) -> tuple[list[str], str | None]:
@@ -79,12 +114,17 @@ class LakeMagics(Magics):
         super().__init__(shell, **kwargs)
         self._lake: Any = None
         self._used: str | None = None  # the URL of `%lake use`, until storage_url is set again
+        self._catalog: CatalogCache | None = None  # names for Tab completion, per session lake
+        self._making = threading.Lock()  # the session lake is made once (completion's thread)
 
     @observe("storage_url", "cache_dir")
     def _settings_changed(self, change: Any) -> None:
         if change["name"] == "storage_url":
             self._used = None
-        self._lake = None
+        self._switch(None)
+
+    def _switch(self, lake: Any) -> None:
+        self._lake, self._catalog = lake, None
 
     def session_settings(self) -> dict[str, Any]:
         """This session's settings by name: `%lake use` or storage_url, and cache_dir."""
@@ -94,10 +134,19 @@ class LakeMagics(Magics):
     @property
     def session_lake(self) -> Any:
         """The lake %lake talks to: made on first use, switched by ``%lake use``."""
-        if self._lake is None:
-            from ..lake import Lake
-            self._lake = Lake(config=resolve(self.session_settings()))
-        return self._lake
+        with self._making:
+            if self._lake is None:
+                from ..lake import Lake
+                self._lake = Lake(config=resolve(self.session_settings()))
+            return self._lake
+
+    def completion_names(self) -> dict[str, list[str]]:
+        """The session lake's {what: [wheres]} for Tab completion: cached, read in the
+        background, never a wait over completion.WAIT_S."""
+        cache = self._catalog
+        if cache is None:
+            cache = self._catalog = CatalogCache(lambda: self.session_lake.catalog())
+        return cache.get()
 
     @line_cell_magic
     def lake(self, line: str, cell: str | None = None) -> Any:
@@ -111,24 +160,26 @@ class LakeMagics(Magics):
         argv, out = split_out(argv)
         name = "%lake" + (f" {argv[0]}" if argv and argv[0] in {*COMMANDS, "use", "pick"} else "")
         try:
-            value = self._run(argv)
+            value = self._run(argv, name)
         except UsageProblem as exc:  # the parser's own words; its field is "%lake COMMAND"
             raise UsageError(f"{exc.field}: {exc.problem}") from None
         except InvalidInput as exc:
             raise UsageError(f"{name}: {exc.field}: {exc.problem}") from None
-        except DatalakeError as exc:
+        except NotFound as exc:  # asked for what is not there: an id, a lake folder (a typo)
             raise UsageError(f"{name}: {exc}") from None
+        except (DatalakeError, OSError) as exc:  # not the user's doing: one line, still fails
+            raise LakeFailure(f"{name}: {exc}") from exc
         if out and self.shell is not None:
             self.shell.user_ns[out] = value
         return value
 
-    def _run(self, argv: list[str]) -> Any:
+    def _run(self, argv: list[str], name: str) -> Any:
         if argv[:1] == ["use"]:
             if len(argv) != 2:
                 raise UsageError("%lake use: give exactly one URL: s3://bucket/prefix or a folder")
             from ..lake import Lake
             settings = {**self.session_settings(), "DATALAKE_STORAGE_URL": argv[1]}
-            self._lake = Lake(config=resolve(settings))  # a bad URL fails here, not later
+            self._switch(Lake(config=resolve(settings)))  # a bad URL fails here, not later
             self._used = argv[1]
             return None
         if argv[:1] == ["pick"]:
@@ -148,7 +199,14 @@ class LakeMagics(Magics):
             session = Session(self.session_lake.config, lake=self.session_lake)
         session.progress = lambda: notebook_progress(session.config)
         configure_logging(session.config)
-        return command.notebook(command.run(session, args), args)
+        value = command.run(session, args)
+        if self._catalog is not None:  # a push may have added names: the next Tab reads
+            self._catalog.invalidate()  # them again in the background (one listing)
+        remark = command.remark(value, args)
+        if remark:
+            from IPython.display import display
+            display(Remark(f"{name}: {remark}"))
+        return command.notebook(value, args)
 
 
 LakeMagics.lake.__doc__ = full_help()

@@ -17,27 +17,32 @@ MIN_SPAN_DAYS = 1 / 24  # x range shown when every file starts and ends at the s
 
 
 def timeline(frame: "pd.DataFrame | Any", ax: "matplotlib.axes.Axes | None" = None,
-             title: str | None = None) -> "matplotlib.axes.Axes":
+             title: str | None = None, start: Any = None,
+             end: Any = None) -> "matplotlib.axes.Axes":
     """Draw each file's [start, end] as a bar: one row per where, one colour per what.
 
     ``frame`` is a ``Lake.list()`` DataFrame (or anything with ``what``,
     ``where``, ``start`` and ``end`` columns, or a list of Records).  Within a
     where's row every what gets its own lane, so overlapping files of
     different whats do not hide each other.  Files without an end (instants)
-    are drawn as thin vertical markers.  The time axis is UTC.  Returns the
-    Axes; draws into ``ax`` when given, else into a new figure sized to the
-    number of rows.  Never calls ``plt.show()``.
+    are drawn as thin vertical markers.  The time axis is UTC and spans at least
+    ``start`` .. ``end`` when given (the query's range, any time form), so gaps at
+    the edges show.  Returns the Axes; draws into ``ax`` when given, else into a
+    new figure sized to the number of rows, whose Axes a notebook shows as the
+    picture alone (no ``<Axes: ...>`` line).  Never calls ``plt.show()``.
     """
     import matplotlib.dates as mdates
     import numpy as np
     from matplotlib.patches import Patch
 
     frame = _as_frame(frame)
+    span = _span(start, end)
     wheres = sorted(frame["where"].astype(str).unique()) if len(frame) else []
     whats = sorted(frame["what"].astype(str).unique()) if len(frame) else []
     if ax is None:
         import matplotlib.pyplot as plt
-        _, ax = plt.subplots(figsize=figure_size(len(wheres)), layout="constrained")
+        _, ax = plt.subplots(figsize=figure_size(len(wheres)), layout="constrained",
+                             subplot_kw={"axes_class": _axes_class()})
     if title is None:
         title = f"Archived time spans: {len(frame)} file{'s' if len(frame) != 1 else ''}"
     ax.set_title(title)
@@ -77,8 +82,9 @@ def timeline(frame: "pd.DataFrame | Any", ax: "matplotlib.axes.Axes | None" = No
                 ax.vlines(s[~spans], y0, y0 + lane_height, colors=colour_of[what],
                           linewidth=1.5, label=f"{where}/{what} instants")
 
-    low = float(np.nanmin(starts))
-    high = float(np.nanmax(np.fmax(starts, ends)))  # fmax skips the NaN end of an instant
+    low = float(np.nanmin([np.nanmin(starts), *span[:1]]))
+    high = float(np.nanmax([np.nanmax(np.fmax(starts, ends)),  # fmax: an instant's NaN end
+                            *span[1:]]))
     if high - low < MIN_SPAN_DAYS:
         middle = (low + high) / 2
         low, high = middle - MIN_SPAN_DAYS / 2, middle + MIN_SPAN_DAYS / 2
@@ -97,6 +103,40 @@ def timeline(frame: "pd.DataFrame | Any", ax: "matplotlib.axes.Axes | None" = No
     ax.legend(handles=[Patch(facecolor=colour_of[w], label=w) for w in whats], title="what",
               loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize="small")
     return ax
+
+
+def _span(start: Any, end: Any) -> list[float]:
+    """The query's [start, end] as matplotlib day numbers (NaN for an open end)."""
+    import matplotlib.dates as mdates
+    import numpy as np
+
+    from ..core import times
+    return [float("nan") if value is None else
+            float(mdates.date2num(np.datetime64(times.to_ms(value, field), "ms")))
+            for value, field in ((start, "start"), (end, "end"))]
+
+
+_AXES: dict[str, type] = {}
+
+
+def _axes_class() -> type:
+    """Axes that a notebook shows as their figure, instead of the text ``<Axes: ...>``
+    and then the figure: the figure is shown once and let go by pyplot's inline backend."""
+    if "class" not in _AXES:
+        from matplotlib.axes import Axes
+
+        class TimelineAxes(Axes):
+            def _ipython_display_(self) -> None:
+                import matplotlib
+                import matplotlib.pyplot as plt
+                from IPython.display import display
+                if "inline" in matplotlib.get_backend():
+                    display(self.figure)
+                    plt.close(self.figure)  # shown: not again when the cell ends
+                # elsewhere pyplot shows the figure (plt.show(), a GUI window)
+
+        _AXES["class"] = TimelineAxes
+    return _AXES["class"]
 
 
 def figure_size(rows: int) -> tuple[float, float]:

@@ -1,0 +1,82 @@
+"""Tab completion of %lake through IPython's own completer: subcommands, options from the
+command table's parsers, option choices, and the lake's whats and wheres from a catalog
+cached per session lake (a Tab never waits on a hung endpoint)."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from IPython.core.completer import provisionalcompleter
+
+from datalake_nb.commands import COMMANDS
+
+from test_magics import filled, ip  # noqa: F401  (fixtures)
+from test_timeouts import BOUND, silent  # noqa: F401  (fixture)
+from support.helpers import write
+
+
+def completions(ip, text, cursor=None):
+    cursor = len(text) if cursor is None else cursor
+    with provisionalcompleter():
+        return [c.text for c in ip.Completer.completions(text, cursor)]
+
+
+def test_subcommands(ip):
+    assert completions(ip, "%lake ") == [*COMMANDS, "use", "pick"]
+    assert completions(ip, "%lake ca") == ["cat", "catalog"]
+    assert completions(ip, "%lake li") == ["list"]
+    assert completions(ip, "%%lake li") == ["list"]  # a cell magic's first line
+    assert completions(ip, "%%lake list\n--for") == ["--format"]  # and its body
+
+
+def test_options_come_from_the_commands_parser(ip):
+    assert completions(ip, "%lake list --w") == ["--what", "--where", "--work-id"]
+    found = completions(ip, "%lake list --")
+    assert found[:6] == ["--what", "--where", "--start", "--end", "--work-id", "--format"]
+    assert "--storage-url" in found and "--out" in found and "--dest" not in found
+    assert completions(ip, "%lake fetch --d") == ["--dest"]
+    assert completions(ip, "%lake list --what nginx --w") == ["--where", "--work-id"]  # not twice
+    assert completions(ip, "%lake list --format ") == ["table", "json", "csv", "url"]
+    assert completions(ip, "%lake catalog --format j") == ["json"]
+
+
+def test_whats_and_wheres_from_the_lake(ip, filled):
+    assert completions(ip, "%lake list --what ") == ["nginx", "syslog"]
+    assert completions(ip, "%lake list --what ng") == ["nginx"]
+    assert completions(ip, "%lake fetch --what nginx,") == ["syslog"]  # a comma list goes on
+    assert completions(ip, "%lake list --what=sys") == ["syslog"]
+    assert completions(ip, "%lake list --where ") == ["web01", "web02"]
+    assert completions(ip, "%lake list --what syslog --where ") == ["web01"]  # of that what
+    assert completions(ip, "df = %lake list --what s") == ["syslog"]
+    assert completions(ip, "%%lake list -o df\n# a comment\n--what syslog\n--where ") == ["web01"]
+    line = "%lake list --what n --start -1d"
+    assert completions(ip, line, cursor=len("%lake list --what n")) == ["nginx"]
+
+
+def test_other_code_completes_as_before(ip):
+    ip.user_ns["lake_value"] = 1
+    assert "lake_value" in completions(ip, "lake_v")
+    assert "real" in completions(ip, "lake_value.re")
+
+
+def test_a_push_brings_new_names_without_a_wait(ip, filled, tmp_path):
+    assert "fresh" not in completions(ip, "%lake list --what ")
+    path = write(tmp_path / "f.log", "f\n")
+    ip.run_line_magic("lake", f"push {path} --what fresh --where h9 --start now --data-version 0")
+    deadline = time.monotonic() + BOUND  # read again in the background after the command
+    while "fresh" not in completions(ip, "%lake list --what "):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert completions(ip, "%lake list --what fresh --where ") == ["h9"]
+
+
+def test_a_hung_endpoint_never_makes_a_tab_wait(ip, silent):
+    """The catalog of a lake whose endpoint accepts connections and never answers: each Tab
+    comes back at once (no names yet); the command itself reports the endpoint."""
+    ip.run_line_magic("lake", "use s3://nobucket/x")
+    for _ in range(3):
+        started = time.monotonic()
+        found = completions(ip, "%lake list --what ")
+        assert time.monotonic() - started < 5  # WAIT_S is 0.5 s; the endpoint hangs 10 s
+        assert "nginx" not in found
+    assert completions(ip, "%lake list --f") == ["--format", "--fetch-dir"]  # still completes
