@@ -34,7 +34,7 @@ def test_options_come_from_the_commands_parser(ip):
     found = completions(ip, "%lake list --")
     assert found[:6] == ["--what", "--where", "--start", "--end", "--work-id", "--format"]
     assert "--storage-url" in found and "--out" in found and "--dest" not in found
-    assert completions(ip, "%lake fetch --d") == ["--dest"]
+    assert completions(ip, "%lake fetch --d") == ["--dest", "--dask-scheduler"]  # own first
     assert completions(ip, "%lake list --what nginx --w") == ["--where", "--work-id"]  # not twice
     assert completions(ip, "%lake list --format ") == ["table", "json", "csv", "url"]
     assert completions(ip, "%lake catalog --format j") == ["json"]

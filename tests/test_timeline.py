@@ -157,7 +157,6 @@ def test_time_axis_is_utc_and_readable(archive):
 
 
 def test_empty_frame_says_no_files(local_lake):
-    local_lake.store.root.mkdir(parents=True)  # an empty lake (a missing one is an error)
     ax = timeline(local_lake.list())
     assert [t.get_text() for t in ax.texts] == ["no files"]
     assert bars(ax) == [] and markers(ax) == []
