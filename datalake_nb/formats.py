@@ -32,7 +32,6 @@ be checked to be an object); ``csv`` the stdlib C reader, which knows each row's
 from __future__ import annotations
 
 import csv as _csv
-import importlib.util
 import inspect
 import io
 import json
@@ -119,7 +118,13 @@ def _name_of(parser: Parser) -> str:
 # -- shared pieces ----------------------------------------------------------------
 
 def has_pyarrow() -> bool:
-    return importlib.util.find_spec("pyarrow") is not None
+    """Whether pyarrow can be imported (it comes with the [dask] extra; without it the
+    nginx parser takes its pure-Python path)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def decode(data: bytes) -> str:
