@@ -7,9 +7,11 @@ read-only; fetched files are hard links to them where the file system allows
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -34,16 +36,37 @@ def readable_name(rec: Record) -> str:
     return f"{rec.where}/{rec.what}_{times.compact(rec.start)}_{rec.id[-8:]}{rec.ext}"
 
 
+_LIVE: set[Path] = set()  # the temporary paths of this process that are in use
+_LIVE_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def temp_path(folder: Path, suffix: str = ".part") -> Iterator[Path]:
     """A fresh temporary path in ``folder`` that is removed unless renamed away."""
     folder.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=folder, prefix=".datalake-", suffix=suffix)
     os.close(fd)
+    path = Path(name)
+    with _LIVE_LOCK:
+        _LIVE.add(path)
     try:
-        yield Path(name)
+        yield path
     finally:
-        Path(name).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        with _LIVE_LOCK:
+            _LIVE.discard(path)
+
+
+def remove_temp_files() -> None:
+    """Unlink the temporary files still in use (and s3transfer's ``NAME.XXXXXXXX`` beside
+    each): after an interrupt, for transfers that did not stop within the grace time and
+    whose threads the CLI will not wait for.  A transfer that still finishes finds its file
+    gone and fails; nothing partial stays in the cache."""
+    with _LIVE_LOCK:
+        live = list(_LIVE)
+    for path in live:
+        for leftover in [path, *path.parent.glob(glob.escape(path.name) + ".*")]:
+            leftover.unlink(missing_ok=True)
 
 
 class Cache:

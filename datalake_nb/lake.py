@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
-from .cache import Cache, readable_name, temp_path
+from .cache import Cache, readable_name, remove_temp_files, temp_path
 from .check import Report, check
 from .config import Config, resolve
 from .core import layout, times
@@ -539,6 +539,7 @@ class Lake:
             for future in futures:
                 future.cancel()
             concurrent.futures.wait(futures, timeout=GRACE_S)
+            remove_temp_files()  # of transfers still running: they are not waited for
             finished = sum(1 for f in futures if f.done() and not f.cancelled()
                            and f.exception() is None)
             raise Interrupted(f"interrupted: {finished} of {len(items)} {done}; "

@@ -233,13 +233,15 @@ def test_help_documents_every_setting_and_stays_light():
 def test_an_empty_list_says_why_on_stderr(run, tmp_path, lake_url):
     """Issue 11 item 3: a what or where the catalog does not know gets a did-you-mean (one
     line on stderr, so a pipe gets only the data); an empty S3 prefix says no lake is there."""
-    code, out, err = run("list")
+    code, out, err = run("list")  # an empty lake (a local one is an empty folder)
+    assert code == 0 and out == "0 file(s), 0 B\n"
+    assert err.startswith("datalake list: ") and "no lake there yet" in err
+    assert len(err.splitlines()) == 1
     if lake_url.startswith("s3://"):
-        assert code == 0 and out == "0 file(s), 0 B\n"
         assert err.startswith(f"datalake list: nothing is stored under {lake_url}")
-        assert "no lake there yet" in err and len(err.splitlines()) == 1
-    else:
-        assert code == 1 and out == "" and err.startswith("datalake list: no lake at ")
+    else:  # a local folder that is not there is an error, not an empty lake
+        code, out, err = run("list", "--storage-url", str(tmp_path / "typo-lake"))
+        assert code == 1 and out == "" and err.startswith("datalake: no lake at ")
     run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
         "--data-version", "0", write(tmp_path / "a.log", "abc"))
     code, out, err = run("list", "--what", "ngnix")
