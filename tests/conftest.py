@@ -3,6 +3,7 @@ selected: see s3servers.py) and lakes on a local folder or on each of them."""
 from __future__ import annotations
 
 import os
+import socket
 
 import boto3
 import pytest
@@ -100,3 +101,18 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def lake(lake_url, tmp_path):
     return Lake(lake_url, cache_dir=tmp_path / "cache", progress=False)
+
+
+@pytest.fixture
+def refused(monkeypatch):
+    """An S3 endpoint where nothing listens (a network failure, not the user's mistake)."""
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    probe.close()
+    for name, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    return url

@@ -5,13 +5,11 @@ failures that are one line (not UsageError) while the API raises one clean excep
 from __future__ import annotations
 
 import io
-import socket
 import subprocess
 import sys
 import textwrap
 import traceback
 
-import boto3
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
@@ -24,21 +22,6 @@ from datalake_nb.progress import TqdmProgress
 
 from test_magics import filled, ip  # noqa: F401  (fixtures)
 from support.helpers import write
-
-
-@pytest.fixture
-def refused(monkeypatch):
-    """An S3 endpoint where nothing listens (a network failure, not the user's mistake)."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    probe.close()
-    for name, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    return url
 
 
 @pytest.fixture

@@ -113,16 +113,9 @@ def test_timeout_settings_come_from_the_environment_and_default_to_seconds(silen
     assert (config.read_timeout, config.connect_timeout) == (60.0, 1.5)
 
 
-def test_an_endpoint_that_refuses_fails_in_bounded_time(monkeypatch, tmp_path):
+def test_an_endpoint_that_refuses_fails_in_bounded_time(refused, tmp_path):
     """Nothing listens on the port: 2 tries, not 9 with up to 20 s of backoff between."""
-    probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
-    url = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    probe.close()
-    for name, value in {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    url = refused
     started = time.monotonic()
     with pytest.raises(DatalakeError) as info:
         Lake("s3://nobucket/x", cache_dir=tmp_path / "cache").list(what="nginx")
