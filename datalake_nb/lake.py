@@ -45,6 +45,9 @@ class _Cancelled(Exception):
     """Raised inside a worker, from its progress callback, once the user interrupted."""
 
 
+_NOT_STARTED = object()  # what ``_each`` gives for an item skipped after another one failed
+
+
 
 
 def split_names(field: str, value: Names) -> list[str] | None:
@@ -518,11 +521,22 @@ class Lake:
                 raise _Cancelled()
             advance(n)
 
+        failed = threading.Event()  # once set, no worker starts another item
+
+        def run(item: Any) -> Any:
+            if failed.is_set():
+                return _NOT_STARTED
+            try:
+                return progress(0) or work(item, progress)
+            except BaseException:
+                failed.set()
+                raise
+
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
         futures: list[concurrent.futures.Future[Any]] = []
         try:
             for item in items:  # inside the try: Ctrl-C may come while work is being queued
-                futures.append(pool.submit(lambda it: progress(0) or work(it, progress), item))
+                futures.append(pool.submit(run, item))
             pending: Any = futures
             while pending and not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s
                 ended, pending = concurrent.futures.wait(
@@ -541,7 +555,7 @@ class Lake:
             concurrent.futures.wait(futures, timeout=GRACE_S)
             remove_temp_files()  # of transfers still running: they are not waited for
             finished = sum(1 for f in futures if f.done() and not f.cancelled()
-                           and f.exception() is None)
+                           and f.exception() is None and f.result() is not _NOT_STARTED)
             raise Interrupted(f"interrupted: {finished} of {len(items)} {done}; "
                               "nothing else was written") from None
         finally:

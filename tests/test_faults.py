@@ -125,10 +125,12 @@ def test_a_push_of_many_files_that_fails_half_way_is_retried_whole(lake, tmp_pat
     paths = [write(tmp_path / f"f{i}.log", f"file {i}\n") for i in range(6)]
     fields = {k: v for k, v in FIELDS.items() if k != "work_id"}
     broken, store = faulty(lake)
+    broken.concurrency = 1  # puts in a known order: data 1, catalog, data 2, data 3 (fails)
     store.inject("put", 4, "fail")
-    with pytest.raises(DatalakeError):
+    with pytest.raises(DatalakeError, match="injected failure of put #4"):
         broken.push_many(paths, **fields)
-    assert len(lake.list()) < 6
+    assert len(lake.list()) == 2
+    broken.concurrency = 8
     records = broken.push_many(paths, **fields)
     frame = lake.list()
     figures.add("files lost", 6 - len(frame))
