@@ -17,6 +17,7 @@ from datalake_nb.stores.s3 import S3Store
 from support import figures
 from support.faults import FaultyStore, throttle
 from support.helpers import snapshot, write
+from support.wire import wire_proxy
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 FIELDS = dict(what="nginx", where="web01", start=T0, end=T1, data_version="0", work_id="job-7")
@@ -217,7 +218,7 @@ def s3_lake(bucket, tmp_path, **settings):
 @pytest.mark.parametrize("retry_mode, refused", [("standard", 4), ("adaptive", 1)])
 def test_throttled_requests_are_retried_and_the_user_sees_success(bucket, tmp_path, retry_mode,
                                                                   refused):
-    lake = s3_lake(bucket, tmp_path, DATALAKE_S3_RETRY_MODE=retry_mode)
+    lake = s3_lake(bucket, tmp_path, DATALAKE_S3_RETRY_MODE=retry_mode, DATALAKE_S3_DATA_PLANE="boto3")
     # sends 1, 5, 9, ... are refused; with one request at a time, a refused send is
     # followed by its retry, so the work succeeds only if every refusal was retried (one
     # only in adaptive mode: it then slows the client down for a while, as it should)
@@ -233,12 +234,37 @@ def test_throttled_requests_are_retried_and_the_user_sees_success(bucket, tmp_pa
 
 def test_throttling_that_never_ends_is_a_clear_error_and_no_record(bucket, tmp_path):
     lake = s3_lake(bucket, tmp_path)
-    lake.store = S3Store(lake.url, max_attempts=3)  # boto3's default backoff, fewer tries
+    lake.store = S3Store(lake.url, max_attempts=3, data_plane="boto3")  # default backoff, fewer tries
     with throttle(lake.store.client, pick=lambda n: True) as wire:
         with pytest.raises(DatalakeError) as info:
             lake.push(write(tmp_path / "a.log", "x"), **FIELDS)
     assert wire.sent == 4  # botocore's max_attempts counts retries: 1 try + 3 retries
     assert "SlowDown" in str(info.value) and "\n" not in str(info.value)
+    assert s3_lake(bucket, tmp_path).list().empty
+
+
+# -- S3 on the wire: obstore's retries (small PUTs and GETs), through a proxy ------------
+
+def test_throttled_small_transfers_are_retried_by_the_fast_plane(s3_server, bucket, tmp_path):
+    with wire_proxy(s3_server.url, pick=lambda n: n % 4 == 1 and n < 16) as wire:
+        lake = s3_lake(bucket, tmp_path, AWS_ENDPOINT_URL=wire.url)
+        assert lake.store.fast_plane is not None
+        recs = lake.push_many([write(tmp_path / f"{i}.log", f"file {i}\n") for i in range(3)], **FIELDS)
+        paths = lake.fetch(recs, dest=tmp_path / "out")
+        assert len(lake.list()) == 3 and len(lake.list(work_id="job-7")) == 3
+    assert [p.read_text() for p in paths] == [f"file {i}\n" for i in range(3)]
+    assert wire.throttled == 4 and len(wire.requests("GET", "/data/")) >= 3
+
+
+def test_throttling_that_never_ends_on_the_fast_plane_is_a_clear_error(s3_server, bucket, tmp_path):
+    with wire_proxy(s3_server.url, pick=lambda n: True) as wire:
+        lake = s3_lake(bucket, tmp_path, AWS_ENDPOINT_URL=wire.url,
+                       DATALAKE_S3_CONNECT_TIMEOUT="1s", DATALAKE_S3_READ_TIMEOUT="1s")
+        with pytest.raises(DatalakeError) as info:
+            lake.push(write(tmp_path / "a.log", "x"), **FIELDS)
+    message = str(info.value)
+    assert "S3 error SlowDown on s3://" in message and "\n" not in message, message
+    assert len(wire.sent) > 1  # retried before giving up
     assert s3_lake(bucket, tmp_path).list().empty
 
 

@@ -214,6 +214,7 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--s3-sse-kms-key-id": "alias/datalake-test",
                      "--s3-expected-bucket-owner": "123456789012",
                      "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
+                     "--s3-data-plane": "boto3",
                      "--dask-scheduler": ""}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")

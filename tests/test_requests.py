@@ -1,12 +1,17 @@
-"""Requests per file on S3, counted with botocore's before-send hook: pushing a small file
-is one PUT and fetching it one GET (the benchmark's cases 2 and 4 rest on this)."""
+"""Requests per file on S3, counted on the wire (a recording proxy) or with botocore's
+before-send hook: pushing a small file is one PUT and fetching it one GET (the
+benchmark's cases 2 and 4 rest on this), whichever client sends them."""
 from __future__ import annotations
 
 import os
 
+import pytest
+
 from datalake_nb import Lake
+from datalake_nb.config import resolve
 
 from support.helpers import write
+from support.wire import wire_proxy
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
 
@@ -20,19 +25,26 @@ def sent_requests(lake):
     return sent
 
 
-def test_small_files_are_one_put_each_and_one_get_each(bucket, aws_env, tmp_path):
-    lake = Lake(f"s3://{bucket}/logs", cache_dir=tmp_path / "cache", progress=False)
+@pytest.mark.parametrize("plane", ["auto", "boto3"])
+def test_small_files_are_one_put_each_and_one_get_each(s3_server, bucket, tmp_path, plane):
     paths = [write(tmp_path / "in" / f"app-{i}.log", f"line {i}\n" * (i + 1)) for i in range(20)]
-    sent = sent_requests(lake)
-    records = lake.push_many(paths, what="app", where="web01", start=T0, end=T1, data_version="0")
-    data_puts = [url for op, url in sent if "/data/" in url]
-    assert len(data_puts) == len(set(data_puts)) == 20
-    assert {op for op, _ in sent} == {"PutObject"}  # no HEAD, no multipart, no GET
-    assert all("/catalog/" in url for op, url in sent if "/data/" not in url)
+    with wire_proxy(s3_server.url) as wire:
+        lake = Lake(config=resolve({"DATALAKE_STORAGE_URL": f"s3://{bucket}/logs",
+                                    "AWS_ENDPOINT_URL": wire.url, "DATALAKE_S3_DATA_PLANE": plane,
+                                    "DATALAKE_CACHE_DIR": str(tmp_path / "cache")}), progress=False)
+        assert (lake.store.fast_plane is not None) == (plane == "auto")
+        records = lake.push_many(paths, what="app", where="web01", start=T0, end=T1,
+                                 data_version="0")
+        data_puts = [s.path for s in wire.requests("PUT", "/data/")]
+        assert len(data_puts) == len(set(data_puts)) == 20
+        assert {s.method for s in wire.sent} == {"PUT"}  # no HEAD, no multipart, no GET
+        assert all("/catalog/" in s.path for s in wire.sent if "/data/" not in s.path)
+        assert all(s.headers.get("if-none-match") == "*" for s in wire.requests("PUT", "/data/"))
 
-    sent.clear()
-    fetched = lake.fetch(records, dest=tmp_path / "out")
-    assert [op for op, _ in sent] == ["GetObject"] * 20  # the size is known: no HEAD first
+        wire.clear()
+        fetched = lake.fetch(records, dest=tmp_path / "out")
+        assert [s.method for s in wire.sent] == ["GET"] * 20  # the size is known: no HEAD first
+        assert all("/data/" in s.path and not s.query for s in wire.sent)
     assert [p.read_bytes() for p in fetched] == [p.read_bytes() for p in paths]
 
 

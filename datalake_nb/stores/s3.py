@@ -22,6 +22,7 @@ from boto3.s3.transfer import TransferConfig
 
 from ..config import Config, duration_seconds
 from ..core.errors import DatalakeError, InvalidInput, NotFound
+from . import fast
 from .base import CHUNK, Entry, Leftover, Store, redact_url
 
 PART = 16 << 20  # multipart part size; smaller files go as one PUT
@@ -185,14 +186,16 @@ class S3Store(Store):
                    sse=config["DATALAKE_S3_SSE"], sse_kms_key_id=config["DATALAKE_S3_SSE_KMS_KEY_ID"],
                    expected_bucket_owner=config["DATALAKE_S3_EXPECTED_BUCKET_OWNER"],
                    connect_timeout=config["DATALAKE_S3_CONNECT_TIMEOUT"],
-                   read_timeout=config["DATALAKE_S3_READ_TIMEOUT"])
+                   read_timeout=config["DATALAKE_S3_READ_TIMEOUT"],
+                   data_plane=config["DATALAKE_S3_DATA_PLANE"] or "auto")
 
     def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None,
                  profile: str | None = None, concurrency: int = 8, retry_mode: str = "standard",
                  max_attempts: int = 8, access_key: str | None = None, secret_key: str | None = None,
                  sse: str | None = None, sse_kms_key_id: str | None = None,
                  expected_bucket_owner: str | None = None,
-                 connect_timeout: float | str | None = None, read_timeout: float | str | None = None):
+                 connect_timeout: float | str | None = None, read_timeout: float | str | None = None,
+                 data_plane: str = "auto"):
         self.bucket, self.prefix = parse_s3_url(url)
         self.url = f"s3://{self.bucket}/{self.prefix}"
         # Sent with every request: reads name the owner, writes also ask for encryption.
@@ -212,10 +215,35 @@ class S3Store(Store):
             max_pool_connections=max(10, concurrency * 2))
         with _errors("connect", self.url):
             self.client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
+        self._fast_args = None if data_plane == "boto3" or expected_bucket_owner or not fast.available() \
+            else dict(endpoint_url=self.client.meta.endpoint_url if endpoint_url else None,
+                      region=self.client.meta.region_name, sse=sse, sse_kms_key_id=sse_kms_key_id,
+                      connect_timeout=config.connect_timeout, read_timeout=config.read_timeout,
+                      max_attempts=max_attempts, session=session)
+        self._fast_plane: fast.FastPlane | None = None
+        self._fast_lock = threading.Lock()
         self.client.meta.events.register("before-send.s3", _no_expect_for_small_body)
         self.client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
         self.transfer = TransferConfig(max_concurrency=concurrency, multipart_threshold=16 << 20,
                                        multipart_chunksize=16 << 20)
+
+    @property
+    def fast_plane(self) -> "fast.FastPlane | None":
+        """The obstore data plane for small PUTs and GETs, made on first use (None: boto3
+        does them; see stores/fast.py for when)."""
+        if self._fast_args is None or self._fast_plane is not None:
+            return self._fast_plane
+        with self._fast_lock:
+            if self._fast_plane is None and self._fast_args is not None:
+                args = dict(self._fast_args)
+                credentials = None
+                with contextlib.suppress(Exception):  # boto3 will say what is wrong
+                    credentials = args.pop("session").get_credentials()
+                self._fast_args = None
+                if credentials is not None:
+                    self._fast_plane = fast.FastPlane(self.bucket, self.prefix, self.url,
+                                                      credentials=credentials, **args)
+        return self._fast_plane
 
     def put_file(self, key, source, metadata, progress=None, *, size=None, if_absent=False):
         if isinstance(source, (str, os.PathLike)):
@@ -235,6 +263,12 @@ class S3Store(Store):
         return self._multipart(key, source, metadata, progress, if_absent)
 
     def put_bytes(self, key, data, metadata=None, *, if_absent=False):
+        if self.fast_plane is not None:
+            try:
+                self.fast_plane.put(key, data, metadata or {}, if_absent)
+                return True
+            except fast.Exists:
+                return False
         condition = {"IfNoneMatch": "*"} if if_absent else {}
         for attempt in range(3):
             try:
@@ -316,6 +350,14 @@ class S3Store(Store):
                                                **self.read_args)
 
     def get_file(self, key, dest, progress=None, size=None):
+        if size is not None and size < self.transfer.multipart_threshold and self.fast_plane is not None:
+            with open(dest, "wb") as out:
+                def write(chunk: Any) -> None:
+                    out.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+                self.fast_plane.get(key, write)
+            return
         if size is not None and size < self.transfer.multipart_threshold:
             # One GET: download_file would first HEAD the object for its size.
             with _errors(f"download {key}", self.url):

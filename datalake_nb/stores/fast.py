@@ -1,0 +1,121 @@
+"""Small objects' PUT and GET through obstore (Rust's object_store) instead of boto3.
+
+Why: on a small file the request *is* the work, and boto3 spends 3-3.5 ms of client
+CPU on each (event hooks, endpoint rules, signing, urllib3, parsing); obstore spends
+0.3-0.7 ms (bench/PROFILE.md).  boto3 stays the control plane (listing, HEAD, DELETE,
+multipart) and the source of credentials: obstore asks it for them (refreshed as
+boto3 refreshes them), so profiles, roles and SSO keep working.
+
+Used only where it sends what boto3 would: not with an expected bucket owner (obstore
+cannot sign a header of our choosing), nor without credentials (boto3's error says
+better what to do).  ``DATALAKE_S3_DATA_PLANE=boto3`` turns it off.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import re
+from typing import Any, Callable, Iterator
+
+from ..core.errors import DatalakeError, NotFound
+
+try:
+    import obstore
+    import obstore.exceptions
+    from obstore.store import S3Store as _ObjectStore
+except ImportError:  # an optional speed-up: boto3 does the same work without it
+    obstore = None
+
+
+class Exists(Exception):
+    """A create-only PUT found the key there already (S3's 412)."""
+
+
+def available() -> bool:
+    return obstore is not None
+
+
+class FastPlane:
+    """PUT and GET of whole small objects under one bucket and prefix."""
+
+    def __init__(self, bucket: str, prefix: str, url: str, *, endpoint_url: str | None,
+                 region: str | None, credentials: Any, sse: str | None,
+                 sse_kms_key_id: str | None, connect_timeout: float, read_timeout: float,
+                 max_attempts: int) -> None:
+        self.url = url
+        self.endpoint = endpoint_url or f"https://s3.{region or 'us-east-1'}.amazonaws.com"
+        config: dict[str, Any] = {"region": region or "us-east-1"}
+        if endpoint_url:
+            # A custom endpoint (SeaweedFS, MinIO, moto) is addressed by path, as boto3 does.
+            config.update(endpoint=endpoint_url, virtual_hosted_style_request=False)
+        if sse:
+            config["server_side_encryption"] = sse
+        if sse_kms_key_id:
+            config["sse_kms_key_id"] = sse_kms_key_id
+        client = {"allow_http": bool(endpoint_url and endpoint_url.startswith("http://")),
+                  "connect_timeout": datetime.timedelta(seconds=connect_timeout),
+                  "read_timeout": datetime.timedelta(seconds=read_timeout)}
+        retry = {"max_retries": max_attempts - 1,
+                 "retry_timeout": datetime.timedelta(seconds=connect_timeout + read_timeout)}
+        self.store = _ObjectStore(bucket, prefix=prefix.rstrip("/") or None, config=config,
+                                  client_options=client, retry_config=retry,
+                                  credential_provider=_provider(credentials))
+
+    def put(self, key: str, data: bytes, metadata: dict[str, str], if_absent: bool) -> None:
+        """Raises Exists when ``if_absent`` and the key is there."""
+        with self._errors("put", key):
+            obstore.put(self.store, key, data, attributes=metadata or None,
+                        mode="create" if if_absent else "overwrite")
+
+    def get(self, key: str, write: Callable[[bytes], Any]) -> None:
+        """The object's bytes, in order, into ``write``."""
+        with self._errors(f"download {key}", key):
+            for chunk in obstore.get(self.store, key):
+                write(chunk)
+
+    @contextlib.contextmanager
+    def _errors(self, what: str, key: str) -> Iterator[None]:
+        """obstore's errors as ours: one line, the endpoint's words kept short."""
+        try:
+            yield
+        except obstore.exceptions.AlreadyExistsError:
+            raise Exists() from None
+        except FileNotFoundError:
+            raise NotFound(f"{what}: no such object in {self.url}") from None
+        except (obstore.exceptions.PermissionDeniedError,
+                obstore.exceptions.UnauthenticatedError) as exc:
+            raise DatalakeError(f"{what}: access denied to {self.url}; check the AWS credentials "
+                                "and the bucket policy") from exc
+        except (obstore.exceptions.BaseError, OSError, TimeoutError) as exc:
+            raise DatalakeError(f"{what}: {self._explain(str(exc))}") from exc
+
+    def _explain(self, text: str) -> str:
+        """The gist of obstore's message (many lines: a debug dump after the first),
+        worded as S3Store words boto3's errors."""
+        code = re.search(r"<Code>([^<]+)</Code>", text)
+        status = re.search(r"status code: (\d+)", text)
+        if "kind: Timeout" in text:
+            return (f"the S3 endpoint {self.endpoint} did not answer in time; check "
+                    "AWS_ENDPOINT_URL, or raise DATALAKE_S3_READ_TIMEOUT")
+        if "kind: Connect" in text:
+            return f"cannot reach the S3 endpoint {self.endpoint}; check AWS_ENDPOINT_URL"
+        if code and code[1] == "NoSuchBucket":
+            return f"the bucket of {self.url} does not exist"
+        if code or status:
+            detail = code[1] if code else f"HTTP {status[1]}"  # type: ignore[index]
+            return f"S3 error {detail} on {self.url}"
+        first = text.strip().splitlines()
+        return f"{self.url}: {first[0][:200] if first else 'unknown error'}"
+
+
+def _provider(credentials: Any) -> Callable[[], dict[str, Any]]:
+    """boto3's credentials (refreshable ones refresh themselves) in obstore's form."""
+    def current() -> dict[str, Any]:
+        frozen = credentials.get_frozen_credentials()
+        return {"access_key_id": frozen.access_key, "secret_access_key": frozen.secret_key,
+                "token": frozen.token,
+                "expires_at": datetime.datetime.now(datetime.timezone.utc)
+                + datetime.timedelta(minutes=5)}
+    return current
+
+
