@@ -146,7 +146,9 @@ _COMPACT = re.compile(r"[0-9]{8}T[0-9]{9}Z")
 def from_compact(text: str) -> int:
     if not _COMPACT.fullmatch(text):
         raise ValueError(f"not a compact time: {text!r}")
-    stamp = dt.datetime.strptime(text[:15], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+    # by hand: strptime was a third of a listing's CPU (two times in every key)
+    stamp = dt.datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[9:11]),
+                        int(text[11:13]), int(text[13:15]), tzinfo=UTC)
     return _datetime_ms(stamp) + int(text[15:18])
 
 

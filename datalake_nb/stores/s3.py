@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import datetime
 import io
 import os
 import re
@@ -18,6 +19,8 @@ from typing import Any, Iterator
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.session
+import botocore.utils
 from boto3.s3.transfer import TransferConfig
 
 from ..config import Config, duration_seconds
@@ -100,6 +103,16 @@ def _seconds(value: float | str | None, default: float) -> float:
     if value is None or value == "":
         return default
     return duration_seconds("timeout", value) if isinstance(value, str) else float(value)
+
+
+def _parse_timestamp(value: Any) -> datetime.datetime:
+    """botocore's timestamp parser for responses, fast for S3's ISO 8601 form: botocore's
+    own (dateutil) costs ~120 us per key, which was most of a 1,000-key listing's CPU.
+    The other forms (HTTP dates of HEAD answers, epoch numbers) go to botocore's."""
+    if isinstance(value, str) and value.endswith("Z"):
+        with contextlib.suppress(ValueError):
+            return datetime.datetime.fromisoformat(value[:-1]).replace(tzinfo=datetime.timezone.utc)
+    return botocore.utils.parse_timestamp(value)
 
 
 def _endpoint_of(exc: botocore.exceptions.BotoCoreError) -> str:
@@ -202,10 +215,14 @@ class S3Store(Store):
         self.read_args = {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
         self.write_args = {**self.read_args, **({"ServerSideEncryption": sse} if sse else {}),
                            **({"SSEKMSKeyId": sse_kms_key_id} if sse_kms_key_id else {})}
+        core = botocore.session.get_session()
+        core.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=_parse_timestamp)
         with _errors("connect", self.url):
             session = boto3.session.Session(profile_name=profile or None, region_name=region or None,
                                             aws_access_key_id=access_key or None,
-                                            aws_secret_access_key=secret_key or None)
+                                            aws_secret_access_key=secret_key or None,
+                                            botocore_session=core)
         # The timeouts bound each connect and each socket read (not a whole transfer: a big
         # upload or download goes on as long as bytes flow).
         config = botocore.config.Config(
