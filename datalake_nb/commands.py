@@ -301,7 +301,11 @@ def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
 def _show_read(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
     if args.output == "jsonl":
         frame.to_json(out, orient="records", lines=True, date_format="iso", date_unit="ms")
-    else:
+    else:  # times as in list and jsonl: ISO 8601 in UTC, to the millisecond
+        import pandas as pd
+        frame = frame.assign(**{name: column.dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+                                for name, column in frame.items()
+                                if isinstance(column.dtype, pd.DatetimeTZDtype)})
         frame.to_csv(out, index=False)
     return 0
 

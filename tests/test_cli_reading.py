@@ -82,6 +82,7 @@ def test_read_prints_the_rows_of_lake_read(cli_lake, capsys):
     expected = cli_lake.read(what="nginx", start=window[1], end=window[3])
     assert len(printed) == len(expected) > 0
     assert list(printed.columns[:4]) == ["id", "what", "where", "line_number"]
+    assert list(printed["time"]) == [t.strftime("%Y-%m-%dT%H:%M:%S.000Z") for t in expected["time"]]
     code, out, _ = run(capsys, "read", "--what", "nginx", "--output", "jsonl", *window)
     rows = [json.loads(line) for line in out.splitlines()]
     assert len(rows) == len(expected) and rows[0]["status"] in (200, 201, 204, 301, 302, 304,
