@@ -1,7 +1,8 @@
 """The lake's hash in one place: of bytes, of a file, of a stream, and a stream that checks it.
 
 The hash is the seed's 16-byte blake2b (pyblake2 and hashlib agree), over the whole
-content of a file.  Push hashes the file, fetch hashes the download before placing it,
+content of a file.  Push hashes the file, fetch hashes the download as it arrives
+(``VerifiedFile``: parts written in any order, hashed in order) before placing it,
 ``check --deep`` hashes what is stored, and ``cat`` / ``Lake.open`` read through
 ``VerifiedStream`` so damage is never passed on silently.
 """
@@ -11,6 +12,7 @@ import concurrent.futures
 import hashlib
 import io
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +142,113 @@ class VerifiedStream(io.RawIOBase):
         if not self.closed:
             self._raw.close()
         super().close()
+
+
+AHEAD_LIMIT = 64 << 20  # bytes a VerifiedFile holds for the hash beyond a gap (then writers wait)
+
+
+class SinkClosed(DatalakeError):
+    """A write to a VerifiedFile after it was closed: the download it belongs to was given up."""
+
+
+class VerifiedFile:
+    """A file that a download writes in parts, in any order and from any thread
+    (``write_at``), hashed strictly in order as its bytes become contiguous, so the
+    download is verified as it arrives and the file is never read again.
+
+    Bytes written beyond a gap (a later part arriving before an earlier one) wait in
+    memory for the hash; past ``ahead_limit`` bytes of them, their writers wait until the
+    hash catches up (the writer of the bytes at the hash's position never waits, so the
+    gap always closes).  ``close()`` (the end of a ``with`` block) wakes every waiting
+    writer with SinkClosed and refuses later writes: a download given up halfway cannot
+    write into the file afterwards.  Implements ``stores.base.Sink``.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], ahead_limit: int = AHEAD_LIMIT):
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0),
+                           0o600)
+        self._digest = content_hash()
+        self._limit = ahead_limit
+        self._next = 0                      # bytes before this are hashed (or being hashed)
+        self._ahead: dict[int, bytes] = {}  # offset -> bytes written there, not hashed yet
+        self._ahead_bytes = 0
+        self._hashing = False               # one thread at a time feeds the digest
+        self._writing = 0                   # writes in progress (close waits for them)
+        self._closed = False
+        self._cond = threading.Condition()
+
+    def __enter__(self) -> "VerifiedFile":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        """Write ``data`` (bytes: kept, not copied, until hashed) at ``offset``; each byte
+        of the file is written once."""
+        if not data:
+            return
+        with self._cond:
+            while (not self._closed and offset != self._next and self._ahead_bytes
+                   and self._ahead_bytes + len(data) > self._limit):
+                self._cond.wait()
+            if self._closed:
+                raise SinkClosed("download stopped: its file was closed")
+            if offset < self._next or offset in self._ahead:
+                raise ValueError(f"bytes at offset {offset} were written before")
+            self._writing += 1
+        try:
+            view = memoryview(data)
+            done = 0
+            while done < len(view):
+                done += os.pwrite(self._fd, view[done:], offset + done)
+        finally:
+            with self._cond:
+                self._writing -= 1
+                self._cond.notify_all()
+        with self._cond:
+            if self._closed:
+                raise SinkClosed("download stopped: its file was closed")
+            self._ahead[offset] = data
+            self._ahead_bytes += len(data)
+            if self._hashing:
+                return  # the thread hashing now takes these bytes when it reaches them
+            self._hashing = True
+        self._hash_contiguous()
+
+    def _hash_contiguous(self) -> None:
+        """Feed the digest every waiting chunk that continues it, in order (outside the
+        lock: blake2b releases the GIL, so other parts keep writing meanwhile)."""
+        while True:
+            with self._cond:
+                chunk = None if self._closed else self._ahead.pop(self._next, None)
+                if chunk is None:
+                    self._hashing = False
+                    self._cond.notify_all()
+                    return
+                self._next += len(chunk)
+                self._ahead_bytes -= len(chunk)
+                self._cond.notify_all()
+            self._digest.update(chunk)
+
+    def result(self) -> tuple[str, int]:
+        """(blake2b-16 hex, size) of the file, once every write has returned."""
+        with self._cond:
+            while self._hashing:
+                self._cond.wait()
+            if self._ahead:
+                raise DatalakeError(f"download incomplete: no bytes at offset {self._next} of a "
+                                    f"file that has bytes at {min(self._ahead)}")
+            return self._digest.hexdigest(), self._next
+
+    def close(self) -> None:
+        """Stop: wake waiting writers (SinkClosed), wait for writes in progress, close the file."""
+        with self._cond:
+            if self._closed:
+                return
+            self._closed = True
+            self._ahead.clear()
+            self._cond.notify_all()
+            while self._writing:
+                self._cond.wait()
+        os.close(self._fd)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from datalake_nb import Lake
+from datalake_nb.hashing import VerifiedFile
 
 from support.helpers import write
 
@@ -37,13 +38,14 @@ def test_small_files_are_one_put_each_and_one_get_each(bucket, aws_env, tmp_path
 
 
 def test_fetch_without_a_known_size_still_works(bucket, aws_env, tmp_path):
-    """A record without a size (e.g. built by hand) falls back to boto3's download_file."""
+    """A record without a size (e.g. built by hand) costs one HEAD for its size first."""
     lake = Lake(f"s3://{bucket}/logs", cache_dir=tmp_path / "cache", progress=False)
     rec = lake.push(write(tmp_path / "a.log", "hello\n"), what="app", where="web01", start=T0,
                     data_version="0")
     sent = sent_requests(lake)
     dest = tmp_path / "a.copy"
-    lake.store.get_file(rec.url.split("/logs/", 1)[1], dest)
+    with VerifiedFile(dest) as sink:
+        lake.store.get_file(rec.url.split("/logs/", 1)[1], sink)
     assert dest.read_text() == "hello\n"
     assert [op for op, _ in sent] == ["HeadObject", "GetObject"]
 
@@ -56,7 +58,8 @@ def test_progress_counts_every_byte_of_a_small_file(bucket, aws_env, tmp_path):
     pushed, fetched = [], []
     key = "data/x.log"
     lake.store.put_file(key, path, {}, pushed.append)
-    lake.store.get_file(key, tmp_path / "b.copy", fetched.append, size=len(data))
+    with VerifiedFile(tmp_path / "b.copy") as sink:
+        lake.store.get_file(key, sink, fetched.append, size=len(data))
     assert sum(pushed) == sum(fetched) == len(data)
     assert (tmp_path / "b.copy").read_bytes() == data
 
