@@ -231,6 +231,12 @@ class VerifiedFile:
                 self._cond.notify_all()
             self._digest.update(chunk)
 
+    @property
+    def waiting_bytes(self) -> int:
+        """Bytes written beyond a gap, held in memory until the hash reaches them."""
+        with self._cond:
+            return self._ahead_bytes
+
     def result(self) -> tuple[str, int]:
         """(blake2b-16 hex, size) of the file, once every write has returned."""
         with self._cond:
