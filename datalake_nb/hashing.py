@@ -197,11 +197,16 @@ class VerifiedFile:
             if offset < self._next or offset in self._ahead:
                 raise ValueError(f"bytes at offset {offset} were written before")
             self._writing += 1
+            self._ahead_bytes += len(data)  # counted from now: writers check it before writing
         try:
             view = memoryview(data)
             done = 0
             while done < len(view):
                 done += os.pwrite(self._fd, view[done:], offset + done)
+        except BaseException:
+            with self._cond:
+                self._ahead_bytes -= len(data)
+                raise
         finally:
             with self._cond:
                 self._writing -= 1
@@ -210,7 +215,6 @@ class VerifiedFile:
             if self._closed:
                 raise SinkClosed("download stopped: its file was closed")
             self._ahead[offset] = data
-            self._ahead_bytes += len(data)
             if self._hashing:
                 return  # the thread hashing now takes these bytes when it reaches them
             self._hashing = True
