@@ -170,7 +170,7 @@ class VerifiedFile:
         self._digest = content_hash()
         self._limit = ahead_limit
         self._next = 0                      # bytes before this are hashed (or being hashed)
-        self._ahead: dict[int, bytes] = {}  # offset -> bytes written there, not hashed yet
+        self._ahead: dict[int, bytes | bytearray] = {}  # offset -> bytes written there, not hashed yet
         self._ahead_bytes = 0
         self._hashing = False               # one thread at a time feeds the digest
         self._writing = 0                   # writes in progress (close waits for them)
@@ -183,9 +183,9 @@ class VerifiedFile:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def write_at(self, offset: int, data: bytes) -> None:
-        """Write ``data`` (bytes: kept, not copied, until hashed) at ``offset``; each byte
-        of the file is written once."""
+    def write_at(self, offset: int, data: bytes | bytearray) -> None:
+        """Write ``data`` at ``offset`` (kept, not copied, until hashed: the caller must not
+        change it afterwards); each byte of the file is written once."""
         if not data:
             return
         with self._cond:

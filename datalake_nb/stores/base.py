@@ -23,11 +23,11 @@ CHUNK = 1 << 20
 
 class Sink(Protocol):
     """Where ``Store.get_file`` writes an object: ``write_at`` may be called from several
-    threads, in any order, and writes each byte of the object once (``data`` is bytes the
-    sink may keep).  It may raise to stop the download (then the store stops every part).
+    threads, in any order, and writes each byte of the object once (``data``, bytes or a
+    bytearray, is the sink's to keep: the store does not change it afterwards).  It may raise to stop the download (then the store stops every part).
     ``hashing.VerifiedFile`` is the one the lake uses: it hashes the bytes as they arrive."""
 
-    def write_at(self, offset: int, data: bytes) -> None: ...
+    def write_at(self, offset: int, data: bytes | bytearray) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)

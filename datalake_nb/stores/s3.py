@@ -228,8 +228,12 @@ class _RangedDownload:
                 self._part(*part)
 
     def _part(self, start: int, end: int) -> None:
-        """Bytes start..end-1 into the sink; a body that breaks off is asked again from
-        where it stopped (PART_ATTEMPTS in all)."""
+        """Bytes start..end-1 into the sink, as one piece once they are all here: one write
+        and one hash update per part, so the thread that hashes waits for the GIL once per
+        part, not once per network read (which made hashing the slowest step).  A body that
+        breaks off is asked again from where it stopped (PART_ATTEMPTS in all)."""
+        piece = bytearray(end - start)
+        view = memoryview(piece)
         at = start
         for attempt in range(1, PART_ATTEMPTS + 1):
             body = self._get(at, end)
@@ -241,7 +245,7 @@ class _RangedDownload:
                         if at + len(chunk) > end:
                             raise DatalakeError(f"{self.what}: the server sent more than the "
                                                 f"bytes {start}-{end - 1} asked for")
-                        self.sink.write_at(at, chunk)
+                        view[at - start:at - start + len(chunk)] = chunk
                         at += len(chunk)
                         if self.progress:
                             self.progress(len(chunk))
@@ -250,6 +254,8 @@ class _RangedDownload:
                     raise
                 continue
             if at == end:
+                view.release()
+                self.sink.write_at(start, piece)  # the sink keeps it until hashed
                 return
             raise IntegrityError(f"{self.what}: {self.store.url}{self.key} ended after {at} "
                                  f"bytes, {self.size} were expected; nothing was written")
