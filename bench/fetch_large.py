@@ -6,8 +6,10 @@ pushes the file with every contender first, which at 1 GiB takes long on 2 cores
 
 Without ``--endpoint`` it starts SeaweedFS itself.  The tools come from the bench's tool
 folder (``python -m bench`` installs them); a missing one has no row.  Times are medians of
-runs in turns (ours, s5cmd, CRT rotate); ours is ``Lake.fetch`` into an emptied cache, so
-it includes hashing and placing the file.
+runs in turns (ours, before, s5cmd, CRT rotate); ours is ``Lake.fetch`` into an emptied
+cache, so it includes hashing and placing the file; "before" is what it did until the
+download was hashed as it arrived (boto3's download_file, then hash_file reading the file
+again), in the same process and with the same settings.
 """
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from typing import Callable
 import boto3
 
 from datalake_nb import Lake
+from datalake_nb.cache import temp_path
+from datalake_nb.hashing import hash_file
 from datalake_nb.config import resolve
 from datalake_nb.core import layout
 
@@ -75,8 +79,19 @@ def main(argv: list[str] | None = None) -> int:
                 dest.mkdir()
                 lakes.append(lake())
 
+            def before() -> None:
+                """What Lake._download did before: boto3's download_file into a temporary
+                file, then hash_file reading it again, then the same cache and placing."""
+                target = lakes[-1].cache.path(rec.hash)
+                with temp_path(target.parent) as tmp:
+                    store = lakes[-1].store
+                    store.client.download_file(bucket, key, str(tmp), Config=store.transfer)
+                    assert hash_file(tmp)[0] == rec.hash
+                    lakes[-1].cache.add(tmp, rec)
+                lakes[-1].fetch([rec], dest=dest)
+
             contenders: dict[str, Callable[[], object]] = {
-                "ours": lambda: lakes[-1].fetch([rec], dest=dest)}
+                "ours": lambda: lakes[-1].fetch([rec], dest=dest), "before": before}
             if tools.s5cmd:
                 contenders["s5cmd"] = lambda: run(tools.s5cmd_cmd(
                     "cp", f"s3://{bucket}/{key}", str(dest / "large.log")))
@@ -84,17 +99,18 @@ def main(argv: list[str] | None = None) -> int:
                 contenders["crt"] = lambda: float(__import__("subprocess").run(
                     tools.crt_cmd("down", dest / "large.log", bucket, key), check=True,
                     capture_output=True, text=True).stdout)
-            result = medians(contenders, args.repeat, before=fresh)
+            cpu: dict[str, float] = {}
+            result = medians(contenders, args.repeat, before=fresh, cpu=cpu)
             fresh()
             lakes[-1].fetch([rec], dest=dest)
-            from datalake_nb.hashing import hash_file
             hashing = timed(lambda: hash_file(lakes[-1].cache.path(rec.hash)))
             load = "/".join(f"{x:.1f}" for x in os.getloadavg())
             print(f"fetch {args.mib} MiB, verified; concurrency {args.concurrency}; medians of "
                   f"{args.repeat} runs in turns; load after {load}")
             for name, seconds in result.items():
                 ratio = f" ({result['ours'] / seconds:.2f}x ours/this)" if name != "ours" else ""
-                print(f"  {name:6s} {seconds:6.2f} s  {args.mib / seconds:7.0f} MiB/s{ratio}")
+                print(f"  {name:6s} {seconds:6.2f} s  {args.mib / seconds:5.0f} MiB/s  client CPU "
+                      f"{cpu[name]:5.2f} s{ratio}")
             print(f"  hash_file of the fetched file alone: {hashing:.2f} s")
     finally:
         if server:

@@ -144,7 +144,7 @@ class VerifiedStream(io.RawIOBase):
         super().close()
 
 
-AHEAD_LIMIT = 64 << 20  # bytes a VerifiedFile holds for the hash beyond a gap (then writers wait)
+AHEAD_LIMIT = 32 << 20  # bytes a VerifiedFile holds for the hash beyond a gap (then writers wait)
 
 
 class SinkClosed(DatalakeError):
