@@ -2,7 +2,8 @@
 against s5cmd and boto3's CRT transfer manager, with nothing else running (the full bench
 pushes the file with every contender first, which at 1 GiB takes long on 2 cores).
 
-    python -m bench.fetch_large [--mib 1024] [--repeat 3] [--concurrency 8] [--endpoint URL]
+    python -m bench.fetch_large [--mib 1024] [--repeat 3] [--concurrency 8] [--part-mib N]
+                                [--endpoint URL]
 
 Without ``--endpoint`` it starts SeaweedFS itself.  The tools come from the bench's tool
 folder (``python -m bench`` installs them); a missing one has no row.  Times are medians of
@@ -39,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mib", type=int, default=1024, help="size of the file (MiB)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--part-mib", type=int, help="our ranged GETs' part size (MiB; default "
+                        "S3Store's)")
     parser.add_argument("--endpoint", help="an S3 endpoint with the bench's credentials")
     args = parser.parse_args(argv)
     os.environ.update(CREDENTIALS)
@@ -62,10 +65,13 @@ def main(argv: list[str] | None = None) -> int:
 
             def lake() -> Lake:
                 shutil.rmtree(work / "cache", ignore_errors=True)
-                return Lake(config=resolve({"DATALAKE_STORAGE_URL": url, "AWS_ENDPOINT_URL": endpoint,
+                made = Lake(config=resolve({"DATALAKE_STORAGE_URL": url, "AWS_ENDPOINT_URL": endpoint,
                                             "DATALAKE_CACHE_DIR": str(work / "cache"),
                                             "DATALAKE_CONCURRENCY": str(args.concurrency)}),
                             progress=False)
+                if args.part_mib:
+                    made.store.download_part = args.part_mib << 20
+                return made
             rec = lake().push(source, what="bench", where="large", start=1_420_070_400_000,
                               data_version="0")
             source.unlink()
@@ -105,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
             lakes[-1].fetch([rec], dest=dest)
             hashing = timed(lambda: hash_file(lakes[-1].cache.path(rec.hash)))
             load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-            print(f"fetch {args.mib} MiB, verified; concurrency {args.concurrency}; medians of "
+            part = (args.part_mib << 20 if args.part_mib else lakes[-1].store.download_part) >> 20
+            print(f"fetch {args.mib} MiB, verified; concurrency {args.concurrency}, our parts "
+                  f"{part} MiB; medians of "
                   f"{args.repeat} runs in turns; load after {load}")
             for name, seconds in result.items():
                 ratio = f" ({result['ours'] / seconds:.2f}x ours/this)" if name != "ours" else ""

@@ -183,8 +183,8 @@ def _no_expect_for_small_body(request: Any, **kwargs: Any) -> None:
 class _RangedDownload:
     """One large object fetched as parallel ranged GETs (``store.download_part`` bytes
     each, ``store.transfer.max_concurrency`` at once, taken in order) into a sink that
-    hashes them in order as they arrive.  Memory stays bounded: each part is read in
-    CHUNK pieces, and the sink makes a part that runs too far ahead wait.
+    hashes them in order as they arrive.  Memory stays bounded: each part is read and
+    written in CHUNK pieces, and the sink makes a part that runs too far ahead wait.
 
     Every answer must name the object's expected size and the same ETag as the others:
     an object shorter or longer than the record says is an IntegrityError, one replaced
@@ -228,12 +228,8 @@ class _RangedDownload:
                 self._part(*part)
 
     def _part(self, start: int, end: int) -> None:
-        """Bytes start..end-1 into the sink, as one piece once they are all here: one write
-        and one hash update per part, so the thread that hashes waits for the GIL once per
-        part, not once per network read (which made hashing the slowest step).  A body that
-        breaks off is asked again from where it stopped (PART_ATTEMPTS in all)."""
-        piece = bytearray(end - start)
-        view = memoryview(piece)
+        """Bytes start..end-1 into the sink as they arrive; a body that breaks off is asked
+        again from where it stopped (PART_ATTEMPTS in all)."""
         at = start
         for attempt in range(1, PART_ATTEMPTS + 1):
             body = self._get(at, end)
@@ -245,7 +241,7 @@ class _RangedDownload:
                         if at + len(chunk) > end:
                             raise DatalakeError(f"{self.what}: the server sent more than the "
                                                 f"bytes {start}-{end - 1} asked for")
-                        view[at - start:at - start + len(chunk)] = chunk
+                        self.sink.write_at(at, chunk)
                         at += len(chunk)
                         if self.progress:
                             self.progress(len(chunk))
@@ -254,8 +250,6 @@ class _RangedDownload:
                     raise
                 continue
             if at == end:
-                view.release()
-                self.sink.write_at(start, piece)  # the sink keeps it until hashed
                 return
             raise IntegrityError(f"{self.what}: {self.store.url}{self.key} ended after {at} "
                                  f"bytes, {self.size} were expected; nothing was written")
