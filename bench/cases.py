@@ -324,7 +324,7 @@ def fetch_large(b: Bench) -> None:
     b.note(f"Case 3: the first fetch sends {len(first_ops)} requests ({describe(first_ops)}); "
            f"a cache hit sends {len(counter.ops)}. Our parallel ranged GETs are hashed in "
            f"order as they arrive (hashing.VerifiedFile), so the file is not read again; "
-           f"hashing it alone (hash_file) takes {hashing:.2f} s of CPU, which overlaps the "
+           f"hashing the file alone (hash_file) takes {hashing:.2f} s, which overlaps the "
            f"download but is work s5cmd and CRT do not do. One GET hashed as it streams took "
            f"{result['stream']:.2f} s here"
            + (" (moto reads the whole object for every ranged GET)" if b.server == "moto" else "")
