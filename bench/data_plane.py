@@ -55,11 +55,10 @@ class ObstoreData(S3Store):
         if progress:
             progress(len(data))
 
-    def get_file(self, key, dest, progress=None, size=None):
+    def get_file(self, key, sink, progress=None, size=None):
         import obstore
-        data = obstore.get(self.obstore, self.prefix + key).bytes()
-        with open(dest, "wb") as out:
-            out.write(data)
+        data = bytes(obstore.get(self.obstore, self.prefix + key).bytes())
+        sink.write_at(0, data)
         if progress:
             progress(len(data))
 

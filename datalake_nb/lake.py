@@ -20,7 +20,7 @@ from .core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from .core.metadata import (Record, check_ext, check_fields, check_hash, check_id, check_name,
                             check_order, check_work_id, ext_of)
 from .frame import row_fields, to_frame
-from .hashing import (HashedUpload, VerifiedStream, content_hash, corrupt_message, hash_file,
+from .hashing import (HashedUpload, VerifiedFile, VerifiedStream, content_hash, corrupt_message,
                       hash_open_file)
 from .progress import Progress, ProgressArg, as_progress
 from .stores.base import LocalStore, Store
@@ -457,13 +457,17 @@ class Lake:
         return [self.cache.lookup(r) or self._download(r, lambda n: None) for r in records]
 
     def _download(self, rec: Record, advance: Callable[[int], None]) -> Path:
+        """Download into a temporary file that hashes the bytes in order as they arrive
+        (parts may come in parallel), and move it into the cache only if the hash is the
+        record's: the file is never read a second time."""
         final = self.cache.path(rec.hash)
+        key = layout.data_key(rec)
         with temp_path(final.parent) as tmp:
-            self.store.get_file(layout.data_key(rec), tmp, advance, rec.size)
-            actual, _ = hash_file(tmp)
+            with VerifiedFile(tmp) as sink:  # closed on any error: late writes are refused
+                self.store.get_file(key, sink, advance, rec.size)
+                actual, _ = sink.result()
             if actual != rec.hash:
-                raise IntegrityError(corrupt_message(self.store.url_for(layout.data_key(rec)),
-                                                     rec, actual))
+                raise IntegrityError(corrupt_message(self.store.url_for(key), rec, actual))
             return self.cache.add(tmp, rec)
 
     def _resolve(self, items: Any) -> list[Record]:

@@ -482,9 +482,9 @@ class GatedStore(CountingStore):
         self._hold("list")
         yield from super().list(prefix, start_after, stop)
 
-    def get_file(self, key, dest, progress=None, size=None):
+    def get_file(self, key, sink, progress=None, size=None):
         self._hold("get")
-        return super().get_file(key, dest, progress, size)
+        return super().get_file(key, sink, progress, size)
 
 
 def gated_lake(tmp_path, kind, nth=1):

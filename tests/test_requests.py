@@ -9,6 +9,7 @@ import pytest
 
 from datalake_nb import Lake
 from datalake_nb.config import resolve
+from datalake_nb.hashing import VerifiedFile
 
 from support.helpers import write
 from support.wire import wire_proxy
@@ -48,16 +49,20 @@ def test_small_files_are_one_put_each_and_one_get_each(s3_server, bucket, tmp_pa
     assert [p.read_bytes() for p in fetched] == [p.read_bytes() for p in paths]
 
 
-def test_fetch_without_a_known_size_still_works(bucket, aws_env, tmp_path):
-    """A record without a size (e.g. built by hand) falls back to boto3's download_file."""
-    lake = Lake(f"s3://{bucket}/logs", cache_dir=tmp_path / "cache", progress=False)
-    rec = lake.push(write(tmp_path / "a.log", "hello\n"), what="app", where="web01", start=T0,
-                    data_version="0")
-    sent = sent_requests(lake)
-    dest = tmp_path / "a.copy"
-    lake.store.get_file(rec.url.split("/logs/", 1)[1], dest)
+def test_fetch_without_a_known_size_still_works(s3_server, bucket, tmp_path):
+    """A record without a size (e.g. built by hand) costs one HEAD for its size first."""
+    with wire_proxy(s3_server.url) as wire:
+        lake = Lake(config=resolve({"DATALAKE_STORAGE_URL": f"s3://{bucket}/logs",
+                                    "AWS_ENDPOINT_URL": wire.url,
+                                    "DATALAKE_CACHE_DIR": str(tmp_path / "cache")}), progress=False)
+        rec = lake.push(write(tmp_path / "a.log", "hello\n"), what="app", where="web01", start=T0,
+                        data_version="0")
+        wire.clear()
+        dest = tmp_path / "a.copy"
+        with VerifiedFile(dest) as sink:
+            lake.store.get_file(rec.url.split("/logs/", 1)[1], sink)
     assert dest.read_text() == "hello\n"
-    assert [op for op, _ in sent] == ["HeadObject", "GetObject"]
+    assert [s.method for s in wire.sent] == ["HEAD", "GET"]
 
 
 def test_progress_counts_every_byte_of_a_small_file(bucket, aws_env, tmp_path):
@@ -68,7 +73,8 @@ def test_progress_counts_every_byte_of_a_small_file(bucket, aws_env, tmp_path):
     pushed, fetched = [], []
     key = "data/x.log"
     lake.store.put_file(key, path, {}, pushed.append)
-    lake.store.get_file(key, tmp_path / "b.copy", fetched.append, size=len(data))
+    with VerifiedFile(tmp_path / "b.copy") as sink:
+        lake.store.get_file(key, sink, fetched.append, size=len(data))
     assert sum(pushed) == sum(fetched) == len(data)
     assert (tmp_path / "b.copy").read_bytes() == data
 

@@ -19,6 +19,7 @@ import pytest
 
 from datalake_nb import DatalakeError, Lake
 from datalake_nb.config import resolve
+from datalake_nb.hashing import VerifiedFile
 from datalake_nb.stores.s3 import TIMEOUT_ATTEMPTS
 
 BOUND = 30  # seconds: a bound on a hang, not a benchmark (the default setting gives ~11 s)
@@ -159,7 +160,8 @@ def test_a_slow_transfer_goes_on_while_bytes_flow(monkeypatch, tmp_path):
         started = time.monotonic()
         with lake.store.open("data/slow.log") as stream:
             assert stream.read() == Trickle.PIECE * Trickle.CHUNKS
-        lake.store.get_file("data/slow.log", tmp_path / "slow.log", size=total)
+        with VerifiedFile(tmp_path / "slow.log") as sink:
+            lake.store.get_file("data/slow.log", sink, size=total)
         assert (tmp_path / "slow.log").read_bytes() == Trickle.PIECE * Trickle.CHUNKS
         # each took about 2.4 s, more than the 1 s read timeout: the timeout is per read
         assert time.monotonic() - started > 2 * Trickle.CHUNKS * Trickle.PAUSE * 0.9

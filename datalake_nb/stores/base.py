@@ -12,13 +12,22 @@ import dataclasses
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Union
+from typing import BinaryIO, Callable, Iterator, Protocol, Union
 
 from ..core.errors import InvalidInput, NotFound
 
 Progress = Callable[[int], None]
 Source = Union[Path, BinaryIO]  # a file to upload, or a stream of its bytes (read to the end)
 CHUNK = 1 << 20
+
+
+class Sink(Protocol):
+    """Where ``Store.get_file`` writes an object: ``write_at`` may be called from several
+    threads, in any order, and writes each byte of the object once (``data``, bytes or a
+    bytearray, is the sink's to keep: the store does not change it afterwards).  It may raise to stop the download (then the store stops every part).
+    ``hashing.VerifiedFile`` is the one the lake uses: it hashes the bytes as they arrive."""
+
+    def write_at(self, offset: int, data: bytes | bytearray) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,10 +68,15 @@ class Store(abc.ABC):
         """Like put_file, for bytes in memory."""
 
     @abc.abstractmethod
-    def get_file(self, key: str, dest: Path, progress: Progress | None = None,
+    def get_file(self, key: str, sink: Sink, progress: Progress | None = None,
                  size: int | None = None) -> None:
-        """Write the object's bytes to ``dest`` (the caller makes it atomic).  ``size``,
-        when the caller knows it from a listing, lets a small object take one request."""
+        """Write the object's bytes into ``sink`` (``sink.write_at``; the caller verifies
+        and places them).  ``progress(n)`` is told of bytes as they arrive, and may raise to
+        stop the download: then, as on any error, every part in flight stops within about
+        a second and nothing more is written.  ``size`` (a listing's or the record's) lets a
+        small object take one request and a large one its ranged requests at once; an
+        object found to be of another size is an IntegrityError (or, if only the bytes
+        show it, the caller's hash check fails)."""
 
     @abc.abstractmethod
     def open(self, key: str) -> BinaryIO:
@@ -150,9 +164,14 @@ class LocalStore(Store):
     def put_bytes(self, key, data, metadata=None, *, if_absent=False):
         return self._atomic_write(key, lambda out: out.write(data), if_absent)
 
-    def get_file(self, key, dest, progress=None, size=None):
-        with self.open(key) as src, open(dest, "wb") as out:
-            _copy(src, out, progress)
+    def get_file(self, key, sink, progress=None, size=None):
+        with self.open(key) as src:
+            offset = 0
+            while chunk := src.read(CHUNK):
+                sink.write_at(offset, chunk)
+                offset += len(chunk)
+                if progress:
+                    progress(len(chunk))
 
     def open(self, key):
         try:

@@ -24,11 +24,17 @@ import botocore.utils
 from boto3.s3.transfer import TransferConfig
 
 from ..config import Config, duration_seconds
-from ..core.errors import DatalakeError, InvalidInput, NotFound
+from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from . import fast
-from .base import CHUNK, Entry, Leftover, Store, redact_url
+from .base import CHUNK, Entry, Leftover, Progress, Sink, Store, redact_url
 
 PART = 16 << 20  # multipart part size; smaller files go as one PUT
+DOWNLOAD_PART = 8 << 20  # bytes per ranged GET of a large download
+PART_ATTEMPTS = 3  # tries of a ranged GET whose body broke off (each resumes where it stopped)
+STOP_CHECK_S = 0.2  # how often a large download asks ``progress(0)`` whether to stop
+# The body of an answer broke off mid-way (a reset connection, fewer bytes than announced);
+# a silent server (ReadTimeoutError) is not tried again: timeouts stay bounded.
+_BROKEN_BODY = (botocore.exceptions.ResponseStreamingError, botocore.exceptions.IncompleteReadError)
 
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 PREFIX_MAX = 300  # leaves room for the longest key the lake writes (S3 allows 1024)
@@ -188,6 +194,110 @@ def _no_expect_for_small_body(request: Any, **kwargs: Any) -> None:
             del request.headers["Expect"]
 
 
+class _RangedDownload:
+    """One large object fetched as parallel ranged GETs (``store.download_part`` bytes
+    each, ``store.transfer.max_concurrency`` at once, taken in order) into a sink that
+    hashes them in order as they arrive.  Memory stays bounded: each part is read and
+    written in CHUNK pieces, and the sink makes a part that runs too far ahead wait.
+
+    Every answer must name the object's expected size and the same ETag as the others:
+    an object shorter or longer than the record says is an IntegrityError, one replaced
+    between two parts an error, never a silently mixed file.  The first error (or a
+    ``progress`` that raises: an interrupt) stops every part at its next piece, and the
+    caller does not wait for parts stuck in a read."""
+
+    def __init__(self, store: "S3Store", key: str, sink: Sink, progress: Progress | None,
+                 size: int):
+        self.store, self.key, self.sink, self.progress, self.size = store, key, sink, progress, size
+        self.what = f"download {key}"
+        part = store.download_part
+        self.parts = iter([(start, min(start + part, size)) for start in range(0, size, part)])
+        self.workers = max(1, min(store.transfer.max_concurrency, -(-size // part)))
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.etag: str | None = None
+
+    def run(self) -> None:
+        pool = concurrent.futures.ThreadPoolExecutor(self.workers, thread_name_prefix="datalake-get")
+        try:
+            pending: Any = [pool.submit(self._worker) for _ in range(self.workers)]
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, STOP_CHECK_S, return_when=concurrent.futures.FIRST_EXCEPTION)
+                for future in done:
+                    future.result()  # the first error stops the rest (finally)
+                if self.progress:
+                    self.progress(0)  # raises once interrupted, even if every part is stuck
+        finally:
+            self.stop.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _worker(self) -> None:
+        with _errors(self.what, self.store.url):
+            while not self.stop.is_set():
+                with self.lock:
+                    part = next(self.parts, None)
+                if part is None:
+                    return
+                self._part(*part)
+
+    def _part(self, start: int, end: int) -> None:
+        """Bytes start..end-1 into the sink as they arrive; a body that breaks off is asked
+        again from where it stopped (PART_ATTEMPTS in all)."""
+        at = start
+        for attempt in range(1, PART_ATTEMPTS + 1):
+            body = self._get(at, end)
+            try:
+                with body:
+                    for chunk in body.iter_chunks(CHUNK):
+                        if self.stop.is_set():
+                            return
+                        if at + len(chunk) > end:
+                            raise DatalakeError(f"{self.what}: the server sent more than the "
+                                                f"bytes {start}-{end - 1} asked for")
+                        self.sink.write_at(at, chunk)
+                        at += len(chunk)
+                        if self.progress:
+                            self.progress(len(chunk))
+            except _BROKEN_BODY:
+                if attempt == PART_ATTEMPTS:
+                    raise
+                continue
+            if at == end:
+                return
+            raise IntegrityError(f"{self.what}: {self.store.url}{self.key} ended after {at} "
+                                 f"bytes, {self.size} were expected; nothing was written")
+
+    def _get(self, start: int, end: int) -> Any:
+        """The answer's body of one ranged GET, after checking its size and ETag."""
+        try:
+            answer = self.store.client.get_object(
+                Bucket=self.store.bucket, Key=self.store.prefix + self.key,
+                Range=f"bytes={start}-{end - 1}", **self.store.read_args)
+        except botocore.exceptions.ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "InvalidRange":  # starts past its end
+                raise self._size_error("fewer than " + str(start + 1)) from None
+            raise
+        total = str(answer.get("ContentRange", "")).rpartition("/")[2]
+        if total != str(self.size):
+            answer["Body"].close()
+            raise self._size_error(total or "?")
+        with self.lock:
+            if self.etag is None:
+                self.etag = answer.get("ETag")
+            changed = answer.get("ETag") != self.etag
+        if changed:
+            answer["Body"].close()
+            raise DatalakeError(f"{self.what}: {self.store.url}{self.key} changed while it was "
+                                f"downloaded (ETag {self.etag} then {answer.get('ETag')}); "
+                                "nothing was written")
+        return answer["Body"]
+
+    def _size_error(self, found: str) -> IntegrityError:
+        return IntegrityError(f"{self.what}: {self.store.url}{self.key} holds {found} bytes, "
+                              f"its record says {self.size}; nothing was written")
+
+
 class S3Store(Store):
     @classmethod
     def from_config(cls, url: str, config: Config) -> "S3Store":
@@ -208,8 +318,9 @@ class S3Store(Store):
                  sse: str | None = None, sse_kms_key_id: str | None = None,
                  expected_bucket_owner: str | None = None,
                  connect_timeout: float | str | None = None, read_timeout: float | str | None = None,
-                 data_plane: str = "auto"):
+                 data_plane: str = "auto", download_part: int = DOWNLOAD_PART):
         self.bucket, self.prefix = parse_s3_url(url)
+        self.download_part = download_part
         self.url = f"s3://{self.bucket}/{self.prefix}"
         # Sent with every request: reads name the owner, writes also ask for encryption.
         self.read_args = {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
@@ -366,30 +477,38 @@ class S3Store(Store):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
                                                **self.read_args)
 
-    def get_file(self, key, dest, progress=None, size=None):
-        if size is not None and size < self.transfer.multipart_threshold and self.fast_plane is not None:
-            with open(dest, "wb") as out:
-                def write(chunk: Any) -> None:
-                    out.write(chunk)
-                    if progress:
-                        progress(len(chunk))
-                self.fast_plane.get(key, write)
+    def get_file(self, key, sink, progress=None, size=None):
+        what = f"download {key}"
+        if size is None:
+            with _errors(what, self.url):
+                size = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key,
+                                               **self.read_args)["ContentLength"]
+        if size < self.transfer.multipart_threshold and self.fast_plane is not None:
+            offset = 0
+
+            def write(chunk: Any) -> None:  # obstore's Bytes: a buffer, made bytes here
+                nonlocal offset
+                chunk = bytes(chunk)
+                sink.write_at(offset, chunk)
+                offset += len(chunk)
+                if progress:
+                    progress(len(chunk))
+            self.fast_plane.get(key, write)
             return
-        if size is not None and size < self.transfer.multipart_threshold:
-            # One GET: download_file would first HEAD the object for its size.
-            with _errors(f"download {key}", self.url):
+        if size < self.transfer.multipart_threshold:
+            # One GET, written (and hashed by the sink) in order as it arrives.
+            with _errors(what, self.url):
                 body = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key,
                                               **self.read_args)["Body"]
-                with body, open(dest, "wb") as out:
+                with body:
+                    offset = 0
                     for chunk in body.iter_chunks(CHUNK):
-                        out.write(chunk)
+                        sink.write_at(offset, chunk)
+                        offset += len(chunk)
                         if progress:
                             progress(len(chunk))
             return
-        with _errors(f"download {key}", self.url):
-            self.client.download_file(self.bucket, self.prefix + key, str(dest),
-                                      ExtraArgs=self.read_args or None, Config=self.transfer,
-                                      Callback=progress)
+        _RangedDownload(self, key, sink, progress, size).run()
 
     def open(self, key):
         with _errors(f"open {key}", self.url):

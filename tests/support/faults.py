@@ -3,7 +3,9 @@
 ``FaultyStore`` wraps a real Store and spoils the Nth call of a kind (put, get,
 list, head, delete): it fails before the call, fails after it (the answer is lost
 though the work was done), throttles (the error S3Store raises once boto3 gave up on
-SlowDown), cuts a download short, or corrupts its bytes.  ``throttle`` does the same
+SlowDown), cuts a download short, or corrupts its bytes.  A download is spoilt on its
+way in (``SpoilingSink`` wraps the sink the lake hashes into), so what catches it is the
+in-order hashing of the download itself, as with a real fault on the wire.  ``throttle`` does the same
 one level lower, on the wire: a botocore hook answers chosen requests with S3's
 503 SlowDown, so boto3's own retry (with backoff) is what gets tested.
 """
@@ -12,7 +14,6 @@ from __future__ import annotations
 import collections
 import io
 import threading
-from pathlib import Path
 from typing import Any, Callable
 
 import botocore.awsrequest
@@ -71,7 +72,9 @@ class FaultyStore(Store):
 
     def _call(self, kind: str, what: str, func: Callable[[], Any]) -> Any:
         """Run one call with whatever fault is planned for it."""
-        mode = self._mode(kind)
+        return self._run(self._mode(kind), kind, what, func)
+
+    def _run(self, mode: str | None, kind: str, what: str, func: Callable[[], Any]) -> Any:
         if mode == "fail":
             raise DatalakeError(f"{what}: injected failure of {kind} #{self.calls[kind]}")
         if mode == "throttle":
@@ -90,16 +93,16 @@ class FaultyStore(Store):
     def put_bytes(self, key, data, metadata=None, **options):
         return self._call("put", "put", lambda: self.inner.put_bytes(key, data, metadata, **options))[0]
 
-    def get_file(self, key, dest, progress=None, size=None):
-        _, mode = self._call("get", f"download {key}", lambda: self.inner.get_file(key, dest, progress, size))
-        data = Path(dest).read_bytes()
-        if mode in ("cut", "short"):
-            Path(dest).write_bytes(data[:len(data) // 2])
-            if mode == "cut":
-                raise DatalakeError(f"download {key}: connection reset (injected, after "
-                                    f"{len(data) // 2} of {len(data)} bytes)")
-        elif mode == "corrupt":
-            Path(dest).write_bytes(spoil(data))
+    def get_file(self, key, sink, progress=None, size=None):
+        mode = self._mode("get")
+        what = f"download {key}"
+        spoilt = sink
+        if mode in ("cut", "short", "corrupt"):
+            total = size if size is not None else self.inner.head(key).size
+            spoilt = SpoilingSink(sink, mode, total, what)
+        self._run(mode, "get", what, lambda: self.inner.get_file(key, spoilt, progress, size))
+        if mode == "corrupt" and total == 0:
+            sink.write_at(0, b"\0")  # nothing to flip in an empty object: one byte too many
 
     def open(self, key):
         stream, mode = self._call("get", f"open {key}", lambda: self.inner.open(key))
@@ -135,8 +138,35 @@ def spoil(data: bytes) -> bytes:
     """The same length with one bit flipped (or one byte where there was none)."""
     if not data:
         return b"\0"
-    middle = len(data) // 2
-    return data[:middle] + bytes([data[middle] ^ 0x01]) + data[middle + 1:]
+    return spoil_at(data, len(data) // 2)
+
+
+class SpoilingSink:
+    """A sink between a store and the real one that spoils the stream as it passes, from
+    whichever thread writes each piece: ``corrupt`` flips one bit of the object's middle
+    byte; ``short`` drops every byte from the middle on (the store reports success);
+    ``cut`` fails like a reset connection when the first byte past the middle arrives."""
+
+    def __init__(self, inner: Any, mode: str, total: int, what: str):
+        self.inner, self.mode, self.total, self.what = inner, mode, total, what
+        self.middle = total // 2
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        end = offset + len(data)
+        if self.mode == "corrupt":
+            if offset <= self.middle < end:
+                data = spoil_at(data, self.middle - offset)
+        elif end > self.middle:
+            if self.mode == "cut":
+                raise DatalakeError(f"{self.what}: connection reset (injected, after "
+                                    f"{self.middle} of {self.total} bytes)")
+            data = data[:max(0, self.middle - offset)]
+        self.inner.write_at(offset, data)
+
+
+def spoil_at(data: bytes, index: int) -> bytes:
+    """``data`` with one bit of byte ``index`` flipped."""
+    return data[:index] + bytes([data[index] ^ 0x01]) + data[index + 1:]
 
 
 class _CutStream(io.RawIOBase):

@@ -27,9 +27,9 @@ class CountingStore(Store):
         self._count("put")
         return self.inner.put_bytes(key, data, metadata, **options)
 
-    def get_file(self, key, dest, progress=None, size=None):
+    def get_file(self, key, sink, progress=None, size=None):
         self._count("get")
-        return self.inner.get_file(key, dest, progress, size)
+        return self.inner.get_file(key, sink, progress, size)
 
     def open(self, key):
         self._count("get")
