@@ -1,17 +1,15 @@
-"""An experiment, not a contender: client CPU per small file of ``Lake.push`` and
-``Lake.fetch`` (in one process, through the API) with the data plane's GET and PUT done
-by boto3 (what S3Store does), or by obstore (Rust object_store bindings) with credentials
-from boto3's chain.  Listing, the catalog marker and everything else stay on boto3.
+"""Client CPU per small file of ``Lake.push`` and ``Lake.fetch`` (in one process, through
+the API) with the small PUTs and GETs sent by boto3 (``DATALAKE_S3_DATA_PLANE=boto3``)
+or by obstore (``auto``, the default; stores/fast.py).  Listing and everything else are
+boto3's in both.
 
     python -m bench.data_plane [--files 2000] [--concurrency 8] [--endpoint URL]
 
-Without ``--endpoint`` it starts SeaweedFS itself.  obstore is not a dependency of the
-project: install it to see its rows (``pip install obstore``); missing, its rows say so.
+Without ``--endpoint`` it starts SeaweedFS itself.
 """
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import os
 import shutil
 import statistics
@@ -19,73 +17,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import boto3
 
 from datalake_nb import Lake
-from datalake_nb.cache import readable_name
 from datalake_nb.config import resolve
-from datalake_nb.stores.s3 import S3Store, _errors
 
 from .support import CREDENTIALS, SeaweedFS
 
 
-class ObstoreData(S3Store):
-    """S3Store whose put_file/get_file go through obstore (credentials: boto3's chain,
-    frozen once; a real implementation would refresh them)."""
-
-    def __init__(self, url: str, endpoint_url: str, concurrency: int) -> None:
-        super().__init__(url, endpoint_url=endpoint_url, concurrency=concurrency)
-        import obstore.store
-        frozen = boto3.session.Session().get_credentials().get_frozen_credentials()
-        token = {"session_token": frozen.token} if frozen.token else {}
-        self.obstore = obstore.store.S3Store(
-            self.bucket, endpoint=endpoint_url, access_key_id=frozen.access_key,
-            secret_access_key=frozen.secret_key, region=self.client.meta.region_name,
-            client_options={"allow_http": True, "pool_max_idle_per_host": "64"}, **token)
-
-    def put_file(self, key, path, metadata, progress=None):
-        import obstore
-        with open(path, "rb") as src:
-            data = src.read()
-        with _errors(f"upload {path}", self.url):
-            obstore.put(self.obstore, self.prefix + key, data,
-                        attributes={f"Metadata-{k}": v for k, v in metadata.items()})
-        if progress:
-            progress(len(data))
-
-    def get_file(self, key, sink, progress=None, size=None):
-        import obstore
-        data = bytes(obstore.get(self.obstore, self.prefix + key).bytes())
-        sink.write_at(0, data)
-        if progress:
-            progress(len(data))
-
-
-class LeanFetchLake(Lake):
-    """Lake.fetch as proposed in bench/PROFILE.md: each worker downloads and places its
-    file (placing overlaps other downloads instead of running after all of them, in the
-    main thread), and placing is one os.link when the destination is new (the current
-    Cache.place does samefile, mkstemp, unlink, link, replace: six system calls)."""
-
-    def fetch(self, items: Any, dest: Any = None) -> list[Path]:
-        records = self._resolve(items)
-        folder = Path(dest if dest is not None else ".")
-
-        def one(rec: Any) -> Path:
-            cached = self.cache.lookup(rec) or self._download(rec, lambda n: None)
-            target = folder / readable_name(rec)
-            try:
-                os.link(cached, target)
-            except FileNotFoundError:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                return self.cache.place(cached, target)
-            except OSError:  # it exists, or no hard links here: the careful way
-                return self.cache.place(cached, target)
-            return target
-        with concurrent.futures.ThreadPoolExecutor(self.concurrency) as pool:  # (group by hash first)
-            return list(pool.map(one, records))
+PLANES = {"boto3": "boto3", "obstore": "auto"}  # row name -> DATALAKE_S3_DATA_PLANE
 
 
 def measure(lake: Lake, paths: list[Path], work: Path) -> dict[str, float]:
@@ -131,18 +72,11 @@ def main(argv: list[str] | None = None) -> int:
                 url = f"s3://data-plane/{kind}-{run}-{time.time_ns()}"
                 config = resolve({"DATALAKE_STORAGE_URL": url, "AWS_ENDPOINT_URL": endpoint,
                                   "DATALAKE_CACHE_DIR": str(work / "cache"),
-                                  "DATALAKE_CONCURRENCY": str(args.concurrency)})
-                store = (ObstoreData(url, endpoint, args.concurrency) if "obstore" in kind
-                         else None)
-                cls = LeanFetchLake if "lean" in kind else Lake
-                return cls(config=config, store=store, progress=False)
+                                  "DATALAKE_CONCURRENCY": str(args.concurrency),
+                                  "DATALAKE_S3_DATA_PLANE": PLANES[kind]})
+                return Lake(config=config, progress=False)
 
-            kinds = ["boto3", "boto3 + lean fetch"]
-            try:
-                import obstore  # noqa: F401
-                kinds += ["obstore", "obstore + lean fetch"]
-            except ImportError:
-                print("obstore is not installed: its rows are skipped", file=sys.stderr)
+            kinds = list(PLANES)
             results: dict[str, list[dict[str, float]]] = {k: [] for k in kinds}
             for run in range(args.repeat):
                 for kind in kinds[run % len(kinds):] + kinds[:run % len(kinds)]:
