@@ -42,9 +42,13 @@ _LIVE_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def temp_path(folder: Path, suffix: str = ".part") -> Iterator[Path]:
-    """A fresh temporary path in ``folder`` that is removed unless renamed away."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".datalake-", suffix=suffix)
+    """A fresh temporary path in ``folder`` (made if missing) that is removed unless
+    renamed away."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".datalake-", suffix=suffix)
+    except FileNotFoundError:  # the first file of this folder: make it (not a mkdir per file)
+        os.makedirs(folder, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".datalake-", suffix=suffix)
     os.close(fd)
     path = Path(name)
     with _LIVE_LOCK:
@@ -77,9 +81,14 @@ class Cache:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).expanduser().absolute()
+        self._objects = os.path.join(self.root, "objects")
 
     def path(self, hash_hex: str) -> Path:
-        return self.root / "objects" / hash_hex[:2] / hash_hex
+        return Path(self.entry(hash_hex))
+
+    def entry(self, hash_hex: str) -> str:
+        """The entry's path as a string (a fetch of many small files builds thousands)."""
+        return f"{self._objects}/{hash_hex[:2]}/{hash_hex}"
 
     def add(self, verified: Path, rec: Record) -> Path:
         """Move a verified file into the cache, read-only and marked as verified."""
@@ -91,40 +100,71 @@ class Cache:
         return final
 
     def lookup(self, rec: Record) -> Path | None:
-        path = self.path(rec.hash)
+        found = self.find(rec)
+        return None if found is None else Path(found)
+
+    def find(self, rec: Record) -> str | None:
+        """The verified entry of ``rec`` (a path string), or None when it is missing or
+        was damaged (then it is dropped)."""
+        path = self.entry(rec.hash)
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except FileNotFoundError:
             return None
         if rec.size is not None and stat.st_size != rec.size:
             return self._drop(path)
-        if stat.st_mtime_ns == _mark(rec):
+        mark = _mark(rec)
+        if stat.st_mtime_ns == mark:
             return path
-        actual, _ = hash_file(path)  # touched or edited since it was verified: look again
+        actual, _ = hash_file(Path(path))  # touched or edited since it was verified: look again
         if actual != rec.hash:
             return self._drop(path)
         with contextlib.suppress(OSError):
-            os.utime(path, ns=(_mark(rec), _mark(rec)))
+            os.utime(path, ns=(mark, mark))
         return path
 
     @staticmethod
-    def _drop(path: Path) -> None:
+    def _drop(path: str) -> None:
         """Unlink a damaged entry (fetched copies elsewhere keep their bytes)."""
         with contextlib.suppress(OSError):
-            path.unlink()
+            os.unlink(path)
         return None
 
-    def place(self, cached: Path, dest: Path) -> Path:
-        """Make ``dest`` hold the cached file, atomically (a link, else a copy)."""
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            if os.path.samefile(cached, dest):
-                return dest
-        with temp_path(dest.parent) as tmp:
-            tmp.unlink()
+    @staticmethod
+    def place(cached: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+        """Make ``dest`` hold the cached file, atomically: a new ``dest`` is one hard link
+        (its folder made on the first miss); an existing one is left alone when it is the
+        cached file already, else replaced by a link (a copy where hard links fail) made
+        beside it under a temporary name."""
+        cached, dest = os.fspath(cached), os.fspath(dest)
+        try:
+            os.link(cached, dest)
+            return
+        except FileNotFoundError:
+            folder = os.path.dirname(dest)
+            if not folder or os.path.isdir(folder):
+                raise  # the cached file is gone
+            os.makedirs(folder, exist_ok=True)
             try:
-                os.link(cached, tmp)
+                os.link(cached, dest)
+                return
             except OSError:
-                shutil.copyfile(cached, tmp)
-            os.replace(tmp, dest)
-        return dest
+                pass
+        except OSError:  # dest exists, or no hard links here (another file system)
+            pass
+        _replace(cached, dest)
+
+
+def _replace(cached: str, dest: str) -> None:
+    """The careful way of ``Cache.place``: nothing when ``dest`` is the cached file already,
+    else a link (or copy) under a temporary name, renamed over ``dest``."""
+    with contextlib.suppress(FileNotFoundError):
+        if os.path.samefile(cached, dest):
+            return
+    with temp_path(Path(os.path.dirname(dest) or ".")) as tmp:
+        tmp.unlink()
+        try:
+            os.link(cached, tmp)
+        except OSError:
+            shutil.copyfile(cached, tmp)
+        os.replace(tmp, dest)
