@@ -141,10 +141,9 @@ class Cache:
             os.link(cached, dest)
             return
         except FileNotFoundError:
-            folder = os.path.dirname(dest)
-            if not folder or os.path.isdir(folder):
-                raise  # the cached file is gone
-            os.makedirs(folder, exist_ok=True)
+            if not os.path.exists(cached):
+                raise  # the cached file is gone, not the folder
+            os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
             try:
                 os.link(cached, dest)
                 return
