@@ -6,7 +6,8 @@ other work disturbs each copy alike.
     git archive HEAD~1 | tar -x -C /tmp/before      # a copy of the code to compare with
     python -m bench.fetch_cli --files 2000 --runs 5 --code before=/tmp/before --code after=.
 
-Each run starts with an empty cache and destination (every file is downloaded, verified
+``--store local`` fetches from a lake in a local folder instead: no S3 client, so what is
+left is our own per-file work (listing, cache, verification, placing) and start-up.  Each run starts with an empty cache and destination (every file is downloaded, verified
 and placed) and fetches by query (``--what bench``).  CPU is user + system of the process
 (``/usr/bin/time``), which includes start-up.
 """
@@ -27,7 +28,7 @@ import boto3
 from .support import CREDENTIALS, SeaweedFS
 
 
-def seed(endpoint: str, url: str, files: int, work: Path) -> None:
+def seed(endpoint: dict[str, str], url: str, files: int, work: Path) -> None:
     """Push ``files`` files of 4 KiB once (with this checkout's code)."""
     from datalake_nb import Lake
     from datalake_nb.config import resolve
@@ -36,7 +37,7 @@ def seed(endpoint: str, url: str, files: int, work: Path) -> None:
         paths.append(work / "in" / f"app-{i:05d}.log")
         paths[-1].parent.mkdir(exist_ok=True)
         paths[-1].write_bytes(os.urandom(4096))
-    config = resolve({"DATALAKE_STORAGE_URL": url, "AWS_ENDPOINT_URL": endpoint,
+    config = resolve({"DATALAKE_STORAGE_URL": url, **endpoint,
                       "DATALAKE_CACHE_DIR": str(work / "seed-cache"),
                       "DATALAKE_CONCURRENCY": "32"})
     Lake(config=config).push_many(paths, what="bench", where="small",
@@ -67,20 +68,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--store", choices=["seaweedfs", "local"], default="seaweedfs")
     parser.add_argument("--code", action="append", required=True, metavar="NAME=FOLDER",
                         help="a copy of the code (a folder holding datalake_nb/)")
     args = parser.parse_args(argv)
     codes = {name: Path(folder).absolute() for name, _, folder in
              (item.partition("=") for item in args.code)}
     os.environ.update(CREDENTIALS)
-    server = SeaweedFS()
+    server = SeaweedFS() if args.store == "seaweedfs" else None
     try:
-        boto3.client("s3", endpoint_url=server.url).create_bucket(Bucket="fetch-cli")
+        if server:
+            boto3.client("s3", endpoint_url=server.url).create_bucket(Bucket="fetch-cli")
         with tempfile.TemporaryDirectory(prefix="datalake-fetch-cli-") as tmp:
             work = Path(tmp)
-            url = f"s3://fetch-cli/lake-{time.time_ns()}"
-            seed(server.url, url, args.files, work)
-            env = {**os.environ, "DATALAKE_STORAGE_URL": url, "AWS_ENDPOINT_URL": server.url,
+            url = f"s3://fetch-cli/lake-{time.time_ns()}" if server else str(work / "lake")
+            endpoint = {"AWS_ENDPOINT_URL": server.url} if server else {}
+            seed(endpoint, url, args.files, work)
+            env = {**os.environ, "DATALAKE_STORAGE_URL": url, **endpoint,
                    "DATALAKE_CONCURRENCY": str(args.concurrency)}
             names = list(codes)
             results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
@@ -89,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                     results[name].append(fetch_once(codes[name], env, work, args.files))
                     print(f"run {run} {name}: {results[name][-1]}", file=sys.stderr)
             n = args.files
-            print(f"`datalake fetch` of {n} x 4 KiB from SeaweedFS, concurrency "
+            print(f"`datalake fetch` of {n} x 4 KiB from {args.store}, concurrency "
                   f"{args.concurrency}, medians of {args.runs} alternating runs; load "
                   f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
             print("| code | wall | files/s | CPU (user+sys) | CPU per file |")
@@ -100,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"| {name} | {wall:.2f} s | {n / wall:.0f} | {cpu:.2f} s | "
                       f"{cpu / n * 1000:.2f} ms |")
     finally:
-        server.stop()
+        if server:
+            server.stop()
     return 0
 
 
