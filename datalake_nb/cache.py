@@ -133,37 +133,70 @@ class Cache:
     @staticmethod
     def place(cached: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
         """Make ``dest`` hold the cached file, atomically: a new ``dest`` is one hard link
-        (its folder made on the first miss); an existing one is left alone when it is the
-        cached file already, else replaced by a link (a copy where hard links fail) made
-        beside it under a temporary name."""
+        (see ``place_new``); an existing one is left alone when it is the cached file
+        already, else replaced (``replace``)."""
+        if Cache.place_new(cached, dest) is None:
+            Cache.replace(cached, dest)
+
+    @staticmethod
+    def place_new(cached: str | os.PathLike[str], dest: str | os.PathLike[str]
+                  ) -> list[str] | None:
+        """Make a new ``dest`` hold the cached file, never over an existing file: one hard
+        link (its folder made on the first miss), or where hard links fail (another file
+        system) a copy under a temporary name, linked in.  Returns the folders it made,
+        deepest first (to undo it), or None when ``dest`` exists (then nothing was done)."""
         cached, dest = os.fspath(cached), os.fspath(dest)
-        try:
-            os.link(cached, dest)
-            return
-        except FileNotFoundError:
-            if not os.path.exists(cached):
-                raise  # the cached file is gone, not the folder
-            os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+        made: list[str] = []
+        for attempt in range(2):
             try:
                 os.link(cached, dest)
-                return
-            except OSError:
-                pass
-        except OSError:  # dest exists, or no hard links here (another file system)
-            pass
-        _replace(cached, dest)
-
-
-def _replace(cached: str, dest: str) -> None:
-    """The careful way of ``Cache.place``: nothing when ``dest`` is the cached file already,
-    else a link (or copy) under a temporary name, renamed over ``dest``."""
-    with contextlib.suppress(FileNotFoundError):
-        if os.path.samefile(cached, dest):
-            return
-    with temp_path(Path(os.path.dirname(dest) or ".")) as tmp:
-        tmp.unlink()
-        try:
-            os.link(cached, tmp)
-        except OSError:
+                return made
+            except FileExistsError:
+                return None
+            except FileNotFoundError:
+                if attempt or not os.path.exists(cached):
+                    raise  # the cached file is gone, not the folder
+                made = _make_folder(os.path.dirname(dest) or ".")
+            except OSError:  # no hard links from the cache to here
+                break
+        with temp_path(Path(os.path.dirname(dest) or ".")) as tmp:
             shutil.copyfile(cached, tmp)
-        os.replace(tmp, dest)
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                return None
+            except OSError:  # no hard links at all here: a rename (that could clobber)
+                if os.path.lexists(dest):
+                    return None
+                os.replace(tmp, dest)
+        return made
+
+    @staticmethod
+    def replace(cached: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+        """Make an existing ``dest`` hold the cached file: nothing when it is that file
+        already, else a link (or copy) under a temporary name, renamed over it."""
+        cached, dest = os.fspath(cached), os.fspath(dest)
+        with contextlib.suppress(FileNotFoundError):
+            if os.path.samefile(cached, dest):
+                return
+        with temp_path(Path(os.path.dirname(dest) or ".")) as tmp:
+            tmp.unlink()
+            try:
+                os.link(cached, tmp)
+            except OSError:
+                shutil.copyfile(cached, tmp)
+            os.replace(tmp, dest)
+
+
+def _make_folder(folder: str) -> list[str]:
+    """``os.makedirs(folder)``; the folders that were missing, deepest first."""
+    missing = []
+    here = folder
+    while here and not os.path.isdir(here):
+        missing.append(here)
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    os.makedirs(folder, exist_ok=True)
+    return missing

@@ -471,19 +471,29 @@ class Lake:
                                         "least one of what=, where=, start=, end=, work_id=")
         folder = os.fspath(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
         placing = _Placing(self, folder)
-        if items is not None:
-            jobs = [placing.plan(rec) for rec in self._resolve(items)]
-            with self._progress(progress, placing.bytes, placing.files, "fetch") as bar:
-                placing.bar = bar
-                return [Path(p) for p in self._each(placing.run, jobs, bar.advance,
-                                                    "file(s) fetched", cancel)]
-        listings, keep = self._plan(**query)
-        with self._progress(progress, 0, 0, "fetch") as bar, \
-                Listing(listings, keep, self.concurrency, cancel) as listed:
-            placing.bar = bar  # told of each file to download as the listing finds it
-            placed = self._each(placing.run, map(placing.plan, listed), bar.advance,
-                                "file(s) fetched", cancel, rest=listed.remaining)
-        order = sorted(range(len(placed)), key=lambda i: _in_order(placing.jobs[i][0]))
+        try:
+            if items is not None:
+                jobs = [placing.plan(rec) for rec in self._resolve(items)]
+                with self._progress(progress, placing.bytes, placing.files, "fetch") as bar:
+                    placing.bar = bar
+                    placed = self._each(placing.run, jobs, bar.advance, "file(s) fetched",
+                                        cancel)
+                order: Iterable[int] = range(len(placed))
+            else:
+                listings, keep = self._plan(**query)
+                with self._progress(progress, 0, 0, "fetch") as bar, \
+                        Listing(listings, keep, self.concurrency, cancel) as listed:
+                    placing.bar = bar  # told of each file to download as the listing finds it
+                    placed = self._each(placing.run, map(placing.plan, listed), bar.advance,
+                                        "file(s) fetched", cancel, rest=listed.remaining)
+                order = sorted(range(len(placed)), key=lambda i: _in_order(placing.jobs[i][0]))
+        except Interrupted:
+            placing.finish()  # the files it counts as fetched are all in place
+            raise
+        except BaseException:
+            placing.undo()
+            raise
+        placing.finish()
         return [Path(placed[i]) for i in order]
 
     def cached(self, records: Sequence[Record], *, progress: ProgressArg = None,
@@ -702,7 +712,11 @@ def _in_order(rec: Record) -> tuple[Any, ...]:
 
 class _Placing:
     """One fetch's files: each hash is downloaded once (by the first job that finds it
-    missing, under its lock) and each record placed by its own job, right after."""
+    missing, under its lock) and each record placed by its own job right after, when its
+    destination is new (or is that file already).  A destination holding other bytes is
+    replaced at the end, once everything is verified; after an error the files this fetch
+    linked are removed again: the destination changes only when the fetch succeeds (or,
+    interrupted, by the files it finished)."""
 
     class Entry:
         __slots__ = ("lock", "cached")
@@ -716,6 +730,8 @@ class _Placing:
         self.jobs: list[tuple[Record, str, _Placing.Entry]] = []
         self.bytes = self.files = 0  # to download
         self.bar = Progress()
+        self.linked: list[tuple[str, str, list[str]]] = []  # (dest, cached, folders made)
+        self.later: list[tuple[str, str]] = []  # (cached, dest): dest holds other bytes
 
     def plan(self, rec: Record) -> tuple[Record, str, "_Placing.Entry"]:
         """The job of ``rec`` (in the main thread, in order: a hash's first record decides
@@ -741,8 +757,35 @@ class _Placing:
                     entry.cached = os.fspath(self.lake._download(rec, progress))
                     self.bar.file_done()
         progress(0)  # interrupted meanwhile: place nothing more
-        self.lake.cache.place(entry.cached, target)
+        made = self.lake.cache.place_new(entry.cached, target)
+        if made is not None:
+            self.linked.append((target, entry.cached, made))
+        elif not _same_file(entry.cached, target):
+            self.later.append((entry.cached, target))
         return target
+
+    def finish(self) -> None:
+        """Replace the destinations that held other bytes (everything is verified now)."""
+        for cached, target in self.later:
+            self.lake.cache.replace(cached, target)
+
+    def undo(self) -> None:
+        """After an error: remove the files this fetch linked and the folders it made."""
+        for target, cached, _ in self.linked:
+            if _same_file(cached, target):
+                with contextlib.suppress(OSError):
+                    os.unlink(target)
+        for folder in sorted({f for _, _, made in self.linked for f in made},
+                             key=len, reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # only if empty: another process may have put files there
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _counted(bar: Progress, result: Any) -> Any:

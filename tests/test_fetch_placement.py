@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from datalake_nb import InvalidInput, Lake
+from datalake_nb import IntegrityError, InvalidInput, Lake
 from datalake_nb.cache import Cache
 from datalake_nb.lake import Interrupted
 from datalake_nb.progress import Progress, TqdmProgress
@@ -291,3 +291,29 @@ def test_a_growing_total_opens_a_bar_of_files_once_there_are_many(tmp_path):
         bar.file_done()
     [made] = Bar.made
     assert (made.unit, made.total, made.n) == ("file", 120, 21)  # open from the 100th
+
+
+def test_a_failed_fetch_leaves_the_destination_as_it_was(tmp_path):
+    """Files verified before the failure were placed as they came: they are removed again,
+    with the folders made for them, and a destination holding other bytes is not replaced."""
+    from support.faults import FaultyStore
+    lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+    recs = [lake.push(write(tmp_path / "in" / f"{i}.log", f"file {i}\n"), start="2015-03-20",
+                      **{**FIELDS, "where": f"web{i}"}) for i in range(6)]
+    out = tmp_path / "out"
+    stale = write(out / "web1" / "stale-name-holder", "")  # web1 exists before the fetch
+    stale.unlink()
+    [target] = relative(lake.fetch([recs[1]], dest=tmp_path / "probe"), tmp_path / "probe")
+    stale = write(out / target, "stale bytes\n")
+    store = FaultyStore(lake.store)
+    store.inject("get", 4, "corrupt")
+    broken = Lake(config=lake.config, store=store, progress=False)
+    broken.cache = Cache(tmp_path / "cache2")  # every file is downloaded
+    broken.concurrency = 1  # in order: three placed, then the fourth is corrupt
+    with pytest.raises(IntegrityError):
+        broken.fetch(recs, dest=out)
+    assert store.fired["corrupt"] == 1
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == ["web1", target]
+    assert stale.read_text() == "stale bytes\n"
+    paths = broken.fetch(recs, dest=out)  # the next try places (and replaces) everything
+    assert [p.read_text() for p in paths] == [f"file {i}\n" for i in range(6)]
