@@ -65,7 +65,8 @@ class ObstoreData(S3Store):
 
 
 class LeanFetchLake(Lake):
-    """Lake.fetch as proposed in bench/PROFILE.md: each worker downloads and places its
+    """(Lake.fetch now works this way itself; kept to compare with the experiment.)
+    Lake.fetch as proposed in bench/PROFILE.md: each worker downloads and places its
     file (placing overlaps other downloads instead of running after all of them, in the
     main thread), and placing is one os.link when the destination is new (the current
     Cache.place does samefile, mkstemp, unlink, link, replace: six system calls)."""
@@ -81,9 +82,9 @@ class LeanFetchLake(Lake):
                 os.link(cached, target)
             except FileNotFoundError:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                return self.cache.place(cached, target)
+                self.cache.place(cached, target)
             except OSError:  # it exists, or no hard links here: the careful way
-                return self.cache.place(cached, target)
+                self.cache.place(cached, target)
             return target
         with concurrent.futures.ThreadPoolExecutor(self.concurrency) as pool:  # (group by hash first)
             return list(pool.map(one, records))
