@@ -301,10 +301,8 @@ def test_a_failed_fetch_leaves_the_destination_as_it_was(tmp_path):
     recs = [lake.push(write(tmp_path / "in" / f"{i}.log", f"file {i}\n"), start="2015-03-20",
                       **{**FIELDS, "where": f"web{i}"}) for i in range(6)]
     out = tmp_path / "out"
-    stale = write(out / "web1" / "stale-name-holder", "")  # web1 exists before the fetch
-    stale.unlink()
     [target] = relative(lake.fetch([recs[1]], dest=tmp_path / "probe"), tmp_path / "probe")
-    stale = write(out / target, "stale bytes\n")
+    stale = write(out / target, "stale bytes\n")  # so web1/ exists before the fetch
     store = FaultyStore(lake.store)
     store.inject("get", 4, "corrupt")
     broken = Lake(config=lake.config, store=store, progress=False)
