@@ -485,7 +485,7 @@ class Lake:
                         Listing(listings, keep, self.concurrency, cancel) as listed:
                     placing.bar = bar  # told of each file to download as the listing finds it
                     placed = self._each(placing.run, map(placing.plan, listed), bar.advance,
-                                        "file(s) fetched", cancel, rest=listed.remaining)
+                                        "file(s) fetched", cancel, total=listed.total)
                 order = sorted(range(len(placed)), key=lambda i: _in_order(placing.jobs[i][0]))
         except Interrupted:
             placing.finish()  # the files it counts as fetched are all in place
@@ -565,12 +565,12 @@ class Lake:
     def _each(self, work: Callable[[Any, Callable[[int], None]], Any], items: Iterable[Any],
               advance: Callable[[int], None], done: str,
               cancel: threading.Event | None = None,
-              rest: Callable[[float], int | None] | None = None) -> list[Any]:
+              total: Callable[[float], int | None] | None = None) -> list[Any]:
         """``work(item, progress)`` for every item on the pool; the results in order.
 
         ``items`` may be an iterator (a listing still running): each item is queued as it
-        comes, and after an interrupt ``rest(deadline)`` says how many more it would have
-        given (None: unknown by then).  Ctrl-C (or setting ``cancel``) stops it: queued
+        comes, and after an interrupt ``total(deadline)`` says how many it gives in all
+        (None: unknown by then; it gets GRACE_S of its own).  Ctrl-C (or setting ``cancel``) stops it: queued
         items are cancelled, and work in flight stops at its next progress report (an
         upload is abandoned, a download discarded), with GRACE_S to clean up; threads
         stuck on the network are not waited for.  The first error stops it too (also one
@@ -632,7 +632,6 @@ class Lake:
             concurrent.futures.wait(futures)
         except KeyboardInterrupt:
             cancelled.set()
-            deadline = time.monotonic() + GRACE_S
             for future in futures:
                 future.cancel()
             concurrent.futures.wait(futures, timeout=GRACE_S)
@@ -640,11 +639,11 @@ class Lake:
             finished = sum(1 for f in futures if f.done() and not f.cancelled()
                            and f.exception() is None and f.result() is not _NOT_STARTED)
             if isinstance(items, Sequence):
-                total = str(len(items))
+                count = str(len(items))
             else:
-                more = rest(deadline) if rest is not None else 0
-                total = str(len(futures) + more) if more is not None else f"at least {len(futures)}"
-            raise Interrupted(f"interrupted: {finished} of {total} {done}; "
+                found = total(time.monotonic() + GRACE_S) if total is not None else len(futures)
+                count = str(found) if found is not None else f"at least {len(futures)}"
+            raise Interrupted(f"interrupted: {finished} of {count} {done}; "
                               "nothing else was written") from None
         except BaseException:  # ``items`` failed (a listing): the work in flight ends first
             failed.set()

@@ -25,6 +25,7 @@ class Listing:
         self._found: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._running = len(listings)
+        self.taken = 0  # records handed to the one iterating (or on their way to it)
         self._keep, self._cancel = keep, cancel
         self._pool = concurrent.futures.ThreadPoolExecutor(max(1, min(len(listings), concurrency)))
         for listing in listings:
@@ -55,12 +56,13 @@ class Listing:
             elif isinstance(item, BaseException):
                 raise item
             else:
+                self.taken += 1
                 yield item
 
-    def remaining(self, deadline: float) -> int | None:
-        """After an interrupt: how many records are still to come (not iterated yet), if
-        the listings end before ``deadline`` (``time.monotonic()``); else None."""
-        count = 0
+    def total(self, deadline: float) -> int | None:
+        """After an interrupt: how many records the listings find in all (those handed
+        over included), if they end before ``deadline`` (``time.monotonic()``); else None."""
+        count = self.taken
         while self._running:
             try:
                 item = self._found.get(timeout=max(0.0, deadline - time.monotonic()))
