@@ -42,9 +42,13 @@ _LIVE_LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def temp_path(folder: Path, suffix: str = ".part") -> Iterator[Path]:
-    """A fresh temporary path in ``folder`` that is removed unless renamed away."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=".datalake-", suffix=suffix)
+    """A fresh temporary path in ``folder`` (made if missing) that is removed unless
+    renamed away."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".datalake-", suffix=suffix)
+    except FileNotFoundError:  # the first file of this folder: make it (not a mkdir per file)
+        os.makedirs(folder, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".datalake-", suffix=suffix)
     os.close(fd)
     path = Path(name)
     with _LIVE_LOCK:
@@ -77,9 +81,14 @@ class Cache:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = Path(root).expanduser().absolute()
+        self._objects = os.path.join(self.root, "objects")
 
     def path(self, hash_hex: str) -> Path:
-        return self.root / "objects" / hash_hex[:2] / hash_hex
+        return Path(self.entry(hash_hex))
+
+    def entry(self, hash_hex: str) -> str:
+        """The entry's path as a string (a fetch of many small files builds thousands)."""
+        return f"{self._objects}/{hash_hex[:2]}/{hash_hex}"
 
     def add(self, verified: Path, rec: Record) -> Path:
         """Move a verified file into the cache, read-only and marked as verified."""
@@ -91,40 +100,103 @@ class Cache:
         return final
 
     def lookup(self, rec: Record) -> Path | None:
-        path = self.path(rec.hash)
+        found = self.find(rec)
+        return None if found is None else Path(found)
+
+    def find(self, rec: Record) -> str | None:
+        """The verified entry of ``rec`` (a path string), or None when it is missing or
+        was damaged (then it is dropped)."""
+        path = self.entry(rec.hash)
         try:
-            stat = path.stat()
+            stat = os.stat(path)
         except FileNotFoundError:
             return None
         if rec.size is not None and stat.st_size != rec.size:
             return self._drop(path)
-        if stat.st_mtime_ns == _mark(rec):
+        mark = _mark(rec)
+        if stat.st_mtime_ns == mark:
             return path
-        actual, _ = hash_file(path)  # touched or edited since it was verified: look again
+        actual, _ = hash_file(Path(path))  # touched or edited since it was verified: look again
         if actual != rec.hash:
             return self._drop(path)
         with contextlib.suppress(OSError):
-            os.utime(path, ns=(_mark(rec), _mark(rec)))
+            os.utime(path, ns=(mark, mark))
         return path
 
     @staticmethod
-    def _drop(path: Path) -> None:
+    def _drop(path: str) -> None:
         """Unlink a damaged entry (fetched copies elsewhere keep their bytes)."""
         with contextlib.suppress(OSError):
-            path.unlink()
+            os.unlink(path)
         return None
 
-    def place(self, cached: Path, dest: Path) -> Path:
-        """Make ``dest`` hold the cached file, atomically (a link, else a copy)."""
-        dest.parent.mkdir(parents=True, exist_ok=True)
+    @staticmethod
+    def place(cached: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+        """Make ``dest`` hold the cached file, atomically: a new ``dest`` is one hard link
+        (see ``place_new``); an existing one is left alone when it is the cached file
+        already, else replaced (``replace``)."""
+        if Cache.place_new(cached, dest) is None:
+            Cache.replace(cached, dest)
+
+    @staticmethod
+    def place_new(cached: str | os.PathLike[str], dest: str | os.PathLike[str]
+                  ) -> list[str] | None:
+        """Make a new ``dest`` hold the cached file, never over an existing file: one hard
+        link (its folder made on the first miss), or where hard links fail (another file
+        system) a copy under a temporary name, linked in.  Returns the folders it made,
+        deepest first (to undo it), or None when ``dest`` exists (then nothing was done)."""
+        cached, dest = os.fspath(cached), os.fspath(dest)
+        made: list[str] = []
+        for attempt in range(2):
+            try:
+                os.link(cached, dest)
+                return made
+            except FileExistsError:
+                return None
+            except FileNotFoundError:
+                if attempt or not os.path.exists(cached):
+                    raise  # the cached file is gone, not the folder
+                made = _make_folder(os.path.dirname(dest) or ".")
+            except OSError:  # no hard links from the cache to here
+                break
+        with temp_path(Path(os.path.dirname(dest) or ".")) as tmp:
+            shutil.copyfile(cached, tmp)
+            try:
+                os.link(tmp, dest)
+            except FileExistsError:
+                return None
+            except OSError:  # no hard links at all here: a rename (that could clobber)
+                if os.path.lexists(dest):
+                    return None
+                os.replace(tmp, dest)
+        return made
+
+    @staticmethod
+    def replace(cached: str | os.PathLike[str], dest: str | os.PathLike[str]) -> None:
+        """Make an existing ``dest`` hold the cached file: nothing when it is that file
+        already, else a link (or copy) under a temporary name, renamed over it."""
+        cached, dest = os.fspath(cached), os.fspath(dest)
         with contextlib.suppress(FileNotFoundError):
             if os.path.samefile(cached, dest):
-                return dest
-        with temp_path(dest.parent) as tmp:
+                return
+        with temp_path(Path(os.path.dirname(dest) or ".")) as tmp:
             tmp.unlink()
             try:
                 os.link(cached, tmp)
             except OSError:
                 shutil.copyfile(cached, tmp)
             os.replace(tmp, dest)
-        return dest
+
+
+def _make_folder(folder: str) -> list[str]:
+    """``os.makedirs(folder)``; the folders that were missing, deepest first."""
+    missing = []
+    here = folder
+    while here and not os.path.isdir(here):
+        missing.append(here)
+        parent = os.path.dirname(here)
+        if parent == here:
+            break
+        here = parent
+    os.makedirs(folder, exist_ok=True)
+    return missing

@@ -231,9 +231,9 @@ def _fetch(session: Session, args: argparse.Namespace) -> list[Any]:
     if not args.ids and all(v is None for v in filters.values()):
         raise InvalidInput("fetch", "give ids or at least one of --what, --where, --start, "
                                     "--end, --work-id (fetching the whole lake is not a default)")
-    lake = session.lake
-    return lake.fetch(args.ids or lake.records(**filters), dest=args.dest,
-                      progress=session.progress())
+    if args.ids:
+        return session.lake.fetch(args.ids, dest=args.dest, progress=session.progress())
+    return session.lake.fetch(dest=args.dest, progress=session.progress(), **filters)
 
 
 # -- show: the terminal --------------------------------------------------------

@@ -5,10 +5,12 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import difflib
+import functools
 import io
 import json
 import os
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
@@ -22,6 +24,7 @@ from .core.metadata import (Record, check_ext, check_fields, check_hash, check_i
 from .frame import row_fields, to_frame
 from .hashing import (HashedUpload, VerifiedFile, VerifiedStream, content_hash, corrupt_message,
                       hash_open_file)
+from .listing import Listing
 from .progress import Progress, ProgressArg, as_progress
 from .stores.base import LocalStore, Store
 from .stores.factory import open_store
@@ -259,36 +262,51 @@ class Lake:
     def records(self, what: Names = None, where: Names = None, start: Any = None,
                 end: Any = None, work_id: str | None = None) -> list[Record]:
         """The records that match, sorted by start (the list() rows, as Records)."""
+        listings, keep = self._plan(what, where, start, end, work_id)
+        found = [r for part in self._each(lambda listing, _: [r for r in listing() if keep(r)],
+                                           listings, lambda n: None, "listings done")
+                 for r in part]
+        return sorted(found, key=_in_order)
+
+    def _plan(self, what: Names, where: Names, start: Any, end: Any, work_id: str | None
+              ) -> tuple[list[Callable[[], Iterable[Record]]], Callable[[Record], bool]]:
+        """A query's listings (each yields records as its pages arrive; they may run in
+        parallel) and the test a listed record must pass.  Bad input fails here, before
+        anything is listed."""
         whats, wheres = split_names("what", what), split_names("where", where)
         qs = None if start is None else times.to_ms(start, "start")
         qe = None if end is None else times.to_ms(end, "end")
         check_order(qs, qe)
         check_work_id(work_id)
         self._require_lake()
+        listings: list[Callable[[], Iterable[Record]]]
         if work_id is not None:
-            found = [r for r in (layout.parse_work_key(e.key) for e in
-                                 self.store.list(layout.work_prefix(work_id))) if r]
-            found = [self._located(r, layout.data_key(r)) for r in found]
-            found = [r for r in found if whats is None or r.what in whats]
+            def by_work() -> Iterator[Record]:
+                for entry in self.store.list(layout.work_prefix(work_id)):
+                    rec = layout.parse_work_key(entry.key)
+                    if rec is not None and (whats is None or rec.what in whats):
+                        yield self._located(rec, layout.data_key(rec))
+            listings = [by_work]
         else:
             if whats is None:
                 whats = self.store.list_dirs(layout.DATA)
-            scans = [scan for w in whats for scan in layout.plan(w, qs, qe)]
-            found = [r for part in self._each(lambda scan, _: self._scan(scan), scans,
-                                               lambda n: None, "listings done") for r in part]
-        found = [r for r in found
-                 if (wheres is None or r.where in wheres)
-                 and (qe is None or r.start <= qe) and (qs is None or r.stop >= qs)]
-        return sorted(found, key=lambda r: (r.start, r.stop, r.what, r.where, r.id))
+            listings = [functools.partial(self._scanned, scan)
+                        for w in whats for scan in layout.plan(w, qs, qe)]
+
+        def keep(r: Record) -> bool:
+            return ((wheres is None or r.where in wheres)
+                    and (qe is None or r.start <= qe) and (qs is None or r.stop >= qs))
+        return listings, keep
 
     def _scan(self, scan: layout.Scan) -> list[Record]:
-        out = []
+        return list(self._scanned(scan))
+
+    def _scanned(self, scan: layout.Scan) -> Iterator[Record]:
         for entry in self.store.list(scan.prefix, scan.start_after, scan.stop):
             rec = layout.parse_data_key(entry.key, size=entry.size,
                                         url=self.store.url_for(entry.key))
             if rec is not None:
-                out.append(rec)
-        return out
+                yield rec
 
     def list(self, what: Names = None, where: Names = None, start: Any = None,
              end: Any = None, work_id: str | None = None) -> "pd.DataFrame":
@@ -429,32 +447,73 @@ class Lake:
             return open_decompressed(io.BufferedReader(stream), rec.ext)
         return stream
 
-    def fetch(self, items: Any, dest: PathLike | None = None, *,
-              progress: ProgressArg = None, cancel: threading.Event | None = None) -> list[Path]:
-        """Download files (a DataFrame from list(), records, or ids) into ``dest``.
+    def fetch(self, items: Any = None, dest: PathLike | None = None, *, what: Names = None,
+              where: Names = None, start: Any = None, end: Any = None,
+              work_id: str | None = None, progress: ProgressArg = None,
+              cancel: threading.Event | None = None) -> list[Path]:
+        """Download files into ``dest``: ``items`` (a DataFrame from list(), records, or
+        ids), or the files a query matches (the keywords of ``list``).
 
-        Every file's hash is verified before it is placed; files already in
-        the local cache are not downloaded again.  Returns the local paths,
-        in the order given.  Setting ``cancel`` (from another thread: a
-        widget's Cancel button) stops it as Ctrl-C does: ``Interrupted``.
+        Every file's hash is verified before it is placed; files already in the local
+        cache are not downloaded again.  Each file is placed as soon as it is verified,
+        while others download; a query's downloads start on the listing's first page.
+        Returns the local paths in the order given (a query's: the order of ``list``).
+        Setting ``cancel`` (from another thread: a widget's Cancel button) stops it as
+        Ctrl-C does: ``Interrupted``, whose message counts the files placed (each whole).
         """
-        records = self._resolve(items)
-        folder = Path(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
-        return [self.cache.place(cached, folder / readable_name(rec))
-                for rec, cached in zip(records, self.cached(records, progress=progress,
-                                                            cancel=cancel))]
+        query = {"what": what, "where": where, "start": start, "end": end, "work_id": work_id}
+        asked = any(value is not None for value in query.values())
+        if items is not None and asked:
+            raise InvalidInput("fetch", "give items (ids, records or a list() frame) or query "
+                                        "keywords (what=, where=, ...), not both")
+        if items is None and not asked:
+            raise InvalidInput("fetch", "give items (ids, records or a list() frame) or at "
+                                        "least one of what=, where=, start=, end=, work_id=")
+        folder = os.fspath(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
+        placing = _Placing(self, folder)
+        try:
+            if items is not None:
+                jobs = [placing.plan(rec) for rec in self._resolve(items)]
+                with self._progress(progress, placing.bytes, placing.files, "fetch") as bar:
+                    placing.bar = bar
+                    placed = self._each(placing.run, jobs, bar.advance, "file(s) fetched",
+                                        cancel)
+                order: Iterable[int] = range(len(placed))
+            else:
+                listings, keep = self._plan(**query)
+                with self._progress(progress, 0, 0, "fetch") as bar, \
+                        Listing(listings, keep, self.concurrency, cancel) as listed:
+                    placing.bar = bar  # told of each file to download as the listing finds it
+                    placed = self._each(placing.run, map(placing.plan, listed), bar.advance,
+                                        "file(s) fetched", cancel, total=listed.total)
+                order = sorted(range(len(placed)), key=lambda i: _in_order(placing.jobs[i][0]))
+        except Interrupted:
+            placing.finish()  # the files it counts as fetched are all in place
+            raise
+        except BaseException:
+            placing.undo()
+            raise
+        placing.finish()
+        return [Path(placed[i]) for i in order]
 
     def cached(self, records: Sequence[Record], *, progress: ProgressArg = None,
                cancel: threading.Event | None = None) -> list[Path]:
         """Each record's verified file in the local cache, in order: what is missing is
         downloaded in parallel and its hash checked first (the cache's files are read-only;
         ``fetch`` places them, ``read`` and ``grep`` parse them where they are)."""
-        missing = [r for r in {r.hash: r for r in records}.values() if self.cache.lookup(r) is None]
+        found: dict[str, str | Path | None] = {}
+        missing = []
+        for rec in records:
+            if rec.hash not in found:
+                found[rec.hash] = self.cache.find(rec)
+                if found[rec.hash] is None:
+                    missing.append(rec)
         total = sum(r.size or 0 for r in missing)
         with self._progress(progress, total, len(missing), "fetch") as bar:
-            self._each(lambda r, advance: _counted(bar, self._download(r, advance)), missing,
-                       bar.advance, "file(s) downloaded", cancel)
-        return [self.cache.lookup(r) or self._download(r, lambda n: None) for r in records]
+            paths = self._each(lambda r, advance: _counted(bar, self._download(r, advance)),
+                               missing, bar.advance, "file(s) downloaded", cancel)
+        found.update((rec.hash, path) for rec, path in zip(missing, paths))
+        return [Path(found[r.hash]) for r in records]  # type: ignore[arg-type]
 
     def _download(self, rec: Record, advance: Callable[[int], None]) -> Path:
         """Download into a temporary file that hashes the bytes in order as they arrive
@@ -507,16 +566,20 @@ class Lake:
 
     # -- helpers ------------------------------------------------------------
 
-    def _each(self, work: Callable[[Any, Callable[[int], None]], Any], items: Sequence[Any],
+    def _each(self, work: Callable[[Any, Callable[[int], None]], Any], items: Iterable[Any],
               advance: Callable[[int], None], done: str,
-              cancel: threading.Event | None = None) -> list[Any]:
+              cancel: threading.Event | None = None,
+              total: Callable[[float], int | None] | None = None) -> list[Any]:
         """``work(item, progress)`` for every item on the pool; the results in order.
 
-        Ctrl-C (or setting ``cancel``) stops it: queued items are cancelled, and work in
-        flight stops at its next progress report (an upload is abandoned, a download
-        discarded), with GRACE_S to clean up; threads stuck on the network are not waited
-        for.  The first error stops it too: items not started are cancelled, those in
-        flight end (what they finished stays), and that error is raised.
+        ``items`` may be an iterator (a listing still running): each item is queued as it
+        comes, and after an interrupt ``total(deadline)`` says how many it gives in all
+        (None: unknown by then; it gets GRACE_S of its own).  Ctrl-C (or setting ``cancel``) stops it: queued
+        items are cancelled, and work in flight stops at its next progress report (an
+        upload is abandoned, a download discarded), with GRACE_S to clean up; threads
+        stuck on the network are not waited for.  The first error stops it too (also one
+        raised by ``items``): items not started are cancelled, those in flight end (what
+        they finished stays), and that error is raised.
         """
         cancelled = cancel if cancel is not None else threading.Event()
 
@@ -526,27 +589,46 @@ class Lake:
             advance(n)
 
         failed = threading.Event()  # once set, no worker starts another item
+        # Items queued and not ended, and an event set when that reaches 0 or one fails:
+        # the main thread waits on one event, not on every future (each such wait costs
+        # a lock per pending future: ~5 ms for 2,000, ten times a second).
+        count_lock, settled = threading.Lock(), threading.Event()
+        outstanding = 0
 
         def run(item: Any) -> Any:
-            if failed.is_set():
-                return _NOT_STARTED
+            nonlocal outstanding
             try:
+                if failed.is_set():
+                    return _NOT_STARTED
                 return progress(0) or work(item, progress)
             except BaseException:
                 failed.set()
                 raise
+            finally:
+                with count_lock:
+                    outstanding -= 1
+                    if outstanding == 0 or failed.is_set():
+                        settled.set()
 
         pool = concurrent.futures.ThreadPoolExecutor(self.concurrency)
         futures: list[concurrent.futures.Future[Any]] = []
+        source = iter(items)
         try:
-            for item in items:  # inside the try: Ctrl-C may come while work is being queued
-                futures.append(pool.submit(run, item))
-            pending: Any = futures
-            while pending and not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s
-                ended, pending = concurrent.futures.wait(
-                    pending, 0.1, return_when=concurrent.futures.FIRST_EXCEPTION)
-                if any(f.exception() is not None for f in ended):
+            # inside the try: Ctrl-C may come while work is being queued
+            while not (failed.is_set() or cancelled.is_set()):
+                try:
+                    item = next(source)
+                except StopIteration:
                     break
+                with count_lock:
+                    outstanding += 1
+                futures.append(pool.submit(run, item))
+            while not cancelled.is_set():  # a set ``cancel`` is seen within 0.1 s
+                settled.clear()
+                with count_lock:
+                    if outstanding == 0 or failed.is_set():
+                        break
+                settled.wait(0.1)
             if cancelled.is_set():
                 raise KeyboardInterrupt  # cancelled: stopped as Ctrl-C stops it
             for future in futures:
@@ -560,8 +642,19 @@ class Lake:
             remove_temp_files()  # of transfers still running: they are not waited for
             finished = sum(1 for f in futures if f.done() and not f.cancelled()
                            and f.exception() is None and f.result() is not _NOT_STARTED)
-            raise Interrupted(f"interrupted: {finished} of {len(items)} {done}; "
+            if isinstance(items, Sequence):
+                count = str(len(items))
+            else:
+                found = total(time.monotonic() + GRACE_S) if total is not None else len(futures)
+                count = str(found) if found is not None else f"at least {len(futures)}"
+            raise Interrupted(f"interrupted: {finished} of {count} {done}; "
                               "nothing else was written") from None
+        except BaseException:  # ``items`` failed (a listing): the work in flight ends first
+            failed.set()
+            for future in futures:
+                future.cancel()
+            concurrent.futures.wait(futures)
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         for future in futures:
@@ -626,6 +719,89 @@ class Lake:
         'datalake_nb[dask]'``).  See ``datalake_nb.distributed``."""
         from .distributed import to_dask
         return to_dask(self, rows, format=format, clip=clip, **query)
+
+
+def _in_order(rec: Record) -> tuple[Any, ...]:
+    """The order of ``records`` and ``list``: by start, then end, what, where, id."""
+    return (rec.start, rec.stop, rec.what, rec.where, rec.id)
+
+
+class _Placing:
+    """One fetch's files: each hash is downloaded once (by the first job that finds it
+    missing, under its lock) and each record placed by its own job right after, when its
+    destination is new (or is that file already).  A destination holding other bytes is
+    replaced at the end, once everything is verified; after an error the files this fetch
+    linked are removed again: the destination changes only when the fetch succeeds (or,
+    interrupted, by the files it finished)."""
+
+    class Entry:
+        __slots__ = ("lock", "cached")
+
+        def __init__(self, cached: str | None):
+            self.lock, self.cached = threading.Lock(), cached
+
+    def __init__(self, lake: Lake, folder: str):
+        self.lake, self.folder = lake, folder
+        self.entries: dict[str, _Placing.Entry] = {}
+        self.jobs: list[tuple[Record, str, _Placing.Entry]] = []
+        self.bytes = self.files = 0  # to download
+        self.bar = Progress()
+        self.linked: list[tuple[str, str, list[str]]] = []  # (dest, cached, folders made)
+        self.later: list[tuple[str, str]] = []  # (cached, dest): dest holds other bytes
+
+    def plan(self, rec: Record) -> tuple[Record, str, "_Placing.Entry"]:
+        """The job of ``rec`` (in the main thread, in order: a hash's first record decides
+        whether it is downloaded, and tells the bar)."""
+        entry = self.entries.get(rec.hash)
+        if entry is None:
+            entry = self.entries[rec.hash] = self.Entry(self.lake.cache.find(rec))
+            if entry.cached is None:
+                self.bytes += rec.size or 0
+                self.files += 1
+                self.bar.more(rec.size or 0, 1)
+        job = (rec, f"{self.folder}/{readable_name(rec)}", entry)
+        self.jobs.append(job)
+        return job
+
+    def run(self, job: tuple[Record, str, "_Placing.Entry"],
+            progress: Callable[[int], None]) -> str:
+        """Download (if no job did) and verify, then place: a placed file is a whole one."""
+        rec, target, entry = job
+        if entry.cached is None:
+            with entry.lock:
+                if entry.cached is None:
+                    entry.cached = os.fspath(self.lake._download(rec, progress))
+                    self.bar.file_done()
+        progress(0)  # interrupted meanwhile: place nothing more
+        made = self.lake.cache.place_new(entry.cached, target)
+        if made is not None:
+            self.linked.append((target, entry.cached, made))
+        elif not _same_file(entry.cached, target):
+            self.later.append((entry.cached, target))
+        return target
+
+    def finish(self) -> None:
+        """Replace the destinations that held other bytes (everything is verified now)."""
+        for cached, target in self.later:
+            self.lake.cache.replace(cached, target)
+
+    def undo(self) -> None:
+        """After an error: remove the files this fetch linked and the folders it made."""
+        for target, cached, _ in self.linked:
+            if _same_file(cached, target):
+                with contextlib.suppress(OSError):
+                    os.unlink(target)
+        for folder in sorted({f for _, _, made in self.linked for f in made},
+                             key=len, reverse=True):
+            with contextlib.suppress(OSError):
+                os.rmdir(folder)  # only if empty: another process may have put files there
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _counted(bar: Progress, result: Any) -> Any:

@@ -26,6 +26,10 @@ class Progress:
     def start(self, total_bytes: int, files: int, desc: str) -> None:
         """The work ahead: ``total_bytes`` in ``files`` files (``desc``: push or fetch)."""
 
+    def more(self, total_bytes: int, files: int) -> None:
+        """More work found after ``start`` (a fetch by query whose listing is still
+        running): ``total_bytes`` in ``files`` more files."""
+
     def advance(self, nbytes: int) -> None:
         """``nbytes`` more bytes moved."""
 
@@ -46,8 +50,25 @@ class TqdmProgress(Progress):
     def __init__(self, tqdm_class: Any = None, **tqdm_options: Any):
         self.tqdm_class, self.options, self.bar = tqdm_class, tqdm_options, None
         self.by_files = False
+        self.desc, self.total_bytes, self.files = "", 0, 0
 
     def start(self, total_bytes: int, files: int, desc: str) -> None:
+        self.desc, self.total_bytes, self.files = desc, total_bytes, files
+        self._open()
+
+    def more(self, total_bytes: int, files: int) -> None:
+        """A total that grows: the bar appears once ``MANY_FILES`` files or
+        ``BAR_MIN_BYTES`` are known (enough to choose files or bytes), then its total
+        follows."""
+        self.total_bytes += total_bytes
+        self.files += files
+        if self.bar is not None:
+            self.bar.total = self.files if self.by_files else self.total_bytes
+        elif self.files >= MANY_FILES or self.total_bytes >= BAR_MIN_BYTES:
+            self._open()
+
+    def _open(self) -> None:
+        total_bytes, files, desc = self.total_bytes, self.files, self.desc
         if total_bytes < BAR_MIN_BYTES and files < BAR_MIN_FILES:
             return
         if self.tqdm_class is None:
@@ -91,6 +112,11 @@ class FileCounter(Progress):
     def start(self, total_bytes: int, files: int, desc: str) -> None:
         self.done, self.total = 0, files
         self.on_change(0, files)
+
+    def more(self, total_bytes: int, files: int) -> None:
+        with self._lock:
+            self.total += files
+            self.on_change(self.done, self.total)
 
     def file_done(self) -> None:
         with self._lock:

@@ -93,11 +93,16 @@ def test_a_signal_stops_a_fetch_and_leaves_no_partial_file(bucket, aws_env, tmp_
     took, out, err = stop(proc, signal.SIGINT)
     figures.add("kills survived")
     assert proc.returncode == 130 and took < 10, (took, err)
-    assert "of 4 file(s) downloaded" in err and err.count("\n") == 1
+    assert "of 4 file(s) fetched" in err and err.count("\n") == 1
     time.sleep(0.5)
     names = [p.name for p in cache.rglob("*") if p.is_file()]
     assert not [n for n in names if n not in {r.hash for r in records}], names  # no .part
-    assert not dest.exists() or not any(dest.rglob("*.log"))  # placed only at the very end
+    # each file is placed once verified: those the message counts are there, whole, and
+    # nothing else (no temporary file either)
+    finished = int(err.split("interrupted: ")[1].split(" ")[0])
+    placed = [p for p in dest.rglob("*") if p.is_file()] if dest.exists() else []
+    assert len(placed) == finished < 4, (placed, err)
+    assert all(p.stat().st_size == 48 * MIB and not p.name.startswith(".") for p in placed)
     # a second fetch completes and verifies everything
     paths = Lake(url, cache_dir=cache, progress=False).fetch(records, dest=dest)
     assert [p.stat().st_size for p in paths] == [r.size for r in records]

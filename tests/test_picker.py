@@ -733,10 +733,15 @@ def test_lake_fetch_stops_when_its_cancel_event_is_set(tmp_path):
     cancel = threading.Event()
     threading.Thread(target=lambda: store.reached.wait(BOUND_S) and (cancel.set(), store.gate.set()),
                      daemon=True).start()
-    with pytest.raises(Interrupted, match=r"interrupted: \d+ of 40 file\(s\) downloaded"):
+    with pytest.raises(Interrupted, match=r"interrupted: \d+ of 40 file\(s\) fetched") as info:
         lake.fetch(recs, dest=tmp_path / "out", cancel=cancel)
     assert store.calls["get"] <= 4  # the queued 36 never started
-    assert not (tmp_path / "out").exists()  # like Ctrl-C: nothing placed, nothing partial
+    # like Ctrl-C: the files the message counts were placed (whole), nothing else
+    finished = int(str(info.value).split("interrupted: ")[1].split(" ")[0])
+    placed = sorted(p for p in (tmp_path / "out").rglob("*") if p.is_file())
+    assert len(placed) == finished <= 2
+    wanted = {rec.id[-8:]: f"small file {n}\n" for n, rec in enumerate(recs)}
+    assert all(p.read_text() == wanted[p.stem[-8:]] for p in placed)
     assert not [p for p in (tmp_path / "cache").rglob("*") if p.name.startswith(".datalake-")]
 
 
