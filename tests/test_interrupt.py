@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -93,7 +94,10 @@ def test_a_signal_stops_a_fetch_and_leaves_no_partial_file(bucket, aws_env, tmp_
     took, out, err = stop(proc, signal.SIGINT)
     figures.add("kills survived")
     assert proc.returncode == 130 and took < 10, (took, err)
-    assert "of 4 file(s) fetched" in err and err.count("\n") == 1
+    # "of at least 4" when a listing of another span class is still waiting for moto
+    # (busy serving the downloads) after the grace time
+    assert re.search(r"interrupted: \d+ of (at least )?4 file\(s\) fetched", err), err
+    assert err.count("\n") == 1
     time.sleep(0.5)
     names = [p.name for p in cache.rglob("*") if p.is_file()]
     assert not [n for n in names if n not in {r.hash for r in records}], names  # no .part
