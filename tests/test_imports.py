@@ -102,7 +102,8 @@ LAYERS = [  # each layer may import only the ones before it (and itself)
     ["datalake_nb.stores"],
     ["datalake_nb.hashing", "datalake_nb.frame", "datalake_nb.progress", "datalake_nb.cache",
      "datalake_nb.check", "datalake_nb.lake", "datalake_nb.compression", "datalake_nb.formats",
-     "datalake_nb.reading", "datalake_nb.distributed", "datalake_nb.formatting"],
+     "datalake_nb.reading", "datalake_nb.distributed", "datalake_nb.formatting",
+     "datalake_nb.listing"],
     ["datalake_nb.commands"],
     ["datalake_nb.cli", "datalake_nb.__main__", "datalake_nb.notebook"],
 ]
