@@ -98,3 +98,31 @@ def test_ranged_listing_asks_only_for_what_lies_between(bucket, aws_env, tmp_pat
         for high in bounds:
             expected = [k for k in keys if k.startswith("a/") and low < k < high]
             assert [e.key for e in lake.store.list("a/", low, high)] == expected, (low, high)
+
+
+REDIRECT = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>PermanentRedirect</Code>'
+            b"<Message>The bucket you are attempting to access must be addressed using the "
+            b"specified endpoint.</Message></Error>")
+
+
+@pytest.mark.parametrize("first", ["push", "fetch"])
+def test_a_bucket_in_another_region_falls_back_to_boto3(s3_server, bucket, tmp_path, first):
+    """S3 answers 301 PermanentRedirect when the bucket is in another region than the one
+    configured: boto3 follows it, obstore does not.  The first such answer moves the
+    store's small transfers to boto3, and the transfer that got it is done by boto3."""
+    path = write(tmp_path / "a.log", "hello\n")
+    settings = {"DATALAKE_STORAGE_URL": f"s3://{bucket}/logs",
+                "DATALAKE_CACHE_DIR": str(tmp_path / "cache")}
+    rec = Lake(config=resolve(settings), progress=False).push(path, what="app", where="web01",
+                                                              start=T0, data_version="0")
+    with wire_proxy(s3_server.url, pick=lambda n: n == 1, answer=(301, REDIRECT)) as wire:
+        lake = Lake(config=resolve({**settings, "AWS_ENDPOINT_URL": wire.url}), progress=False)
+        assert lake.store.fast_plane is not None
+        if first == "push":
+            again = lake.push(path, what="app", where="web02", start=T0, data_version="0")
+            assert again.where == "web02" and len(lake.list(where="web02")) == 1
+        else:
+            fetched = lake.fetch([rec], dest=tmp_path / "out")
+            assert fetched[0].read_text() == "hello\n"
+        assert lake.store.fast_plane is None and wire.throttled == 1
+        assert [s.method for s in wire.sent][:2] == (["PUT", "PUT"] if first == "push" else ["GET", "GET"])

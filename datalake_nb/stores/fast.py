@@ -31,6 +31,14 @@ class Exists(Exception):
     """A create-only PUT found the key there already (S3's 412)."""
 
 
+class Unsuitable(Exception):
+    """The bucket wants what this plane does not do: it is in another region than the one
+    configured (S3 answers 301 PermanentRedirect; boto3 follows it, obstore does not)."""
+
+
+REGION_ERRORS = ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException")
+
+
 def available() -> bool:
     return obstore is not None
 
@@ -87,7 +95,11 @@ class FastPlane:
             raise DatalakeError(f"{what}: access denied to {self.url}; check the AWS credentials "
                                 "and the bucket policy") from exc
         except (obstore.exceptions.BaseError, OSError, TimeoutError) as exc:
-            raise DatalakeError(f"{what}: {self._explain(str(exc))}") from exc
+            text = str(exc)
+            if "redirect" in text.split("\n", 1)[0] or any(f"<Code>{c}</Code>" in text
+                                                            for c in REGION_ERRORS):
+                raise Unsuitable(text.splitlines()[0]) from exc
+            raise DatalakeError(f"{what}: {self._explain(text)}") from exc
 
     def _explain(self, text: str) -> str:
         """The gist of obstore's message (many lines: a debug dump after the first),

@@ -10,6 +10,7 @@ import concurrent.futures
 import contextlib
 import datetime
 import io
+import logging
 import os
 import re
 import threading
@@ -27,6 +28,8 @@ from ..config import Config, duration_seconds
 from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
 from . import fast
 from .base import CHUNK, Entry, Leftover, Progress, Sink, Store, redact_url
+
+log = logging.getLogger(__name__)
 
 PART = 16 << 20  # multipart part size; smaller files go as one PUT
 DOWNLOAD_PART = 8 << 20  # bytes per ranged GET of a large download
@@ -390,6 +393,12 @@ class S3Store(Store):
             return False  # a key names its bytes' hash: the same bytes are there already
         return self._multipart(key, source, metadata, progress, if_absent)
 
+    def _not_fast(self, why: fast.Unsuitable) -> None:
+        """From now on boto3 does the small transfers too (it follows region redirects)."""
+        log.info("%s: small transfers go through boto3 from now on (%s)", self.url, why)
+        with self._fast_lock:
+            self._fast_plane = self._fast_args = None
+
     def put_bytes(self, key, data, metadata=None, *, if_absent=False):
         if self.fast_plane is not None:
             try:
@@ -397,6 +406,8 @@ class S3Store(Store):
                 return True
             except fast.Exists:
                 return False
+            except fast.Unsuitable as why:
+                self._not_fast(why)
         condition = {"IfNoneMatch": "*"} if if_absent else {}
         for attempt in range(3):
             try:
@@ -493,8 +504,11 @@ class S3Store(Store):
                 offset += len(chunk)
                 if progress:
                     progress(len(chunk))
-            self.fast_plane.get(key, write)
-            return
+            try:
+                self.fast_plane.get(key, write)
+                return
+            except fast.Unsuitable as why:  # answered before any byte came: boto3 starts over
+                self._not_fast(why)
         if size < self.transfer.multipart_threshold:
             # One GET, written (and hashed by the sink) in order as it arrives.
             with _errors(what, self.url):

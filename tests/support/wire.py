@@ -4,7 +4,7 @@
 AWS_ENDPOINT_URL at ``proxy.url`` and every request passes through it unchanged (the
 Host header too, so signatures still verify).  It records each request's method, path,
 query and headers, and can answer chosen ones itself with S3's 503 SlowDown, so a
-client's own retries are what get tested.
+client's own retries are what get tested (or with another answer, e.g. a redirect).
 """
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ class Sent:
 
 
 class WireProxy:
-    def __init__(self, target: str, pick: Callable[[int], bool] = lambda n: False):
+    def __init__(self, target: str, pick: Callable[[int], bool] = lambda n: False,
+                 answer: tuple[int, bytes] = (503, SLOWDOWN)):
         self.target = urllib.parse.urlsplit(target).netloc
-        self.pick = pick  # answer the nth request (from 1) with SlowDown?
+        self.pick = pick  # answer the nth request (from 1) itself?
+        self.answer = answer  # with this status and XML body (S3's SlowDown by default)
         self.sent: list[Sent] = []
         self.throttled = 0
         self._lock = threading.Lock()
@@ -66,7 +68,7 @@ class WireProxy:
             refuse = self.pick(len(self.sent))
             self.throttled += refuse
         if refuse:
-            return _answer(req, 503, {"Content-Type": "application/xml"}, SLOWDOWN)
+            return _answer(req, self.answer[0], {"Content-Type": "application/xml"}, self.answer[1])
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = http.client.HTTPConnection(self.target, timeout=60)
@@ -119,8 +121,9 @@ def _answer(req: http.server.BaseHTTPRequestHandler, status: int, headers: dict[
 
 
 @contextlib.contextmanager
-def wire_proxy(target: str, pick: Callable[[int], bool] = lambda n: False) -> Iterator[WireProxy]:
-    proxy = WireProxy(target, pick)
+def wire_proxy(target: str, pick: Callable[[int], bool] = lambda n: False,
+               answer: tuple[int, bytes] = (503, SLOWDOWN)) -> Iterator[WireProxy]:
+    proxy = WireProxy(target, pick, answer)
     thread = threading.Thread(target=proxy.server.serve_forever, daemon=True)
     thread.start()
     try:
