@@ -14,17 +14,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import importlib.util
 import re
 from typing import Any, Callable, Iterator
 
 from ..core.errors import DatalakeError, NotFound
 
-try:
-    import obstore
-    import obstore.exceptions
-    from obstore.store import S3Store as _ObjectStore
-except ImportError:  # an optional speed-up: boto3 does the same work without it
-    obstore = None
+obstore: Any = None  # imported with the first FastPlane: `import datalake_nb` stays quick
 
 
 class Exists(Exception):
@@ -40,7 +36,8 @@ REGION_ERRORS = ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLo
 
 
 def available() -> bool:
-    return obstore is not None
+    """Is obstore installed? (A speed-up: without it boto3 does the same work.)"""
+    return importlib.util.find_spec("obstore") is not None
 
 
 class FastPlane:
@@ -50,6 +47,10 @@ class FastPlane:
                  region: str | None, credentials: Any, sse: str | None,
                  sse_kms_key_id: str | None, connect_timeout: float, read_timeout: float,
                  max_attempts: int) -> None:
+        global obstore
+        import obstore
+        import obstore.exceptions
+        import obstore.store
         self.url = url
         self.endpoint = endpoint_url or f"https://s3.{region or 'us-east-1'}.amazonaws.com"
         config: dict[str, Any] = {"region": region or "us-east-1"}
@@ -65,9 +66,9 @@ class FastPlane:
                   "read_timeout": datetime.timedelta(seconds=read_timeout)}
         retry = {"max_retries": max_attempts - 1,
                  "retry_timeout": datetime.timedelta(seconds=connect_timeout + read_timeout)}
-        self.store = _ObjectStore(bucket, prefix=prefix.rstrip("/") or None, config=config,
-                                  client_options=client, retry_config=retry,
-                                  credential_provider=_provider(credentials))
+        self.store = obstore.store.S3Store(
+            bucket, prefix=prefix.rstrip("/") or None, config=config, client_options=client,
+            retry_config=retry, credential_provider=_provider(credentials))
 
     def put(self, key: str, data: bytes, metadata: dict[str, str], if_absent: bool) -> None:
         """Raises Exists when ``if_absent`` and the key is there."""
