@@ -349,6 +349,19 @@ def cli_tools(b: Bench) -> set[str]:
     return {"s3cmd", "aws"} if b.rtt else set()
 
 
+def files_per_second(b: Bench, name: str, labels: dict[str, str], goal: str,
+                     rate: dict[str, float]) -> None:
+    """Rows of a many-small-files case, and its goal against s5cmd."""
+    for tool, label in labels.items():
+        if tool in rate:
+            b.row(name, rate["ours"], label, rate[tool], "files/s", rate["ours"] / rate[tool],
+                  "files/s ours/base", ">= 0.8" if tool == "s5cmd" else "")
+    if "s5cmd" in rate:
+        b.goal(goal, f"{rate['ours'] / rate['s5cmd']:.2f} ({rate['ours']:.0f} vs "
+                     f"{rate['s5cmd']:.0f} files/s; --concurrency 32: "
+                     f"{rate['ours32'] / rate['s5cmd']:.2f})", rate["ours"] / rate["s5cmd"] >= 0.8)
+
+
 def small_cpu_goal(b: Bench, what: str, n: int, cpu: dict[str, float]) -> None:
     ours = cpu["ours"] / n * 1000
     text = f"{ours:.2f} ms"
@@ -397,17 +410,9 @@ def push_many(b: Bench) -> None:
                 lambda: b.tools.rclone_cmd("copy", str(folder), f"bench:{b.bucket}/{prefix('rclone')}"))
     cpu: dict[str, float] = {}
     result = medians(contenders, b.sizes.repeat, cpu=cpu)
-    rate = {tool: n / seconds for tool, seconds in result.items()}
-    name = f"2. push {n:,} files of {kib} KiB (one datalake push)"
-    for tool, label in MANY_LABELS.items():
-        if tool in rate:
-            b.row(name, rate["ours"], label, rate[tool], "files/s", rate["ours"] / rate[tool],
-                  "files/s ours/base", ">= 0.8" if tool == "s5cmd" else "")
-    if "s5cmd" in rate:
-        b.goal(f"push {n:,} x {kib} KiB: files/s vs s5cmd cp >= 0.8",
-               f"{rate['ours'] / rate['s5cmd']:.2f} ({rate['ours']:.0f} vs {rate['s5cmd']:.0f} files/s;"
-               f" --concurrency 32: {rate['ours32'] / rate['s5cmd']:.2f})",
-               rate["ours"] / rate["s5cmd"] >= 0.8)
+    files_per_second(b, f"2. push {n:,} files of {kib} KiB (one datalake push)", MANY_LABELS,
+                     f"push {n:,} x {kib} KiB: files/s vs s5cmd cp >= 0.8",
+                     {tool: n / seconds for tool, seconds in result.items()})
     small_cpu_goal(b, "push", n, cpu)
     lake = b.lake("many-count", counted=True)
     counter = RequestCounter(lake.store.client)
@@ -460,18 +465,11 @@ def fetch_many(b: Bench) -> None:
                 lambda: b.tools.rclone_cmd("copy", f"bench:{b.bucket}/{prefix}/data", str(dest)))
     cpu: dict[str, float] = {}
     result = medians(contenders, b.sizes.repeat, before=fresh, cpu=cpu)
-    rate = {tool: n / seconds for tool, seconds in result.items()}
-    name = f"4. fetch {n:,} files of {b.sizes.small_kib} KiB (one datalake fetch)"
-    labels = {**MANY_LABELS, "boto3": "boto3 list + download_file x8"}
-    for tool, label in labels.items():
-        if tool in rate:
-            b.row(name, rate["ours"], label, rate[tool], "files/s", rate["ours"] / rate[tool],
-                  "files/s ours/base", ">= 0.8" if tool == "s5cmd" else "")
-    if "s5cmd" in rate:
-        b.goal(f"fetch {n:,} x {b.sizes.small_kib} KiB verified: files/s vs s5cmd cp >= 0.8",
-               f"{rate['ours'] / rate['s5cmd']:.2f} ({rate['ours']:.0f} vs {rate['s5cmd']:.0f} files/s;"
-               f" --concurrency 32: {rate['ours32'] / rate['s5cmd']:.2f})",
-               rate["ours"] / rate["s5cmd"] >= 0.8)
+    kib = b.sizes.small_kib
+    files_per_second(b, f"4. fetch {n:,} files of {kib} KiB (one datalake fetch)",
+                     {**MANY_LABELS, "boto3": "boto3 list + download_file x8"},
+                     f"fetch {n:,} x {kib} KiB verified: files/s vs s5cmd cp >= 0.8",
+                     {tool: n / seconds for tool, seconds in result.items()})
     small_cpu_goal(b, "fetch", n, cpu)
     fresh()
     lake = b.lake(prefix, cache="cache-many", counted=True)
@@ -486,8 +484,8 @@ def fetch_many(b: Bench) -> None:
            f"({describe(counter.ops)}). Client CPU per file (median, user+system of the "
            "process): " + ", ".join(f"{tool} {cpu[tool] / n * 1000:.2f} ms"
                                     for tool in contenders if tool != "boto3")
-           + ". `datalake fetch` lists every match before its first download; `aws s3 cp "
-           "--recursive` and s5cmd download while they list"
+           + ". `datalake fetch --what`, `aws s3 cp --recursive` and s5cmd all download "
+           "while they list"
            + ("; the AWS CLI and s3cmd are left out off loopback" if skip else "") + ".")
 
 
