@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable
 
 import boto3
+from boto3.s3.transfer import TransferConfig
 
 from datalake_nb import Lake
 from datalake_nb.cache import temp_path
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
                 target = lakes[-1].cache.path(rec.hash)
                 with temp_path(target.parent) as tmp:
                     store = lakes[-1].store
-                    store.client.download_file(bucket, key, str(tmp), Config=store.transfer)
+                    store.client.download_file(bucket, key, str(tmp), Config=TransferConfig(
+                        max_concurrency=store.concurrency))
                     assert hash_file(tmp)[0] == rec.hash
                     lakes[-1].cache.add(tmp, rec)
                 lakes[-1].fetch([rec], dest=dest)

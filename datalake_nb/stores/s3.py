@@ -22,7 +22,6 @@ import botocore.config
 import botocore.exceptions
 import botocore.session
 import botocore.utils
-from boto3.s3.transfer import TransferConfig
 
 from ..config import Config, duration_seconds
 from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
@@ -199,7 +198,7 @@ def _no_expect_for_small_body(request: Any, **kwargs: Any) -> None:
 
 class _RangedDownload:
     """One large object fetched as parallel ranged GETs (``store.download_part`` bytes
-    each, ``store.transfer.max_concurrency`` at once, taken in order) into a sink that
+    each, ``store.concurrency`` at once, taken in order) into a sink that
     hashes them in order as they arrive.  Memory stays bounded: each part is read and
     written in CHUNK pieces, and the sink makes a part that runs too far ahead wait.
 
@@ -215,7 +214,7 @@ class _RangedDownload:
         self.what = f"download {key}"
         part = store.download_part
         self.parts = iter([(start, min(start + part, size)) for start in range(0, size, part)])
-        self.workers = max(1, min(store.transfer.max_concurrency, -(-size // part)))
+        self.workers = max(1, min(store.concurrency, -(-size // part)))
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.etag: str | None = None
@@ -355,8 +354,7 @@ class S3Store(Store):
         self._fast_lock = threading.Lock()
         self.client.meta.events.register("before-send.s3", _no_expect_for_small_body)
         self.client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
-        self.transfer = TransferConfig(max_concurrency=concurrency, multipart_threshold=16 << 20,
-                                       multipart_chunksize=16 << 20)
+        self.concurrency = concurrency  # parts in flight of one large transfer
 
     @property
     def fast_plane(self) -> "fast.FastPlane | None":
@@ -448,7 +446,7 @@ class S3Store(Store):
             raise
 
     def _send_parts(self, full: str, upload_id: str, source: Any, progress: Any) -> list[str]:
-        workers = self.transfer.max_concurrency
+        workers = self.concurrency
         slots = threading.BoundedSemaphore(workers)  # parts in memory: at most one per worker
 
         def send(number: int, body: bytes) -> str:
@@ -494,7 +492,7 @@ class S3Store(Store):
             with _errors(what, self.url):
                 size = self.client.head_object(Bucket=self.bucket, Key=self.prefix + key,
                                                **self.read_args)["ContentLength"]
-        if size < self.transfer.multipart_threshold and self.fast_plane is not None:
+        if size < PART and self.fast_plane is not None:
             offset = 0
 
             def write(chunk: Any) -> None:  # obstore's Bytes: a buffer, made bytes here
@@ -509,7 +507,7 @@ class S3Store(Store):
                 return
             except fast.Unsuitable as why:  # answered before any byte came: boto3 starts over
                 self._not_fast(why)
-        if size < self.transfer.multipart_threshold:
+        if size < PART:
             # One GET, written (and hashed by the sink) in order as it arrives.
             with _errors(what, self.url):
                 body = self.client.get_object(Bucket=self.bucket, Key=self.prefix + key,
