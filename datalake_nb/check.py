@@ -1,16 +1,23 @@
 """``datalake check``: find damage in a lake and, when asked, repair it.
 
 The data object's key is the record, so the data listing is the truth and the
-index entries (``work/``, ``catalog/``) are checked against it:
+index entries (``where/``, ``work/``, ``catalog/``) are checked against it:
 
-- ``orphan``: a key under data/, work/ or catalog/ that the lake never writes (a data
-  object without a record, or a foreign entry).  Deleted only with ``delete_orphans``.
-- ``missing-work-entry`` / ``missing-catalog-entry``: a record whose index entry is
-  absent (a push that stopped half-way).  ``repair`` writes it.
-- ``wrong-work-entry``: a work entry that names a record but disagrees with it (other
-  size, other work id folder).  ``repair`` deletes it (and writes the right one).
-- ``dangling-work-entry`` / ``dangling-catalog-entry``: an index entry whose data is
-  gone.  ``repair`` deletes it once a second look confirms the data is missing.
+- ``orphan``: a key under data/, where/, work/ or catalog/ that the lake never writes (a
+  data object without a record, or a foreign entry).  Deleted only with ``delete_orphans``.
+- ``missing-where-entry`` / ``missing-work-entry`` / ``missing-catalog-entry``: a record
+  whose index entry is absent (a push that stopped half-way, or a lake written before
+  where entries existed).  ``repair`` writes it.
+- ``wrong-where-entry`` / ``wrong-work-entry``: an entry that names a record but disagrees
+  with it (other size, other work id folder).  ``repair`` deletes it (and writes the right
+  one).
+- ``dangling-where-entry`` / ``dangling-work-entry`` / ``dangling-catalog-entry``: an index
+  entry whose data is gone.  ``repair`` deletes it once a second look confirms the data is
+  missing.
+- ``unindexed-pair``: a catalog entry that does not say its (what, where) pair's where
+  entries are complete (a lake written before them, or a push by an older version), so
+  where-filtered queries read all of the what's data listings.  ``repair`` marks it once
+  the pair's where entries are all written.
 - with ``deep``: ``metadata-mismatch`` (the JSON record stored with an S3 object
   disagrees with its key) and ``corrupt-data`` (bytes that do not hash to the record's
   hash).  Nothing can fix these from inside the lake: they are reported.
@@ -29,6 +36,7 @@ writes again, harmlessly), never like a dangling one.  Data is never deleted unl
 """
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import dataclasses
 import json
@@ -49,9 +57,11 @@ from .stores.base import Entry, Leftover, Store, remove_old_file
 if TYPE_CHECKING:
     import pandas as pd
 
-FIXED_BY = {"orphan": "--delete-orphans", "missing-work-entry": "--repair",
-            "missing-catalog-entry": "--repair", "wrong-work-entry": "--repair",
-            "dangling-work-entry": "--repair", "dangling-catalog-entry": "--repair",
+FIXED_BY = {"orphan": "--delete-orphans", "missing-where-entry": "--repair",
+            "missing-work-entry": "--repair", "missing-catalog-entry": "--repair",
+            "wrong-where-entry": "--repair", "wrong-work-entry": "--repair",
+            "dangling-where-entry": "--repair", "dangling-work-entry": "--repair",
+            "dangling-catalog-entry": "--repair", "unindexed-pair": "--repair",
             "metadata-mismatch": None, "corrupt-data": None,
             "stale-temp-file": "--repair", "stale-upload": "--repair",
             "recent-temp-file": None, "recent-upload": None}
@@ -86,6 +96,7 @@ class Finding:
 class Report:
     url: str
     data: int = 0           # data objects seen
+    where: int = 0          # where entries seen
     work: int = 0           # work entries seen
     catalog: int = 0        # catalog entries seen
     findings: list[Finding] = dataclasses.field(default_factory=list)
@@ -105,7 +116,8 @@ class Report:
     def summary(self) -> str:
         problems = [f for f in self.findings if f.kind not in KEPT]
         fixed = len(problems) - len(self.left)
-        text = (f"{self.url}: {self.data} data objects, {self.work} work entries, "
+        text = (f"{self.url}: {self.data} data objects, {self.where} where entries, "
+                f"{self.work} work entries, "
                 f"{self.catalog} catalog entries; {len(problems)} problem(s), "
                 f"{fixed} repaired, {len(self.left)} left")
         leftovers = [f.leftover for f in self.findings if f.leftover and not f.fixed]
@@ -135,9 +147,11 @@ def check(store: Store, repair: bool = False, delete_orphans: bool = False,
     (seconds, or a duration like ``12h``).  Returns the report; nothing is raised for damage."""
     report = Report(store.url)
     catalog = _entries(store, layout.CATALOG)      # index first, then data (see above)
+    where = _entries(store, layout.WHERE)
     work = _entries(store, layout.WORK)
     data = _entries(store, layout.DATA)
-    report.catalog, report.work, report.data = len(catalog), len(work), len(data)
+    report.catalog, report.where, report.work, report.data = (len(catalog), len(where),
+                                                              len(work), len(data))
 
     records: dict[str, Record] = {}
     for entry in data:
@@ -147,11 +161,12 @@ def check(store: Store, repair: bool = False, delete_orphans: bool = False,
         else:
             records[entry.key] = rec
 
-    _check_work(store, work, records, report)
-    _check_catalog(store, catalog, records, report)
+    _check_entries("where", where, layout.parse_where_key, layout.where_key, records, report)
+    _check_entries("work", work, layout.parse_work_key, layout.work_key, records, report)
+    _check_catalog(catalog, records, report)
     if deep:
         _check_contents(store, records, report, concurrency)
-    _fix(store, report, repair, delete_orphans)
+    _fix(store, report, repair, delete_orphans, concurrency)
     _check_leftovers(store, cache_root, report, repair, stale_age)
     return report
 
@@ -160,31 +175,34 @@ def _entries(store: Store, prefix: str) -> list[Entry]:
     return list(store.list(prefix))
 
 
-def _check_work(store: Store, work: list[Entry], records: dict[str, Record], report: Report) -> None:
+def _check_entries(name: str, entries: list[Entry], parse: Callable[[str], Record | None],
+                   key_for: Callable[[Record, int], str], records: dict[str, Record],
+                   report: Report) -> None:
+    """Where or work entries against the records (every record has a where entry; those
+    with a work id, a work entry)."""
     found: set[str] = set()
-    for entry in work:
-        rec = layout.parse_work_key(entry.key)
+    for entry in entries:
+        rec = parse(entry.key)
         if rec is None or entry.size != 0:
-            report.findings.append(Finding("orphan", entry.key, "a work entry that names no record"))
+            report.findings.append(Finding("orphan", entry.key, f"a {name} entry that names no record"))
             continue
         data_key = layout.data_key(rec)
         stored = records.get(data_key)
-        if entry.key != layout.work_key(rec, rec.size or 0) or (stored and stored.size != rec.size):
-            report.findings.append(Finding("wrong-work-entry", entry.key,
+        if entry.key != key_for(rec, rec.size or 0) or (stored and stored.size != rec.size):
+            report.findings.append(Finding(f"wrong-{name}-entry", entry.key,
                                            f"disagrees with {data_key} (size or work id)"))
         elif stored is None:
-            report.findings.append(Finding("dangling-work-entry", entry.key,
+            report.findings.append(Finding(f"dangling-{name}-entry", entry.key,
                                            f"its data {data_key} is missing"))
         else:
             found.add(entry.key)
     for key, rec in records.items():
-        if rec.work_id is not None and layout.work_key(rec, rec.size or 0) not in found:
-            report.findings.append(Finding("missing-work-entry", layout.work_key(rec, rec.size or 0),
+        if (name == "where" or rec.work_id is not None) and key_for(rec, rec.size or 0) not in found:
+            report.findings.append(Finding(f"missing-{name}-entry", key_for(rec, rec.size or 0),
                                            f"for {key}"))
 
 
-def _check_catalog(store: Store, catalog: list[Entry], records: dict[str, Record],
-                   report: Report) -> None:
+def _check_catalog(catalog: list[Entry], records: dict[str, Record], report: Report) -> None:
     pairs = {(r.what, r.where) for r in records.values()}
     listed = set()
     for entry in catalog:
@@ -198,6 +216,10 @@ def _check_catalog(store: Store, catalog: list[Entry], records: dict[str, Record
         if (what, where) not in pairs:
             report.findings.append(Finding("dangling-catalog-entry", entry.key,
                                            f"no data of {what} from {where}"))
+        elif entry.size != len(layout.INDEXED):
+            report.findings.append(Finding("unindexed-pair", entry.key,
+                                           f"where entries of {what} from {where} not marked "
+                                           "complete: queries by where read all its data"))
     for what, where in sorted(pairs - listed):
         report.findings.append(Finding("missing-catalog-entry", layout.catalog_key(what, where),
                                        f"{what} from {where} has data"))
@@ -233,28 +255,52 @@ def _check_contents(store: Store, records: dict[str, Record], report: Report,
             report.findings.extend(found)
 
 
-def _fix(store: Store, report: Report, repair: bool, delete_orphans: bool) -> None:
+def _fix(store: Store, report: Report, repair: bool, delete_orphans: bool,
+         concurrency: int) -> None:
+    """Apply the fixes asked for, ``concurrency`` at a time, kind by kind in this order:
+    a pair's catalog entry is marked INDEXED only after its where entries are written."""
+    unwritten: collections.Counter[tuple[str, str]] = collections.Counter()
     actions: dict[str, Callable[[Finding], bool]] = {}
     if repair:
         actions.update({
+            "missing-where-entry": lambda f: _put(store, f.key),
             "missing-work-entry": lambda f: _put(store, f.key),
-            "missing-catalog-entry": lambda f: _put(store, f.key),
+            "wrong-where-entry": lambda f: _delete(store, f.key),
             "wrong-work-entry": lambda f: _delete(store, f.key),
+            "dangling-where-entry": lambda f: _data_gone(store, f) and _delete(store, f.key),
             "dangling-work-entry": lambda f: _data_gone(store, f) and _delete(store, f.key),
             "dangling-catalog-entry": lambda f: _pair_gone(store, f) and _delete(store, f.key),
+            "missing-catalog-entry": lambda f: _mark(store, unwritten, f),
+            "unindexed-pair": lambda f: _mark(store, unwritten, f),
         })
     if delete_orphans:
         actions["orphan"] = lambda f: _delete(store, f.key)
-    for finding in report.findings:
-        action = actions.get(finding.kind)
-        if action is None:
-            continue
+
+    def apply(finding: Finding) -> None:
         try:
-            finding.fixed = action(finding)
+            finding.fixed = actions[finding.kind](finding)
             if not finding.fixed:
                 finding.error = "the data is there now (a push ran during the check)"
         except (DatalakeError, OSError) as exc:
             finding.error = str(exc)
+
+    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+        for kind in actions:
+            if kind == "missing-catalog-entry":
+                unwritten.update((rec.what, rec.where) for f in report.findings
+                                 if f.kind == "missing-where-entry" and not f.fixed
+                                 and (rec := layout.parse_where_key(f.key)) is not None)
+            list(pool.map(apply, [f for f in report.findings if f.kind == kind]))
+
+
+def _mark(store: Store, unwritten: "collections.Counter[tuple[str, str]]",
+          finding: Finding) -> bool:
+    """Write the pair's catalog entry: INDEXED once none of its where entries is missing."""
+    missing = unwritten[layout.parse_catalog_key(finding.key) or ("", "")]
+    if missing and finding.kind == "unindexed-pair":
+        raise DatalakeError(f"{missing} of its where entries could not be written")
+    store.put_bytes(finding.key, b"" if missing else layout.INDEXED)
+    return True
 
 
 def _put(store: Store, key: str) -> bool:
@@ -268,7 +314,8 @@ def _delete(store: Store, key: str) -> bool:
 
 
 def _data_gone(store: Store, finding: Finding) -> bool:
-    rec = layout.parse_work_key(finding.key)
+    parse = layout.parse_where_key if finding.key.startswith(layout.WHERE) else layout.parse_work_key
+    rec = parse(finding.key)
     return rec is not None and store.head(layout.data_key(rec)) is None
 
 

@@ -71,6 +71,9 @@ def _did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (known: {shown})"
 
 
+WHERE_INDEX_MAX = 8  # wheres a query finds through their where entries; more: data listings
+
+
 class Lake:
     """A datalake at one root URL (S3 or a local folder).
 
@@ -200,19 +203,26 @@ class Lake:
             advance(sent)  # interrupted while the upload was finishing: roll it back
             self._write_entries(rec, size, cataloged)
         except BaseException as exc:
-            raise self._roll_back(key, path, exc, created) from None
+            raise self._roll_back(rec, size, path, exc, created) from None
         return self._located(rec, key)
 
     def _write_entries(self, rec: Record, size: int, cataloged: set[tuple[str, str]]) -> None:
-        """The 0-byte index entries.  One that fails but exists already (an earlier or
-        concurrent push of the same file wrote the same key) is done, not an error."""
+        """The index entries: the where entry, the pair's catalog entry, the work entry.  One
+        that fails but exists already (an earlier or concurrent push of the same file wrote
+        the same key) is done, not an error.  The catalog entry is only created if absent,
+        so it says INDEXED only when this pair's first push wrote where entries: a lake
+        written before them keeps its 0-byte entries (queries then filter data listings)
+        until ``check --repair`` indexes it."""
         pair = (rec.what, rec.where)
-        keys = [] if pair in cataloged else [layout.catalog_key(*pair)]
+        keys = [layout.where_key(rec, size)]
+        if pair not in cataloged:
+            keys.append(layout.catalog_key(*pair))
         if rec.work_id is not None:
-            keys.append(layout.work_key(rec, size))
+            keys.append(layout.work_key(rec, size))  # last: a roll-back removes the where entry
         for key in keys:
+            catalog = key.startswith(layout.CATALOG)
             try:
-                self.store.put_bytes(key, b"")
+                self.store.put_bytes(key, layout.INDEXED if catalog else b"", if_absent=catalog)
             except DatalakeError:
                 if not self._exists(key):
                     raise
@@ -224,10 +234,11 @@ class Lake:
         except DatalakeError:
             return False
 
-    def _roll_back(self, key: str, path: Path, exc: BaseException, created: bool) -> BaseException:
-        """After a later step failed: remove the data object if this push created it, so no
-        half-made record stays visible.  One that was there before belongs to an earlier
-        push and stays.  The error to raise says what happened."""
+    def _roll_back(self, rec: Record, size: int, path: Path, exc: BaseException,
+                   created: bool) -> BaseException:
+        """After a later step failed: remove the data object (and its where entry) if this
+        push created it, so no half-made record stays visible.  One that was there before
+        belongs to an earlier push and stays.  The error to raise says what happened."""
         failure = isinstance(exc, (DatalakeError, OSError))
         if isinstance(exc, _Cancelled) or not failure:
             outcome = None
@@ -238,7 +249,8 @@ class Lake:
             outcome = f"{path}: {exc}; nothing was archived (push it again)"
         if created:
             try:
-                self.store.delete(key)
+                self.store.delete(layout.where_key(rec, size))  # first: never left dangling
+                self.store.delete(layout.data_key(rec))
             except (DatalakeError, OSError) as undo:
                 if not failure:
                     return exc
@@ -290,23 +302,61 @@ class Lake:
         else:
             if whats is None:
                 whats = self.store.list_dirs(layout.DATA)
-            listings = [functools.partial(self._scanned, scan)
-                        for w in whats for scan in layout.plan(w, qs, qe)]
+            found = self._by_where(whats, wheres, qs, qe)
+            listings = [functools.partial(iter, recs) for recs in found.values()]
+            listings += [functools.partial(self._scanned, scan)
+                         for w in whats if w not in found for scan in layout.plan(w, qs, qe)]
 
         def keep(r: Record) -> bool:
             return ((wheres is None or r.where in wheres)
                     and (qe is None or r.start <= qe) and (qs is None or r.stop >= qs))
         return listings, keep
 
+    def _by_where(self, whats: list[str], wheres: list[str] | None, qs: int | None,
+                  qe: int | None) -> dict[str, list[Record]]:
+        """{what: its records from ``wheres``} for the whats whose where entries find them:
+        each pair's catalog entry says INDEXED.  The catalog entries (a HEAD each) and the
+        where listings run together, so this costs about one round trip (the listings are
+        wasted on a lake from before where entries).  Empty without a where filter or with
+        more than WHERE_INDEX_MAX wheres: filtering the data listings costs less than."""
+        if wheres is None or len(wheres) > WHERE_INDEX_MAX:
+            return {}
+        marks = [(what, layout.catalog_key(what, where)) for what in whats for where in wheres]
+        scans = [(what, scan) for what in whats for where in wheres
+                 for scan in layout.plan(what, qs, qe, where)]
+
+        def run(job: tuple[str, Any], _: Any) -> Any:
+            return self._indexed(job[1]) if isinstance(job[1], str) else self._scan(job[1])
+        results = self._each(run, [*marks, *scans], lambda n: None, "listings done")
+        found: dict[str, list[Record]] = {what: [] for what in whats}
+        for (what, _), indexed in zip(marks, results):
+            if not indexed:
+                found.pop(what, None)
+        for (what, _), recs in zip(scans, results[len(marks):]):
+            if what in found:
+                found[what].extend(recs)
+        return found
+
+    def _indexed(self, catalog_key: str) -> bool:
+        """Whether the pair's catalog entry says its where entries are complete."""
+        mark = self.store.head(catalog_key)
+        return mark is not None and mark.size == len(layout.INDEXED)
+
     def _scan(self, scan: layout.Scan) -> list[Record]:
         return list(self._scanned(scan))
 
     def _scanned(self, scan: layout.Scan) -> Iterator[Record]:
+        by_where = scan.prefix.startswith(layout.WHERE)
         for entry in self.store.list(scan.prefix, scan.start_after, scan.stop):
-            rec = layout.parse_data_key(entry.key, size=entry.size,
-                                        url=self.store.url_for(entry.key))
-            if rec is not None:
-                yield rec
+            if by_where:
+                rec = layout.parse_where_key(entry.key)
+                if rec is not None:
+                    yield self._located(rec, layout.data_key(rec))
+            else:
+                rec = layout.parse_data_key(entry.key, size=entry.size,
+                                            url=self.store.url_for(entry.key))
+                if rec is not None:
+                    yield rec
 
     def list(self, what: Names = None, where: Names = None, start: Any = None,
              end: Any = None, work_id: str | None = None) -> "pd.DataFrame":
@@ -344,23 +394,41 @@ class Lake:
         check_name("what", what)
         wheres = split_names("where", where)
         self._require_lake()
-        classes = list(range(len(layout.SPAN_CLASSES)))
-        found = [pair for part in self._each(lambda index, _: self._latest_in(what, index, wheres),
-                                             classes, lambda n: None, "listings done")
-                 for pair in part]
+        found = self._latest_by_where(what, wheres)
+        if found is None:
+            found = [pair for part in self._each(
+                lambda index, _: self._latest_in(layout.class_prefix(what, index), wheres),
+                range(len(layout.SPAN_CLASSES)), lambda n: None, "listings done") for pair in part]
         if not found:
             raise NotFound(f"no {what} files" + (f" from {where}" if where else "")
                            + f" in {self.url}")
         return max(found, key=lambda pair: (pair[0].start, pair[0].stop, pair[1] or 0,
                                             pair[0].id))[0]
 
-    def _latest_in(self, what: str, index: int,
-                   wheres: list[str] | None) -> list[tuple[Record, int | None]]:
-        """The records of one span class on its newest day with a match (with their push
-        times), found by walking the class's year/month/day folders from the newest back:
-        a few listings, however big or old the lake.  With a where filter, the rest of a
-        month is one ranged listing after its newest day had no match."""
-        for year in self._dirs_desc(layout.class_prefix(what, index)):
+    def _latest_by_where(self, what: str, wheres: list[str] | None
+                         ) -> list[tuple[Record, int | None]] | None:
+        """latest()'s candidates found through the where entries, or None when a pair is
+        not marked indexed (or with no or too many wheres).  The catalog entries and the
+        walks run together, as in _by_where."""
+        if not wheres or len(wheres) > WHERE_INDEX_MAX:
+            return None
+        marks = [layout.catalog_key(what, where) for where in wheres]
+        walks = [f"{layout.where_prefix(what, where)}{name}/" for where in wheres
+                 for name, _ in layout.SPAN_CLASSES]
+        results = self._each(lambda key, _: self._indexed(key) if key in marks
+                             else self._latest_in(key, wheres),
+                             [*marks, *walks], lambda n: None, "listings done")
+        if not all(results[:len(marks)]):
+            return None
+        return [pair for part in results[len(marks):] for pair in part]
+
+    def _latest_in(self, prefix: str, wheres: list[str] | None) -> list[tuple[Record, int | None]]:
+        """The records of one span class (its data/ or a where's prefix) on its newest day
+        with a match (with their push times), found by walking the class's year/month/day
+        folders from the newest back: a few listings, however big or old the lake.  With a
+        where filter, the rest of a month is one ranged listing after its newest day had no
+        match."""
+        for year in self._dirs_desc(prefix):
             for month in self._dirs_desc(year):
                 days = self._dirs_desc(month)
                 found = self._matching(self.store.list(days[0]), wheres) if days else []
@@ -383,8 +451,12 @@ class Lake:
                   ) -> list[tuple[Record, int | None]]:
         out = []
         for entry in entries:
-            rec = layout.parse_data_key(entry.key, size=entry.size,
-                                        url=self.store.url_for(entry.key))
+            if entry.key.startswith(layout.WHERE):
+                rec = layout.parse_where_key(entry.key)
+                rec = rec and self._located(rec, layout.data_key(rec))
+            else:
+                rec = layout.parse_data_key(entry.key, size=entry.size,
+                                            url=self.store.url_for(entry.key))
             if rec is not None and (wheres is None or rec.where in wheres):
                 out.append((rec, entry.modified))
         return out

@@ -41,8 +41,9 @@ def key_of(rec):
 def test_a_sound_lake_has_nothing_to_report(lake, filled):
     report = check(lake.store, deep=True)
     assert report.ok and report.findings == []
-    assert (report.data, report.work, report.catalog) == (3, 2, 2)
-    assert "3 data objects, 2 work entries, 2 catalog entries; 0 problem(s)" in report.summary()
+    assert (report.data, report.where, report.work, report.catalog) == (3, 3, 2, 2)
+    assert ("3 data objects, 3 where entries, 2 work entries, 2 catalog entries; 0 problem(s)"
+            in report.summary())
 
 
 def test_missing_index_entries_are_found_and_rebuilt(lake, filled):
@@ -66,10 +67,12 @@ def test_index_entries_whose_data_is_gone_are_removed(lake, filled):
     three = filled[2]
     lake.store.delete(key_of(three))
     report = check(lake.store)
-    assert kinds(report) == ["dangling-catalog-entry", "dangling-work-entry"]
+    assert kinds(report) == ["dangling-catalog-entry", "dangling-where-entry", "dangling-work-entry"]
     assert [r.id for r in lake.records(work_id="job-1")] == [filled[0].id, three.id]
+    assert [r.id for r in lake.records(where="web02")] == [three.id]  # the where entry misleads
     check(lake.store, repair=True)
     assert [r.id for r in lake.records(work_id="job-1")] == [filled[0].id]
+    assert lake.records(where="web02") == []
     assert lake.catalog() == {"nginx": ["web01"]}
     assert check(lake.store).ok
 
@@ -170,5 +173,5 @@ def test_cli_check_exit_status_and_output(lake_url, lake, filled, tmp_path):
         "1 problem(s), 1 repaired, 0 left")
     clean = run()
     assert clean.returncode == 0 and clean.stdout.splitlines() == [
-        f"{lake.url}: 3 data objects, 2 work entries, 2 catalog entries; 0 problem(s), "
-        "0 repaired, 0 left"]
+        f"{lake.url}: 3 data objects, 3 where entries, 2 work entries, 2 catalog entries; "
+        "0 problem(s), 0 repaired, 0 left"]

@@ -45,11 +45,12 @@ def assert_one_record(lake: Lake, rec_id: str) -> None:
 # -- push ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("mode", ["fail", "throttle", "oserror"])
-@pytest.mark.parametrize("step", [1, 2, 3], ids=["data", "catalog", "work"])
+@pytest.mark.parametrize("step", [1, 2, 3, 4], ids=["data", "where", "catalog", "work"])
 def test_a_failed_push_leaves_no_record_and_a_retry_makes_one(lake, tmp_path, step, mode):
     path = write(tmp_path / "a.log", "payload\n")
     expected = lake.push(path, **FIELDS)  # what the record will be (then cleared away)
     lake.store.delete(layout.data_key(expected))
+    lake.store.delete(layout.where_key(expected, expected.size))
     lake.store.delete(layout.work_key(expected, expected.size))
     lake.store.delete(layout.catalog_key("nginx", "web01"))
     before = snapshot(lake)
@@ -90,8 +91,8 @@ def test_a_lost_answer_to_the_data_upload_is_mended_by_a_retry_or_check(lake, tm
     with pytest.raises(DatalakeError, match="lost answer"):
         broken.push(path, **FIELDS)
     assert store.calls["delete"] == 0
-    assert sorted(f.kind for f in check(lake.store).findings) == ["missing-catalog-entry",
-                                                            "missing-work-entry"]
+    assert sorted(f.kind for f in check(lake.store).findings) == [
+        "missing-catalog-entry", "missing-where-entry", "missing-work-entry"]
     assert check(lake.store, repair=True).ok
     rec = lake.push(path, **FIELDS)
     assert_one_record(lake, rec.id)
@@ -100,7 +101,7 @@ def test_a_lost_answer_to_the_data_upload_is_mended_by_a_retry_or_check(lake, tm
 def test_when_the_roll_back_fails_too_the_error_says_so(lake, tmp_path):
     from datalake_nb.check import check
     broken, store = faulty(lake)
-    store.inject("put", 3, "fail").inject("delete", 1, "fail")
+    store.inject("put", 4, "fail").inject("delete", 1, "fail")  # the work entry, the last
     with pytest.raises(DatalakeError) as info:
         broken.push(write(tmp_path / "a.log", "x"), **FIELDS)
     message = str(info.value)
@@ -116,7 +117,7 @@ def test_an_entry_written_by_an_earlier_push_is_never_rolled_back(lake, tmp_path
     path = write(tmp_path / "a.log", "x")
     rec = lake.push(path, **FIELDS)
     broken, store = faulty(lake)
-    store.inject("put", 2, "fail").inject("put", 3, "fail")
+    store.inject("put", 2, "fail").inject("put", 3, "fail").inject("put", 4, "fail")  # every entry
     assert broken.push(path, **FIELDS) == rec
     assert store.calls["delete"] == 0
     assert_one_record(lake, rec.id)
@@ -126,9 +127,9 @@ def test_a_push_of_many_files_that_fails_half_way_is_retried_whole(lake, tmp_pat
     paths = [write(tmp_path / f"f{i}.log", f"file {i}\n") for i in range(6)]
     fields = {k: v for k, v in FIELDS.items() if k != "work_id"}
     broken, store = faulty(lake)
-    broken.concurrency = 1  # puts in a known order: data 1, catalog, data 2, data 3 (fails)
-    store.inject("put", 4, "fail")
-    with pytest.raises(DatalakeError, match="injected failure of put #4"):
+    broken.concurrency = 1  # puts in a known order: data 1, where 1, catalog, data 2, where 2,
+    store.inject("put", 6, "fail")  # data 3 (fails)
+    with pytest.raises(DatalakeError, match="injected failure of put #6"):
         broken.push_many(paths, **fields)
     assert len(lake.list()) == 2
     broken.concurrency = 8

@@ -234,7 +234,7 @@ def test_s3_prefix_is_honoured(bucket, tmp_path, aws_env):
     lake = Lake(f"s3://{bucket}/team/logs", cache_dir=tmp_path / "cache", progress=False)
     push(lake, write(tmp_path / "a.log", "x"), work_id="w-1")
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
-    assert len(keys) == 3 and all(k.startswith("team/logs/") for k in keys)
+    assert len(keys) == 4 and all(k.startswith("team/logs/") for k in keys)  # data, 3 entries
 
 
 def test_s3_record_in_object_metadata(bucket, tmp_path, aws_env):

@@ -177,13 +177,14 @@ def test_maximum_lengths_fit_file_and_s3_limits(work_id):
     rec = _rec(what="w" * 64, where="h" * 64, data_version="v" * 32, work_id=work_id,
                start=0, end=LAST_MS, ext=".abcdefgh.abcdef", hash_hex="f" * 32)
     key = layout.data_key(rec)
-    for k in (key, layout.work_key(rec, 2 ** 63 - 1)):
+    entries = [layout.work_key(rec, 2 ** 63 - 1), layout.where_key(rec, 2 ** 63 - 1)]
+    for k in (key, *entries):
         for seg in k.split("/"):
             assert seg not in ("", ".", ".."), k
             assert len(seg.encode()) <= 255, (len(seg.encode()), seg)
-    assert len(layout.work_key(rec, 2 ** 63 - 1).encode()) < 1024 - 300
-    assert len(key.encode()) < 1024 - 300
+        assert len(k.encode()) < 1024 - 300
     assert layout.parse_data_key(key) == rec
+    assert layout.parse_where_key(entries[1]) == dataclasses.replace(rec, size=2 ** 63 - 1)
 
 
 def test_encode_work_id():

@@ -18,19 +18,20 @@ WHERES = [f"web{i:02d}" for i in range(10)]
 
 
 def seed(store, hours, whats=("nginx",), wheres=WHERES):
-    """Write hourly records straight into the store as 0-byte data objects (the key is
-    the record, so listing sees exactly what a push would have written)."""
-    keys = []
+    """Write hourly records straight into the store as 0-byte data objects and where
+    entries, with their pairs' catalog entries (the key is the record, so listing sees
+    exactly what pushes would have written)."""
+    keys = {}
     for what in whats:
         for h in range(hours):
             for where in wheres:
                 fields = check_fields(what=what, where=where, start=BASE + h * HOUR,
                                       end=BASE + (h + 1) * HOUR - 1, data_version="0")
                 rec = layout.build_record(fields, "0" * 32, ".log")
-                keys.append(layout.data_key(rec))
-        keys.append(layout.catalog_key(what, wheres[0]))
+                keys[layout.data_key(rec)] = keys[layout.where_key(rec, 0)] = b""
+        keys.update((layout.catalog_key(what, where), layout.INDEXED) for where in wheres)
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda k: store.put_bytes(k, b""), keys))
+        list(pool.map(lambda kv: store.put_bytes(*kv), keys.items()))
     return len(keys)
 
 
@@ -71,7 +72,8 @@ def test_calls_grow_with_rows_returned_only(big_local):
 def test_no_what_costs_a_constant_per_what(big_local):
     rows, calls = query(big_local, where="web03", start=BASE + HOUR + 10, end=BASE + HOUR + 20)
     assert {r.what for r in rows} == {"nginx", "syslog"} and len(rows) == 2
-    assert calls["list"] == 1 + 2 * len(layout.SPAN_CLASSES)
+    assert calls["list"] == 1 + 2 * len(layout.SPAN_CLASSES)  # the whats, then web03's entries
+    assert calls["head"] == 2  # each pair's catalog entry: are its where entries complete?
 
 
 def test_s3_query_requests_on_thousands_of_records(bucket, aws_env, tmp_path):
@@ -82,5 +84,7 @@ def test_s3_query_requests_on_thousands_of_records(bucket, aws_env, tmp_path):
     lake.store.client.meta.events.register("before-send.s3.*", lambda **kw: requests.append(kw))
     frame = lake.list(what="nginx", where="web02", start=BASE + 50 * HOUR + 1, end=BASE + 51 * HOUR - 1)
     assert len(frame) == 1
-    assert len(requests) == len(layout.SPAN_CLASSES)
-    assert all(r["request"].method == "GET" and "list-type=2" in r["request"].url for r in requests)
+    methods = sorted(r["request"].method for r in requests)
+    assert methods == ["GET"] * len(layout.SPAN_CLASSES) + ["HEAD"]  # the pair's catalog entry
+    assert all("list-type=2" in r["request"].url and "/where/" in r["request"].url.replace(
+        "%2F", "/") for r in requests if r["request"].method == "GET")

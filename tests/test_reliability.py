@@ -87,11 +87,12 @@ def test_a_re_push_that_fails_after_its_upload_keeps_the_earlier_record(lake, tm
 
 def test_a_fresh_push_that_fails_after_its_upload_is_rolled_back(lake, tmp_path):
     path = write(tmp_path / "app.log", "payload\n")
-    store = FaultyStore(lake.store).inject("put", 3, "fail")
+    store = FaultyStore(lake.store).inject("put", 4, "fail")  # its work entry, the last
     with pytest.raises(DatalakeError, match="nothing was archived"):
         Lake(config=lake.config, store=store, progress=False).push(path, **FIELDS)
-    assert store.calls["delete"] == 1
+    assert store.calls["delete"] == 2  # the where entry, then the data object
     assert lake.list().empty and lake.list(work_id="job-7").empty
+    assert list(lake.store.list(layout.WHERE)) == []  # (its catalog entry may stay: no record)
 
 
 def test_a_big_file_edited_in_place_during_its_push_is_refused_and_loses_nothing(lake, tmp_path):
@@ -252,7 +253,8 @@ def test_editing_a_fetched_file_never_changes_a_later_fetch(lake, tmp_path, how)
 def test_a_long_lived_lake_rewrites_a_catalog_entry_that_a_repair_dropped(lake, tmp_path):
     one = lake.push(write(tmp_path / "a.log", "a\n"), **{**FIELDS, "work_id": None})
     lake.store.delete(layout.data_key(one))  # the pair's data went away...
-    assert [f.kind for f in lake.check(repair=True).findings] == ["dangling-catalog-entry"]
+    assert [f.kind for f in lake.check(repair=True).findings] == ["dangling-where-entry",
+                                                                   "dangling-catalog-entry"]
     assert lake.catalog() == {}  # ...and repair dropped its entry
     lake.push(write(tmp_path / "b.log", "b\n"), **{**FIELDS, "work_id": None})
     assert lake.catalog() == {"app": ["web01"]}

@@ -46,6 +46,9 @@ HOSTILE = [
     f"data/nginx/1h/2015/03/20/../../../../{STAMP}~-~web01~{HASH}/0~x.log",
     f"work/x/5/nginx/1h/2015/03/20/{STAMP}~-~..~{HASH}/0~x.log",
     f"work/../5/nginx/1h/2015/03/20/{STAMP}~-~web01~{HASH}/0~x.log",
+    f"where/nginx/../1h/2015/03/20/{STAMP}~-~web01~{HASH}/0~x.log/5",
+    f"where/nginx/web01/1h/2015/03/20/{STAMP}~-~..~{HASH}/0~x.log/5",
+    f"where/nginx/web01/1h/2015/03/20/{STAMP}~-~web02~{HASH}/0~x.log/5",  # not its folder's
     "catalog/nginx/..",
     "catalog/../../escape",
 ]
@@ -89,6 +92,7 @@ def test_a_hostile_lake_cannot_steer_fetched_names(lake, lake_url, tmp_path):
     assert sorted(frame["where"]) == ["web01", "web01"]
     assert set(frame["work_id"].fillna("-")) == {"-", "/../../escape"}
     assert lake.catalog() == {"nginx": ["web01"]}
+    assert list(lake.list(where="web01")["id"]) == [good.id]  # ODD has no where entry
     dest = tmp_path / "dest"
     paths = lake.fetch(frame, dest=dest)
     for path in paths:
@@ -104,8 +108,8 @@ def test_a_hostile_lake_cannot_steer_fetched_names(lake, lake_url, tmp_path):
     assert all(Path(p).resolve().is_relative_to((tmp_path / "cli").resolve())
                for p in out.stdout.splitlines())
     # and check names every planted key as an orphan (nothing it deletes unasked)
-    kinds = sorted(f.kind for f in check(lake.store).findings)  # ODD was planted without work entry
-    assert kinds == ["missing-work-entry"] + ["orphan"] * (len(written) - 1)
+    kinds = sorted(f.kind for f in check(lake.store).findings)  # ODD: without index entries
+    assert kinds == ["missing-where-entry", "missing-work-entry"] + ["orphan"] * (len(written) - 1)
     assert good.id in set(frame["id"])
 
 
@@ -270,7 +274,7 @@ def test_the_fast_plane_asks_for_encryption_on_every_write(s3_server, bucket, tm
                         data_version="0", work_id="w1")
         assert lake.fetch([rec], dest=tmp_path / "d")[0].read_text() == "small\n"
         puts = wire.requests("PUT")
-        assert len(puts) == 3 and wire.requests("GET", "/data/")  # data, catalog, work entry
+        assert len(puts) == 4 and wire.requests("GET", "/data/")  # data, where, catalog, work
         for sent in puts:
             assert sent.headers.get("x-amz-server-side-encryption") == sse, sent.path
             assert sent.headers.get("x-amz-server-side-encryption-aws-kms-key-id") == kms_key, sent.path

@@ -1,15 +1,19 @@
 """Where records live in the store: the data object's key *is* the record.
 
     data/<what>/<class>/<YYYY>/<MM>/<DD>/<start>~<end>~<where>~<hash>/<data-version>~<work_id><ext>
+    where/<what>/<where>/<the data key without "data/<what>/">/<size>          (0 bytes)
     work/<work_id>/<size>/<the data key without "data/">      (0 bytes, only with a work_id)
-    catalog/<what>/<where>                                     (0 bytes, one per pair)
+    catalog/<what>/<where>                                     (1 byte, one per pair)
 
 Times are compact UTC (20150320T000532345Z, fixed width, so keys sort by
 start) and ``end`` is ``-`` for an instant.  ``work_id`` is percent-encoded
 (only ASCII letters, digits, '-' and '_' stay as they are).  Each file goes
 into one *span class* by end - start, so a time query reads, per class, only
 starts in [query_start - class span, query_end]: its cost follows the rows it
-returns, not the lake's size nor the range's length.
+returns, not the lake's size nor the range's length.  The where entries are the same
+keys ordered where-first, so a query for a few wheres reads only their records; a catalog
+entry holding INDEXED says the pair's where entries are complete (lakes written before
+them hold 0-byte catalog entries until ``check --repair`` adds the where entries).
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ SPAN_CLASSES: tuple[tuple[str, int | None], ...] = (
     ("inf", None),
 )
 CLASS_INDEX = {name: i for i, (name, _) in enumerate(SPAN_CLASSES)}
-DATA, WORK, CATALOG = "data/", "work/", "catalog/"
+DATA, WORK, CATALOG, WHERE = "data/", "work/", "catalog/", "where/"
+INDEXED = b"1"  # a catalog entry's body once every record of its pair has a where entry
 
 
 def span_class(start: int, end: int | None) -> int:
@@ -61,6 +66,10 @@ def class_prefix(what: str, index: int) -> str:
     return f"{DATA}{what}/{SPAN_CLASSES[index][0]}/"
 
 
+def where_prefix(what: str, where: str) -> str:
+    return f"{WHERE}{what}/{where}/"
+
+
 def data_key(rec: Record) -> str:
     index = span_class(rec.start, rec.end)
     end = "-" if rec.end is None else times.compact(rec.end)
@@ -70,6 +79,10 @@ def data_key(rec: Record) -> str:
 
 def work_key(rec: Record, size: int) -> str:
     return f"{WORK}{encode_work_id(rec.work_id)}/{size}/{data_key(rec)[len(DATA):]}"
+
+
+def where_key(rec: Record, size: int) -> str:
+    return f"{where_prefix(rec.what, rec.where)}{data_key(rec)[len(DATA) + len(rec.what) + 1:]}/{size}"
 
 
 def work_prefix(work_id: str) -> str:
@@ -126,6 +139,18 @@ def parse_work_key(key: str, **extra: Any) -> Record | None:
         return None
 
 
+def parse_where_key(key: str, **extra: Any) -> Record | None:
+    try:
+        rest, size = key.rsplit("/", 1)
+        _where, what, where, tail = rest.split("/", 3)
+        rec = parse_data_key(f"{DATA}{what}/{tail}", size=int(size), **extra)
+    except ValueError:
+        return None
+    if rec is None or where_key(rec, rec.size or 0) != key:
+        return None
+    return rec
+
+
 @dataclasses.dataclass(frozen=True)
 class Scan:
     """One ranged listing: keys in (start_after, stop) under prefix."""
@@ -135,15 +160,17 @@ class Scan:
     stop: str
 
 
-def plan(what: str, start: int | None, end: int | None) -> list[Scan]:
-    """The ranged listings that find every record of ``what`` overlapping [start, end]."""
+def plan(what: str, start: int | None, end: int | None, where: str | None = None) -> list[Scan]:
+    """The ranged listings that find every record of ``what`` overlapping [start, end]:
+    under data/, or with ``where`` under that where's entries."""
+    base = f"{DATA}{what}/" if where is None else where_prefix(what, where)
     scans = []
-    for index, (_, span) in enumerate(SPAN_CLASSES):
+    for name, span in SPAN_CLASSES:
         lo = 0 if start is None or span is None else max(0, start - span)
         hi = times.MAX_MS if end is None else end
         if lo > hi:
             continue
-        prefix = class_prefix(what, index)
+        prefix = f"{base}{name}/"
         scans.append(Scan(prefix, prefix + _time_path(lo), prefix + _time_path(hi) + "\x7f"))
     return scans
 
