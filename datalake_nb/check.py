@@ -52,6 +52,7 @@ from .core.metadata import Record
 from .core.times import now_ms
 from .formatting import human_size
 from .hashing import hash_stream
+from .progress import Progress
 from .stores.base import Entry, Leftover, Store, remove_old_file
 
 if TYPE_CHECKING:
@@ -139,12 +140,14 @@ class Report:
 
 def check(store: Store, repair: bool = False, delete_orphans: bool = False,
           deep: bool = False, concurrency: int = 8, stale_age: str | float = "1d",
-          cache_root: Path | None = None) -> Report:
+          cache_root: Path | None = None, progress: Progress | None = None) -> Report:
     """Audit the lake in ``store`` (see the module's docstring); with ``repair`` /
     ``delete_orphans`` also fix what those allow; ``deep`` reads ``concurrency`` objects
     at a time.  Leftovers of killed writes in the store and in the fetch cache at
     ``cache_root`` are reported, and with ``repair`` removed once older than ``stale_age``
-    (seconds, or a duration like ``12h``).  Returns the report; nothing is raised for damage."""
+    (seconds, or a duration like ``12h``).  ``progress`` is told of the fixes (a lake from
+    before where entries needs one per file).  Returns the report; nothing is raised for
+    damage."""
     report = Report(store.url)
     catalog = _entries(store, layout.CATALOG)      # index first, then data (see above)
     where = _entries(store, layout.WHERE)
@@ -166,7 +169,7 @@ def check(store: Store, repair: bool = False, delete_orphans: bool = False,
     _check_catalog(catalog, records, report)
     if deep:
         _check_contents(store, records, report, concurrency)
-    _fix(store, report, repair, delete_orphans, concurrency)
+    _fix(store, report, repair, delete_orphans, concurrency, progress or Progress())
     _check_leftovers(store, cache_root, report, repair, stale_age)
     return report
 
@@ -256,7 +259,7 @@ def _check_contents(store: Store, records: dict[str, Record], report: Report,
 
 
 def _fix(store: Store, report: Report, repair: bool, delete_orphans: bool,
-         concurrency: int) -> None:
+         concurrency: int, progress: Progress) -> None:
     """Apply the fixes asked for, ``concurrency`` at a time, kind by kind in this order:
     a pair's catalog entry is marked INDEXED only after its where entries are written."""
     unwritten: collections.Counter[tuple[str, str]] = collections.Counter()
@@ -283,14 +286,19 @@ def _fix(store: Store, report: Report, repair: bool, delete_orphans: bool,
                 finding.error = "the data is there now (a push ran during the check)"
         except (DatalakeError, OSError) as exc:
             finding.error = str(exc)
+        progress.file_done()
 
-    with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-        for kind in actions:
-            if kind == "missing-catalog-entry":
-                unwritten.update((rec.what, rec.where) for f in report.findings
-                                 if f.kind == "missing-where-entry" and not f.fixed
-                                 and (rec := layout.parse_where_key(f.key)) is not None)
-            list(pool.map(apply, [f for f in report.findings if f.kind == kind]))
+    progress.start(0, sum(f.kind in actions for f in report.findings), "repair")
+    try:
+        with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
+            for kind in actions:
+                if kind == "missing-catalog-entry":
+                    unwritten.update((rec.what, rec.where) for f in report.findings
+                                     if f.kind == "missing-where-entry" and not f.fixed
+                                     and (rec := layout.parse_where_key(f.key)) is not None)
+                list(pool.map(apply, [f for f in report.findings if f.kind == kind]))
+    finally:
+        progress.close()
 
 
 def _mark(store: Store, unwritten: "collections.Counter[tuple[str, str]]",

@@ -470,6 +470,7 @@ class Lake:
         self._require_lake()
         return check(self.store, repair=repair, delete_orphans=delete_orphans, deep=deep,
                      concurrency=self.concurrency, cache_root=self.cache.root,
+                     progress=as_progress(self.progress),
                      stale_age=stale_age or self.config["DATALAKE_STALE_AGE"] or "1d")
 
     def catalog(self) -> dict[str, list[str]]:

@@ -12,6 +12,7 @@ from datalake_nb.check import check
 from datalake_nb.core import layout
 from datalake_nb.core.errors import DatalakeError
 from datalake_nb.lake import WHERE_INDEX_MAX
+from datalake_nb.progress import FileCounter
 
 from support.faults import FaultyStore
 from support.helpers import CountingStore, write
@@ -111,7 +112,12 @@ def test_an_old_lake_answers_in_full_and_repair_indexes_it(lake, busy, tmp_path)
     assert found == ["missing-where-entry", "unindexed-pair"] and not report.ok
     assert sum(f.kind == "unindexed-pair" for f in report.findings) == len(WHERES)
     assert all(f.status == "fix with --repair" for f in report.findings)
-    assert check(lake.store, repair=True).ok
+    told = []
+    shown = Lake(store=lake.store, cache_dir=tmp_path / "c2",
+                 progress=FileCounter(lambda done, total: told.append((done, total))))
+    assert shown.check(repair=True).ok  # the migration, with its progress
+    fixes = len(busy) + len(WHERES)
+    assert told[0] == (0, fixes) and told[-1] == (fixes, fixes)
     assert check(lake.store).findings == []
 
     store.keys = 0
