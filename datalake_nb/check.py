@@ -187,7 +187,8 @@ def _check_entries(name: str, entries: list[Entry], parse: Callable[[str], Recor
     for entry in entries:
         rec = parse(entry.key)
         if rec is None or entry.size != 0:
-            report.findings.append(Finding("orphan", entry.key, f"a {name} entry that names no record"))
+            report.findings.append(Finding("orphan", entry.key,
+                                           f"a {name} entry that names no record"))
             continue
         data_key = layout.data_key(rec)
         stored = records.get(data_key)
@@ -200,9 +201,9 @@ def _check_entries(name: str, entries: list[Entry], parse: Callable[[str], Recor
         else:
             found.add(entry.key)
     for key, rec in records.items():
-        if (name == "where" or rec.work_id is not None) and key_for(rec, rec.size or 0) not in found:
-            report.findings.append(Finding(f"missing-{name}-entry", key_for(rec, rec.size or 0),
-                                           f"for {key}"))
+        expected = key_for(rec, rec.size or 0)
+        if (name == "where" or rec.work_id is not None) and expected not in found:
+            report.findings.append(Finding(f"missing-{name}-entry", expected, f"for {key}"))
 
 
 def _check_catalog(catalog: list[Entry], records: dict[str, Record], report: Report) -> None:
@@ -322,8 +323,8 @@ def _delete(store: Store, key: str) -> bool:
 
 
 def _data_gone(store: Store, finding: Finding) -> bool:
-    parse = layout.parse_where_key if finding.key.startswith(layout.WHERE) else layout.parse_work_key
-    rec = parse(finding.key)
+    where = finding.key.startswith(layout.WHERE)
+    rec = (layout.parse_where_key if where else layout.parse_work_key)(finding.key)
     return rec is not None and store.head(layout.data_key(rec)) is None
 
 

@@ -414,7 +414,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("check", "find (and repair) damage", "Compare the data objects with the index "
             "entries and report what disagrees: data without a record, missing or dangling "
             "where/work/catalog entries, pairs not yet indexed by where (a lake from before "
-            "where entries: --repair migrates it); exit status 1 while problems are left.", _check_arguments,
+            "where entries: --repair migrates it); exit status 1 while problems are left.",
+            _check_arguments,
             lambda s, args: s.lake.check(repair=args.repair, delete_orphans=args.delete_orphans,
                                          deep=args.deep),
             _show_check, returns="a Report (.ok, .findings, .to_frame())",

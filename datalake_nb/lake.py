@@ -26,7 +26,7 @@ from .hashing import (HashedUpload, VerifiedFile, VerifiedStream, content_hash, 
                       hash_open_file)
 from .listing import Listing
 from .progress import Progress, ProgressArg, as_progress
-from .stores.base import LocalStore, Store
+from .stores.base import Entry, LocalStore, Store
 from .stores.factory import open_store
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ class Lake:
         each pair's catalog entry says INDEXED.  The catalog entries (a HEAD each) and the
         where listings run together, so this costs about one round trip (the listings are
         wasted on a lake from before where entries).  Empty without a where filter or with
-        more than WHERE_INDEX_MAX wheres: filtering the data listings costs less than."""
+        more than WHERE_INDEX_MAX wheres (then filtering the data listings costs less)."""
         if wheres is None or len(wheres) > WHERE_INDEX_MAX:
             return {}
         marks = [(what, layout.catalog_key(what, where)) for what in whats for where in wheres]
@@ -346,17 +346,18 @@ class Lake:
         return list(self._scanned(scan))
 
     def _scanned(self, scan: layout.Scan) -> Iterator[Record]:
-        by_where = scan.prefix.startswith(layout.WHERE)
         for entry in self.store.list(scan.prefix, scan.start_after, scan.stop):
-            if by_where:
-                rec = layout.parse_where_key(entry.key)
-                if rec is not None:
-                    yield self._located(rec, layout.data_key(rec))
-            else:
-                rec = layout.parse_data_key(entry.key, size=entry.size,
-                                            url=self.store.url_for(entry.key))
-                if rec is not None:
-                    yield rec
+            rec = self._record_of(entry)
+            if rec is not None:
+                yield rec
+
+    def _record_of(self, entry: Entry) -> Record | None:
+        """The record a listed data object or where entry names (None: a key the lake
+        never writes)."""
+        if entry.key.startswith(layout.WHERE):
+            rec = layout.parse_where_key(entry.key)
+            return rec and self._located(rec, layout.data_key(rec))
+        return layout.parse_data_key(entry.key, size=entry.size, url=self.store.url_for(entry.key))
 
     def list(self, what: Names = None, where: Names = None, start: Any = None,
              end: Any = None, work_id: str | None = None) -> "pd.DataFrame":
@@ -451,12 +452,7 @@ class Lake:
                   ) -> list[tuple[Record, int | None]]:
         out = []
         for entry in entries:
-            if entry.key.startswith(layout.WHERE):
-                rec = layout.parse_where_key(entry.key)
-                rec = rec and self._located(rec, layout.data_key(rec))
-            else:
-                rec = layout.parse_data_key(entry.key, size=entry.size,
-                                            url=self.store.url_for(entry.key))
+            rec = self._record_of(entry)
             if rec is not None and (wheres is None or rec.where in wheres):
                 out.append((rec, entry.modified))
         return out

@@ -67,7 +67,8 @@ def test_index_entries_whose_data_is_gone_are_removed(lake, filled):
     three = filled[2]
     lake.store.delete(key_of(three))
     report = check(lake.store)
-    assert kinds(report) == ["dangling-catalog-entry", "dangling-where-entry", "dangling-work-entry"]
+    assert kinds(report) == ["dangling-catalog-entry", "dangling-where-entry",
+                             "dangling-work-entry"]
     assert [r.id for r in lake.records(work_id="job-1")] == [filled[0].id, three.id]
     assert [r.id for r in lake.records(where="web02")] == [three.id]  # the where entry misleads
     check(lake.store, repair=True)

@@ -142,7 +142,8 @@ def test_a_push_by_an_older_version_turns_its_pair_back_to_data_listings(lake, b
 def test_a_new_pair_is_indexed_but_an_existing_old_pair_stays_as_it_was(lake, tmp_path):
     lake.push(write(tmp_path / "a.log", "a"), what="app", where="h1", start=BASE, data_version="0")
     make_old(lake)
-    lake.push(write(tmp_path / "b.log", "b"), what="app", where="h1", start=BASE + 1, data_version="0")
+    lake.push(write(tmp_path / "b.log", "b"), what="app", where="h1", start=BASE + 1,
+              data_version="0")
     lake.push(write(tmp_path / "c.log", "c"), what="app", where="h2", start=BASE, data_version="0")
     sizes = {e.key: e.size for e in lake.store.list(layout.CATALOG)}
     assert sizes == {"catalog/app/h1": 0, "catalog/app/h2": len(layout.INDEXED)}
@@ -162,7 +163,8 @@ def test_a_push_that_fails_after_its_where_entry_leaves_nothing(lake, tmp_path):
 def test_where_keys_parse_back_and_refuse_what_the_lake_never_writes(lake, busy):
     rec = busy[0]
     key = layout.where_key(rec, rec.size)
-    assert key.startswith(f"where/nginx/{rec.where}/1h/2015/03/20/") and key.endswith(f"/{rec.size}")
+    assert key.startswith(f"where/nginx/{rec.where}/1h/2015/03/20/")
+    assert key.endswith(f"/{rec.size}")
     assert layout.parse_where_key(key) == rec.__class__(**{**rec.__dict__, "url": None})
     for bad in (key.replace(f"where/nginx/{rec.where}/", "where/nginx/web99/"),  # other where
                 key[:-len(str(rec.size))] + "+7", key + "/1", key.replace("where/", "wher/"),

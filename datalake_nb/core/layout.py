@@ -82,7 +82,8 @@ def work_key(rec: Record, size: int) -> str:
 
 
 def where_key(rec: Record, size: int) -> str:
-    return f"{where_prefix(rec.what, rec.where)}{data_key(rec)[len(DATA) + len(rec.what) + 1:]}/{size}"
+    after_what = data_key(rec)[len(DATA) + len(rec.what) + 1:]
+    return f"{where_prefix(rec.what, rec.where)}{after_what}/{size}"
 
 
 def work_prefix(work_id: str) -> str:
