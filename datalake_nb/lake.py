@@ -169,13 +169,16 @@ class Lake:
 
     def _push_one(self, path: Path, fields: dict[str, Any], cataloged: set[tuple[str, str]],
                   advance: Callable[[int], None]) -> Record:
-        """Upload the data object (the record), then its index entries.
+        """Upload the where entry, the data object (the record), then the other entries.
 
         The bytes sent are the bytes hashed: a small file is read once into memory; a big
         one is read again for the upload and checked against its hash before the object
-        appears.  The data object is only created if absent (a conditional write), so a
-        push never overwrites, and a roll-back only ever deletes what this push created:
-        the same key may hold an earlier or concurrent identical push that succeeded.
+        appears.  Every key is only created if absent (a conditional write), so a push
+        never overwrites, and a roll-back only ever deletes what this push created: the
+        same key may hold an earlier or concurrent identical push that succeeded.  The
+        where entry goes first: a push killed after its upload then leaves a complete
+        record, not one that queries by where miss (killed before, it leaves a where entry
+        without data: a row that cannot be fetched, which ``check --repair`` removes).
         """
         try:
             with open(path, "rb", buffering=0) as src:  # one open: a file renamed over the
@@ -189,44 +192,50 @@ class Lake:
                     src.seek(0)
                     body = HashedUpload(src, hash_hex, size, str(path))
                 rec = layout.build_record(fields, hash_hex, ext_of(path.name), size=size)
-                key = layout.data_key(rec)
+                key, where_key = layout.data_key(rec), layout.where_key(rec, size)
                 meta = {"datalake-record": json.dumps(rec.to_json())}
-                if isinstance(body, bytes):
-                    created = self.store.put_bytes(key, body, meta, if_absent=True)
-                    sent = size  # reported below: a cancel raised there must roll it back
-                else:
-                    created = self.store.put_file(key, body, meta, advance, size=size, if_absent=True)
-                    sent = 0
+                listed = self._put_entry(where_key)
+                try:
+                    if isinstance(body, bytes):
+                        created = self.store.put_bytes(key, body, meta, if_absent=True)
+                        sent = size  # reported below: a cancel raised there must roll it back
+                    else:
+                        created = self.store.put_file(key, body, meta, advance, size=size,
+                                                      if_absent=True)
+                        sent = 0
+                except BaseException as exc:
+                    raise (self._unlist(where_key, key, exc) if listed else exc) from None
         except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:
             advance(sent)  # interrupted while the upload was finishing: roll it back
             self._write_entries(rec, size, cataloged)
         except BaseException as exc:
-            raise self._roll_back(rec, size, path, exc, created) from None
+            raise self._roll_back(rec, path, exc, created) from None
         return self._located(rec, key)
 
     def _write_entries(self, rec: Record, size: int, cataloged: set[tuple[str, str]]) -> None:
-        """The index entries: the where entry, the pair's catalog entry, the work entry.  One
-        that fails but exists already (an earlier or concurrent push of the same file wrote
-        the same key) is done, not an error.  The catalog entry is only created if absent,
-        so it says INDEXED only when this pair's first push wrote where entries: a lake
-        written before them keeps its 0-byte entries (queries then filter data listings)
-        until ``check --repair`` indexes it."""
+        """The pair's catalog entry, then the work entry.  The catalog entry says INDEXED
+        when this pair's first push wrote where entries: a lake written before them keeps
+        its 0-byte entries (queries then filter data listings) until ``check --repair``
+        indexes it."""
         pair = (rec.what, rec.where)
-        keys = [layout.where_key(rec, size)]
         if pair not in cataloged:
-            keys.append(layout.catalog_key(*pair))
+            self._put_entry(layout.catalog_key(*pair), layout.INDEXED)
+            cataloged.add(pair)
         if rec.work_id is not None:
-            keys.append(layout.work_key(rec, size))  # last: a roll-back removes the where entry
-        for key in keys:
-            catalog = key.startswith(layout.CATALOG)
-            try:
-                self.store.put_bytes(key, layout.INDEXED if catalog else b"", if_absent=catalog)
-            except DatalakeError:
-                if not self._exists(key):
-                    raise
-        cataloged.add(pair)
+            self._put_entry(layout.work_key(rec, size))
+
+    def _put_entry(self, key: str, body: bytes = b"") -> bool:
+        """Create an index entry if absent; whether this call created it.  One that fails
+        but exists already (an earlier or concurrent push wrote the same key) is done, not
+        an error."""
+        try:
+            return self.store.put_bytes(key, body, if_absent=True)
+        except DatalakeError:
+            if not self._exists(key):
+                raise
+            return False
 
     def _exists(self, key: str) -> bool:
         try:
@@ -234,9 +243,21 @@ class Lake:
         except DatalakeError:
             return False
 
-    def _roll_back(self, rec: Record, size: int, path: Path, exc: BaseException,
+    def _unlist(self, where_key: str, key: str, exc: BaseException) -> BaseException:
+        """After the data upload failed: remove the where entry this push wrote for it,
+        unless the data is there after all (its answer was lost) or that is unknown."""
+        try:
+            if self.store.head(key) is not None:
+                return exc
+            self.store.delete(where_key)
+        except (DatalakeError, OSError) as undo:
+            return DatalakeError(f"{exc}; its where entry {where_key} may be left without "
+                                 f"data ({undo}): run 'datalake check --repair'")
+        return exc
+
+    def _roll_back(self, rec: Record, path: Path, exc: BaseException,
                    created: bool) -> BaseException:
-        """After a later step failed: remove the data object (and its where entry) if this
+        """After a later step failed: remove the data object, then its where entry, if this
         push created it, so no half-made record stays visible.  One that was there before
         belongs to an earlier push and stays.  The error to raise says what happened."""
         failure = isinstance(exc, (DatalakeError, OSError))
@@ -248,15 +269,17 @@ class Lake:
         else:
             outcome = f"{path}: {exc}; nothing was archived (push it again)"
         if created:
-            try:
-                self.store.delete(layout.where_key(rec, size))  # first: never left dangling
-                self.store.delete(layout.data_key(rec))
-            except (DatalakeError, OSError) as undo:
-                if not failure:
-                    return exc
-                return DatalakeError(f"{path}: {exc}; removing its data object failed too "
-                                     f"({undo}), so the record may show without its index "
-                                     "entries: push it again or run 'datalake check --repair'")
+            for name, key in (("data object", layout.data_key(rec)),
+                              ("where entry", layout.where_key(rec, rec.size or 0))):
+                try:
+                    self.store.delete(key)
+                except (DatalakeError, OSError) as undo:
+                    if not failure:
+                        return exc
+                    return DatalakeError(
+                        f"{path}: {exc}; removing its {name} failed too ({undo}), so the "
+                        "record may show without its index entries: push it again or run "
+                        "'datalake check --repair'")
         return exc if outcome is None else DatalakeError(outcome)
 
     def _located(self, rec: Record, key: str) -> Record:
@@ -338,9 +361,12 @@ class Lake:
         return found
 
     def _indexed(self, catalog_key: str) -> bool:
-        """Whether the pair's catalog entry says its where entries are complete."""
+        """Whether the pair's where entries can be trusted to be complete: its catalog entry
+        says so, or there is none (no data of the pair, or a push that stopped before
+        writing it, which wrote its where entry first).  A 0-byte one is a lake's from
+        before where entries, or was written by an older version."""
         mark = self.store.head(catalog_key)
-        return mark is not None and mark.size == len(layout.INDEXED)
+        return mark is None or mark.size == len(layout.INDEXED)
 
     def _scan(self, scan: layout.Scan) -> list[Record]:
         return list(self._scanned(scan))
@@ -400,6 +426,12 @@ class Lake:
             found = [pair for part in self._each(
                 lambda index, _: self._latest_in(layout.class_prefix(what, index), wheres),
                 range(len(layout.SPAN_CLASSES)), lambda n: None, "listings done") for pair in part]
+        elif len(found) > 1:  # the push time of a tie is its data object's, not its where entry's
+            top = max((rec.start, rec.stop) for rec, _ in found)
+            tied = [rec for rec, _ in found if (rec.start, rec.stop) == top]
+            if len(tied) > 1:
+                found = [(rec, getattr(self.store.head(layout.data_key(rec)), "modified", None))
+                         for rec in tied]
         if not found:
             raise NotFound(f"no {what} files" + (f" from {where}" if where else "")
                            + f" in {self.url}")

@@ -76,7 +76,7 @@ def test_a_re_push_that_fails_after_its_upload_keeps_the_earlier_record(lake, tm
     path = write(tmp_path / "app.log", "payload\n")
     first = lake.push(path, **FIELDS)
     lake.store.delete(layout.catalog_key("app", "web01"))  # so an index write is needed
-    store = FaultyStore(lake.store).inject("put", 2, "fail").inject("head", "*", "fail")
+    store = FaultyStore(lake.store).inject("put", 3, "fail").inject("head", "*", "fail")
     with pytest.raises(DatalakeError, match="archived before and is kept"):
         Lake(config=lake.config, store=store, progress=False).push(path, **FIELDS)
     assert store.calls["delete"] == 0

@@ -4,6 +4,7 @@ lakes written before them (or pushes by an older version) still answer in full, 
 from __future__ import annotations
 
 import random
+import time
 
 import pytest
 
@@ -185,3 +186,40 @@ def test_latest_of_a_where_walks_that_wheres_entries(lake, busy, tmp_path):
     assert counted.latest("nginx", where="web03").id == newest(busy, "web03").id
     with pytest.raises(LookupError, match="no nginx files from nobody"):
         counted.latest("nginx", where="nobody")
+
+
+def test_a_push_killed_after_its_upload_is_still_found_by_where(lake, tmp_path):
+    """A kill between the data upload and the catalog and work entries leaves a record
+    whose where entry was written first: queries by where find it."""
+    rec = lake.push(write(tmp_path / "a.log", "a"), what="app", where="h1", start=BASE,
+                    data_version="0", work_id="job-1")
+    lake.store.delete(layout.catalog_key("app", "h1"))  # what the kill did not write
+    lake.store.delete(layout.work_key(rec, rec.size))
+    assert [r.id for r in lake.records(where="h1")] == [rec.id]
+    assert lake.latest("app", where="h1").id == rec.id
+    assert sorted(f.kind for f in check(lake.store, repair=True).findings) == [
+        "missing-catalog-entry", "missing-work-entry"]
+    assert [r.id for r in lake.records(where="h1", work_id="job-1")] == [rec.id]
+
+
+def test_a_where_query_without_what_skips_whats_that_never_saw_the_where(lake, tmp_path):
+    for what, where in [("app", "h1"), ("db", "h2"), ("web", "h2")]:
+        lake.push(write(tmp_path / f"{what}.log", what), what=what, where=where, start=BASE,
+                  data_version="0")
+    store, counted = counting(lake, tmp_path)
+    assert [r.what for r in counted.records(where="h1")] == ["app"]
+    assert store.keys == 1  # db and web have no catalog entry for h1: their data is not read
+
+
+def test_latest_breaks_a_tie_by_the_data_push_not_the_where_entry(lake, tmp_path):
+    """Same start and end: the later push wins, also when the where entries were written
+    in another order (a migration writes them in its own order)."""
+    window = dict(what="app", where="h1", start=BASE, end=BASE + HOUR, data_version="0")
+    first = lake.push(write(tmp_path / "a.log", "first"), **window)
+    time.sleep(1.1)  # S3's LastModified has whole seconds
+    second = lake.push(write(tmp_path / "b.log", "second"), **window)
+    time.sleep(1.1)
+    key = layout.where_key(first, first.size)
+    lake.store.delete(key)
+    lake.store.put_bytes(key, b"")  # the first record's where entry is now the newer one
+    assert lake.latest("app", where="h1").id == lake.latest("app").id == second.id

@@ -135,7 +135,7 @@ def parse_data_key(key: str, **extra: Any) -> Record | None:
 def parse_work_key(key: str, **extra: Any) -> Record | None:
     try:
         _, _work, size, rest = key.split("/", 3)
-        return parse_data_key(DATA + rest, size=int(size), **extra)
+        return parse_data_key(DATA + rest, size=int(size), **extra) if size.isdigit() else None
     except ValueError:
         return None
 
@@ -147,7 +147,7 @@ def parse_where_key(key: str, **extra: Any) -> Record | None:
         rec = parse_data_key(f"{DATA}{what}/{tail}", size=int(size), **extra)
     except ValueError:
         return None
-    if rec is None or where_key(rec, rec.size or 0) != key:
+    if rec is None or not size.isdigit() or where_key(rec, rec.size or 0) != key:
         return None
     return rec
 

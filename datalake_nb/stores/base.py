@@ -219,7 +219,8 @@ class LocalStore(Store):
 
     def head(self, key):
         try:
-            return Entry(key, self._path(key).stat().st_size)
+            stat = self._path(key).stat()
+            return Entry(key, stat.st_size, modified=stat.st_mtime_ns // 1_000_000)
         except FileNotFoundError:
             return None
 

@@ -583,7 +583,8 @@ class S3Store(Store):
                                               **self.read_args)
         except NotFound:
             return None
-        return Entry(key, obj["ContentLength"], obj.get("Metadata", {}))
+        return Entry(key, obj["ContentLength"], obj.get("Metadata", {}),
+                     modified=int(obj["LastModified"].timestamp() * 1000))
 
     def delete(self, key):
         with _errors("delete", self.url):
