@@ -164,8 +164,10 @@ def check(store: Store, repair: bool = False, delete_orphans: bool = False,
         else:
             records[entry.key] = rec
 
-    _check_entries("where", where, layout.parse_where_key, layout.where_key, records, report)
-    _check_entries("work", work, layout.parse_work_key, layout.work_key, records, report)
+    _check_entries("where", where, layout.parse_where_key, layout.where_key, records, report,
+                   needed=lambda rec: True)
+    _check_entries("work", work, layout.parse_work_key, layout.work_key, records, report,
+                   needed=lambda rec: rec.work_id is not None)
     _check_catalog(catalog, records, report)
     if deep:
         _check_contents(store, records, report, concurrency)
@@ -180,9 +182,9 @@ def _entries(store: Store, prefix: str) -> list[Entry]:
 
 def _check_entries(name: str, entries: list[Entry], parse: Callable[[str], Record | None],
                    key_for: Callable[[Record, int], str], records: dict[str, Record],
-                   report: Report) -> None:
-    """Where or work entries against the records (every record has a where entry; those
-    with a work id, a work entry)."""
+                   report: Report, needed: Callable[[Record], bool]) -> None:
+    """Where or work entries against the records (each record for which ``needed`` says
+    so has one)."""
     found: set[str] = set()
     for entry in entries:
         rec = parse(entry.key)
@@ -202,7 +204,7 @@ def _check_entries(name: str, entries: list[Entry], parse: Callable[[str], Recor
             found.add(entry.key)
     for key, rec in records.items():
         expected = key_for(rec, rec.size or 0)
-        if (name == "where" or rec.work_id is not None) and expected not in found:
+        if needed(rec) and expected not in found:
             report.findings.append(Finding(f"missing-{name}-entry", expected, f"for {key}"))
 
 
@@ -267,12 +269,14 @@ def _fix(store: Store, report: Report, repair: bool, delete_orphans: bool,
     actions: dict[str, Callable[[Finding], bool]] = {}
     if repair:
         actions.update({
-            "missing-where-entry": lambda f: _put(store, f.key),
-            "missing-work-entry": lambda f: _put(store, f.key),
+            "missing-where-entry": lambda f: _put_entry(store, f.key, layout.parse_where_key),
+            "missing-work-entry": lambda f: _put_entry(store, f.key, layout.parse_work_key),
             "wrong-where-entry": lambda f: _delete(store, f.key),
             "wrong-work-entry": lambda f: _delete(store, f.key),
-            "dangling-where-entry": lambda f: _data_gone(store, f) and _delete(store, f.key),
-            "dangling-work-entry": lambda f: _data_gone(store, f) and _delete(store, f.key),
+            "dangling-where-entry": lambda f: (_data_gone(store, f.key, layout.parse_where_key)
+                                               and _delete(store, f.key)),
+            "dangling-work-entry": lambda f: (_data_gone(store, f.key, layout.parse_work_key)
+                                              and _delete(store, f.key)),
             "dangling-catalog-entry": lambda f: _pair_gone(store, f) and _delete(store, f.key),
             "missing-catalog-entry": lambda f: _mark(store, unwritten, f),
             "unindexed-pair": lambda f: _mark(store, unwritten, f),
@@ -306,14 +310,22 @@ def _mark(store: Store, unwritten: "collections.Counter[tuple[str, str]]",
           finding: Finding) -> bool:
     """Write the pair's catalog entry: INDEXED once none of its where entries is missing."""
     missing = unwritten[layout.parse_catalog_key(finding.key) or ("", "")]
-    if missing and finding.kind == "unindexed-pair":
-        raise DatalakeError(f"{missing} of its where entries could not be written")
-    store.put_bytes(finding.key, b"" if missing else layout.INDEXED)
+    if missing and finding.kind == "missing-catalog-entry":
+        store.put_bytes(finding.key, b"")  # the pair is listed, not yet marked
+    if missing:
+        raise DatalakeError(f"{missing} of its where entries could not be written, so it "
+                            "is not marked indexed")
+    store.put_bytes(finding.key, layout.INDEXED)
     return True
 
 
-def _put(store: Store, key: str) -> bool:
+def _put_entry(store: Store, key: str, parse: Callable[[str], Record | None]) -> bool:
+    """Write a missing index entry, then look at its data again: a push that was running
+    during the check may have rolled back meanwhile, and its entry must not stay."""
     store.put_bytes(key, b"")
+    if _data_gone(store, key, parse):
+        store.delete(key)
+        raise DatalakeError("its data is gone now (a push rolled back during the check)")
     return True
 
 
@@ -322,9 +334,8 @@ def _delete(store: Store, key: str) -> bool:
     return True
 
 
-def _data_gone(store: Store, finding: Finding) -> bool:
-    where = finding.key.startswith(layout.WHERE)
-    rec = (layout.parse_where_key if where else layout.parse_work_key)(finding.key)
+def _data_gone(store: Store, key: str, parse: Callable[[str], Record | None]) -> bool:
+    rec = parse(key)
     return rec is not None and store.head(layout.data_key(rec)) is None
 
 

@@ -337,28 +337,34 @@ class Lake:
 
     def _by_where(self, whats: list[str], wheres: list[str] | None, qs: int | None,
                   qe: int | None) -> dict[str, list[Record]]:
-        """{what: its records from ``wheres``} for the whats whose where entries find them:
-        each pair's catalog entry says INDEXED.  The catalog entries (a HEAD each) and the
-        where listings run together, so this costs about one round trip (the listings are
-        wasted on a lake from before where entries).  Empty without a where filter or with
-        more than WHERE_INDEX_MAX wheres (then filtering the data listings costs less)."""
+        """{what: its records from ``wheres``} for the whats whose where entries can be
+        trusted (see _indexed).  Empty without a where filter or with more than
+        WHERE_INDEX_MAX wheres (then filtering the data listings costs less)."""
         if wheres is None or len(wheres) > WHERE_INDEX_MAX:
             return {}
-        marks = [(what, layout.catalog_key(what, where)) for what in whats for where in wheres]
-        scans = [(what, scan) for what in whats for where in wheres
-                 for scan in layout.plan(what, qs, qe, where)]
-
-        def run(job: tuple[str, Any], _: Any) -> Any:
-            return self._indexed(job[1]) if isinstance(job[1], str) else self._scan(job[1])
-        results = self._each(run, [*marks, *scans], lambda n: None, "listings done")
-        found: dict[str, list[Record]] = {what: [] for what in whats}
-        for (what, _), indexed in zip(marks, results):
-            if not indexed:
-                found.pop(what, None)
-        for (what, _), recs in zip(scans, results[len(marks):]):
-            if what in found:
-                found[what].extend(recs)
+        pairs = [(what, where) for what in whats for where in wheres]
+        scans = [(what, scan) for what, where in pairs for scan in layout.plan(what, qs, qe, where)]
+        untrusted, listed = self._with_marks(pairs, lambda job: self._scan(job[1]), scans)
+        found: dict[str, list[Record]] = {what: [] for what in whats if what not in untrusted}
+        seen: set[str] = set()  # a damaged lake may hold two entries for one record
+        for (what, _), recs in zip(scans, listed):
+            for rec in recs if what in found else ():
+                if rec.id not in seen:
+                    seen.add(rec.id)
+                    found[what].append(rec)
         return found
+
+    def _with_marks(self, pairs: list[tuple[str, str]], work: Callable[[Any], Any],
+                    items: list[Any]) -> tuple[set[str], list[Any]]:
+        """``work(item)`` for each item, run together with a HEAD of each (what, where)
+        pair's catalog entry, so the question "can its where entries be trusted?" costs no
+        round trip of its own (the work is wasted on a lake from before where entries).
+        Returns the whats of the pairs that cannot, and the results in order."""
+        jobs = [(True, pair) for pair in pairs] + [(False, item) for item in items]
+        results = self._each(lambda job, _: self._indexed(layout.catalog_key(*job[1])) if job[0]
+                             else work(job[1]), jobs, lambda n: None, "listings done")
+        untrusted = {what for (what, _), trusted in zip(pairs, results) if not trusted}
+        return untrusted, results[len(pairs):]
 
     def _indexed(self, catalog_key: str) -> bool:
         """Whether the pair's where entries can be trusted to be complete: its catalog entry
@@ -440,20 +446,15 @@ class Lake:
 
     def _latest_by_where(self, what: str, wheres: list[str] | None
                          ) -> list[tuple[Record, int | None]] | None:
-        """latest()'s candidates found through the where entries, or None when a pair is
-        not marked indexed (or with no or too many wheres).  The catalog entries and the
-        walks run together, as in _by_where."""
+        """latest()'s candidates found through the where entries, or None when a pair's
+        cannot be trusted (or with no or too many wheres)."""
         if not wheres or len(wheres) > WHERE_INDEX_MAX:
             return None
-        marks = [layout.catalog_key(what, where) for where in wheres]
         walks = [f"{layout.where_prefix(what, where)}{name}/" for where in wheres
                  for name, _ in layout.SPAN_CLASSES]
-        results = self._each(lambda key, _: self._indexed(key) if key in marks
-                             else self._latest_in(key, wheres),
-                             [*marks, *walks], lambda n: None, "listings done")
-        if not all(results[:len(marks)]):
-            return None
-        return [pair for part in results[len(marks):] for pair in part]
+        untrusted, parts = self._with_marks([(what, where) for where in wheres],
+                                            lambda prefix: self._latest_in(prefix, wheres), walks)
+        return None if untrusted else [pair for part in parts for pair in part]
 
     def _latest_in(self, prefix: str, wheres: list[str] | None) -> list[tuple[Record, int | None]]:
         """The records of one span class (its data/ or a where's prefix) on its newest day

@@ -223,3 +223,34 @@ def test_latest_breaks_a_tie_by_the_data_push_not_the_where_entry(lake, tmp_path
     lake.store.delete(key)
     lake.store.put_bytes(key, b"")  # the first record's where entry is now the newer one
     assert lake.latest("app", where="h1").id == lake.latest("app").id == second.id
+
+
+class RollingBack(CountingStore):
+    """A push that rolls back while check runs: its data goes away after check listed it."""
+
+    def __init__(self, inner, key):
+        super().__init__(inner)
+        self.key = key
+
+    def list(self, prefix, start_after=None, stop=None):
+        yield from super().list(prefix, start_after, stop)
+        if prefix == layout.DATA:
+            self.inner.delete(self.key)
+
+
+def test_repair_leaves_no_entry_for_data_that_went_away_during_the_check(lake, tmp_path):
+    rec = lake.push(write(tmp_path / "a.log", "a"), what="app", where="h1", start=BASE,
+                    data_version="0")
+    lake.store.delete(layout.where_key(rec, rec.size))
+    report = check(RollingBack(lake.store, layout.data_key(rec)), repair=True)
+    [finding] = [f for f in report.findings if f.kind == "missing-where-entry"]
+    assert not finding.fixed and "gone now" in finding.status
+    assert list(lake.store.list(layout.WHERE)) == [] and lake.records(where="h1") == []
+
+
+def test_two_where_entries_for_one_record_give_one_row(lake, tmp_path):
+    rec = lake.push(write(tmp_path / "a.log", "abc"), what="app", where="h1", start=BASE,
+                    data_version="0")
+    lake.store.put_bytes(layout.where_key(rec, rec.size + 4), b"")  # damage: a wrong size
+    assert [r.id for r in lake.records(where="h1")] == [rec.id]
+    assert [f.kind for f in check(lake.store).findings] == ["wrong-where-entry"]
