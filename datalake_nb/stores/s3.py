@@ -524,7 +524,7 @@ class S3Store(Store):
                 if progress:
                     progress(len(chunk))
             try:
-                self.fast_plane.get(key, write)
+                self.fast_plane.get(key, write, whole=size <= CHUNK)
                 return
             except fast.Unsuitable as why:  # answered before any byte came: boto3 starts over
                 self._not_fast(why)
