@@ -37,7 +37,7 @@ def readable_name(rec: Record) -> str:
     return f"{rec.where}/{rec.what}_{times.compact(rec.start)}_{rec.id[-8:]}{rec.ext}"
 
 
-_LIVE: set[Path] = set()  # the temporary paths of this process that are in use
+_LIVE: set[Path | str] = set()  # the temporary paths of this process that are in use
 _LIVE_LOCK = threading.Lock()
 
 
@@ -96,7 +96,7 @@ def temp_file(folder: str, suffix: str = ".part", mode: int = 0o600) -> Iterator
             made = True
     temp = TempFile(fd, path)
     with _LIVE_LOCK:
-        _LIVE.add(Path(path))
+        _LIVE.add(path)
     try:
         yield temp
     finally:
@@ -104,7 +104,7 @@ def temp_file(folder: str, suffix: str = ".part", mode: int = 0o600) -> Iterator
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
         with _LIVE_LOCK:
-            _LIVE.discard(Path(path))
+            _LIVE.discard(path)
 
 
 def remove_temp_files() -> None:
@@ -114,7 +114,7 @@ def remove_temp_files() -> None:
     gone and fails; nothing partial stays in the cache."""
     with _LIVE_LOCK:
         live = list(_LIVE)
-    for path in live:
+    for path in map(Path, live):
         for leftover in [path, *path.parent.glob(glob.escape(path.name) + ".*")]:
             leftover.unlink(missing_ok=True)
 
