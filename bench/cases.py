@@ -38,7 +38,9 @@ from .support import RequestCounter, Tools, medians, run, timed
 HOUR = 3_600_000
 BASE = 1_420_070_400_000  # 2015-01-01T00:00:00Z
 WHERES = [f"web{i:02d}" for i in range(10)]
-CONCURRENCY = 8  # our default (DATALAKE_CONCURRENCY); the boto3 baselines use the same
+CONCURRENCY = 32  # our default files in flight (DATALAKE_CONCURRENCY)
+ALTERNATES = (8, 64)  # also measured on the many-small-files cases (8: the former default)
+THREADS = 8  # the boto3 baselines' threads (and its transfer manager's parts in flight)
 
 
 @dataclasses.dataclass
@@ -104,11 +106,11 @@ class Bench:
                     "AWS_CONFIG_FILE": str(self.work / "no-aws-config"),
                     "AWS_SHARED_CREDENTIALS_FILE": str(self.work / "no-aws-credentials")}
         self.client = boto3.client("s3", endpoint_url=self.endpoint, config=botocore.config.Config(
-            max_pool_connections=max(10, CONCURRENCY * 2)))
+            max_pool_connections=max(10, THREADS * 2)))
         with contextlib.suppress(self.client.exceptions.BucketAlreadyOwnedByYou,
                                  self.client.exceptions.BucketAlreadyExists):
             self.client.create_bucket(Bucket=self.bucket)
-        self.transfer = TransferConfig(max_concurrency=CONCURRENCY, multipart_threshold=16 << 20,
+        self.transfer = TransferConfig(max_concurrency=THREADS, multipart_threshold=16 << 20,
                                        multipart_chunksize=16 << 20)
         self.datalake = datalake_command()
 
@@ -341,7 +343,8 @@ def fetch_large(b: Bench) -> None:
 
 MANY_LABELS = {"s5cmd": "s5cmd cp (256 workers)", "rclone": "rclone copy --transfers 32",
                "aws": "aws s3 cp --recursive", "boto3": "boto3 put_object x8 threads",
-               "s3cmd": "s3cmd --recursive", "ours32": "ours, --concurrency 32"}
+               "s3cmd": "s3cmd --recursive",
+               **{f"ours{c}": f"ours, --concurrency {c}" for c in ALTERNATES}}
 
 
 def cli_tools(b: Bench) -> set[str]:
@@ -357,9 +360,11 @@ def files_per_second(b: Bench, name: str, labels: dict[str, str], goal: str,
             b.row(name, rate["ours"], label, rate[tool], "files/s", rate["ours"] / rate[tool],
                   "files/s ours/base", ">= 0.8" if tool == "s5cmd" else "")
     if "s5cmd" in rate:
+        others = "; ".join(f"--concurrency {c}: {rate[f'ours{c}'] / rate['s5cmd']:.2f}"
+                           for c in ALTERNATES if f"ours{c}" in rate)
         b.goal(goal, f"{rate['ours'] / rate['s5cmd']:.2f} ({rate['ours']:.0f} vs "
-                     f"{rate['s5cmd']:.0f} files/s; --concurrency 32: "
-                     f"{rate['ours32'] / rate['s5cmd']:.2f})", rate["ours"] / rate["s5cmd"] >= 0.8)
+                     f"{rate['s5cmd']:.0f} files/s, --concurrency {CONCURRENCY}; {others})",
+               rate["ours"] / rate["s5cmd"] >= 0.8)
 
 
 def small_cpu_goal(b: Bench, what: str, n: int, cpu: dict[str, float]) -> None:
@@ -394,11 +399,11 @@ def push_many(b: Bench) -> None:
         def put(path: Path) -> None:
             with open(path, "rb") as body:
                 b.client.put_object(Bucket=b.bucket, Key=f"{target}/{path.name}", Body=body)
-        with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(put, paths))
 
-    contenders: dict[str, Callable[[], object]] = {"ours": ours(), "ours32": ours(32, "ours32"),
-                                                   "boto3": boto3_puts}
+    contenders: dict[str, Callable[[], object]] = {
+        "ours": ours(), **{f"ours{c}": ours(c, f"ours{c}") for c in ALTERNATES}, "boto3": boto3_puts}
     skip = cli_tools(b)
     b.baselines(contenders,
                 lambda: b.tools.aws_cmd("s3", "cp", "--recursive", "--quiet", str(folder),
@@ -450,11 +455,11 @@ def fetch_many(b: Bench) -> None:
 
         def get(key: str) -> None:
             b.client.download_file(b.bucket, key, str(dest / key.replace("/", "_")[-120:]))
-        with concurrent.futures.ThreadPoolExecutor(CONCURRENCY) as pool:
+        with concurrent.futures.ThreadPoolExecutor(THREADS) as pool:
             list(pool.map(get, keys))
 
-    contenders: dict[str, Callable[[], object]] = {"ours": ours(), "ours32": ours(32),
-                                                   "boto3": boto3_downloads}
+    contenders: dict[str, Callable[[], object]] = {
+        "ours": ours(), **{f"ours{c}": ours(c) for c in ALTERNATES}, "boto3": boto3_downloads}
     skip = cli_tools(b)
     b.baselines(contenders,
                 lambda: b.tools.aws_cmd("s3", "cp", "--recursive", "--quiet", b.s3(prefix) + "/data/",

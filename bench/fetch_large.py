@@ -2,7 +2,7 @@
 against s5cmd and boto3's CRT transfer manager, with nothing else running (the full bench
 pushes the file with every contender first, which at 1 GiB takes long on 2 cores).
 
-    python -m bench.fetch_large [--mib 1024] [--repeat 3] [--concurrency 8] [--part-mib N]
+    python -m bench.fetch_large [--mib 1024] [--repeat 3] [--part-concurrency 8] [--part-mib N]
                                 [--endpoint URL]
 
 Without ``--endpoint`` it starts SeaweedFS itself.  The tools come from the bench's tool
@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=1024, help="size of the file (MiB)")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--part-concurrency", type=int, default=8,
+                        help="our ranged GETs in flight (DATALAKE_PART_CONCURRENCY)")
     parser.add_argument("--part-mib", type=int, help="our ranged GETs' part size (MiB; default "
                         "S3Store's)")
     parser.add_argument("--endpoint", help="an S3 endpoint with the bench's credentials")
@@ -68,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / "cache", ignore_errors=True)
                 made = Lake(config=resolve({"DATALAKE_STORAGE_URL": url, "AWS_ENDPOINT_URL": endpoint,
                                             "DATALAKE_CACHE_DIR": str(work / "cache"),
-                                            "DATALAKE_CONCURRENCY": str(args.concurrency)}),
+                                            "DATALAKE_PART_CONCURRENCY": str(args.part_concurrency)}),
                             progress=False)
                 if args.part_mib:
                     made.store.download_part = args.part_mib << 20
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                 with temp_path(target.parent) as tmp:
                     store = lakes[-1].store
                     store.client.download_file(bucket, key, str(tmp), Config=TransferConfig(
-                        max_concurrency=store.concurrency))
+                        max_concurrency=store.part_concurrency))
                     assert hash_file(tmp)[0] == rec.hash
                     lakes[-1].cache.add(tmp, rec)
                 lakes[-1].fetch([rec], dest=dest)
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             hashing = timed(lambda: hash_file(lakes[-1].cache.path(rec.hash)))
             load = "/".join(f"{x:.1f}" for x in os.getloadavg())
             part = (args.part_mib << 20 if args.part_mib else lakes[-1].store.download_part) >> 20
-            print(f"fetch {args.mib} MiB, verified; concurrency {args.concurrency}, our parts "
+            print(f"fetch {args.mib} MiB, verified; {args.part_concurrency} parts in flight, our parts "
                   f"{part} MiB; medians of "
                   f"{args.repeat} runs in turns; load after {load}")
             for name, seconds in result.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import random
 import shutil
 import tempfile
 import threading
@@ -36,7 +37,7 @@ def readable_name(rec: Record) -> str:
     return f"{rec.where}/{rec.what}_{times.compact(rec.start)}_{rec.id[-8:]}{rec.ext}"
 
 
-_LIVE: set[Path] = set()  # the temporary paths of this process that are in use
+_LIVE: set[Path | str] = set()  # the temporary paths of this process that are in use
 _LIVE_LOCK = threading.Lock()
 
 
@@ -61,6 +62,51 @@ def temp_path(folder: Path, suffix: str = ".part") -> Iterator[Path]:
             _LIVE.discard(path)
 
 
+_NAMES = random.Random()  # temporary names: an O_EXCL create settles any clash
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+class TempFile:
+    """A fresh temporary file: ``fd`` open for writing (its user closes it), ``path``, and
+    ``moved``, set by whoever renames it away (then it is not removed)."""
+    __slots__ = ("fd", "path", "moved")
+
+    def __init__(self, fd: int, path: str):
+        self.fd, self.path, self.moved = fd, path, False
+
+
+@contextlib.contextmanager
+def temp_file(folder: str, suffix: str = ".part", mode: int = 0o600) -> Iterator[TempFile]:
+    """``temp_path``, left open: one system call where mkstemp, its close and the writer's
+    open again took three (a fetch of many small files makes one per file, and every
+    system call hands the GIL to another thread and back).  ``mode`` applies to the file,
+    not to this fd: 0o444 makes a file that only this fd can write."""
+    made = False
+    while True:
+        path = f"{folder}/.datalake-{_NAMES.getrandbits(64):016x}{suffix}"
+        try:
+            fd = os.open(path, _CREATE, mode)
+            break
+        except FileExistsError:
+            continue
+        except FileNotFoundError:  # the first file of this folder: make it (not a mkdir per file)
+            if made:
+                raise
+            os.makedirs(folder, exist_ok=True)
+            made = True
+    temp = TempFile(fd, path)
+    with _LIVE_LOCK:
+        _LIVE.add(path)
+    try:
+        yield temp
+    finally:
+        if not temp.moved:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        with _LIVE_LOCK:
+            _LIVE.discard(path)
+
+
 def remove_temp_files() -> None:
     """Unlink the temporary files still in use (and s3transfer's ``NAME.XXXXXXXX`` beside
     each): after an interrupt, for transfers that did not stop within the grace time and
@@ -68,7 +114,7 @@ def remove_temp_files() -> None:
     gone and fails; nothing partial stays in the cache."""
     with _LIVE_LOCK:
         live = list(_LIVE)
-    for path in live:
+    for path in map(Path, live):
         for leftover in [path, *path.parent.glob(glob.escape(path.name) + ".*")]:
             leftover.unlink(missing_ok=True)
 
@@ -97,6 +143,16 @@ class Cache:
         mark = _mark(rec)
         os.utime(verified, ns=(mark, mark))
         os.replace(verified, final)
+        return final
+
+    def add_open(self, verified: TempFile, rec: Record) -> str:
+        """``add`` for a temporary file still open (``temp_file``, made read-only): marked
+        through its fd and renamed; the path of the entry."""
+        final = self.entry(rec.hash)
+        mark = _mark(rec)
+        os.utime(verified.fd, ns=(mark, mark))
+        os.replace(verified.path, final)
+        verified.moved = True
         return final
 
     def lookup(self, rec: Record) -> Path | None:

@@ -57,6 +57,7 @@ class Setting:
     pattern: str | None = None   # a full-match regex, and what it allows in words
     allowed: str = ""
     duration: tuple[float, float] | None = None  # a duration, with its (min, max) seconds
+    whole: tuple[int, int] | None = None  # a whole number, with its (min, max)
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -69,7 +70,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_FETCH_DIR", "--fetch-dir",
             "default folder that fetch writes files into (default: the current folder)", "."),
     Setting("DATALAKE_CONCURRENCY", "--concurrency",
-            "parallel transfers for push and fetch (default: 8)", "8"),
+            "files in flight at once in push and fetch (and listings in parallel) "
+            "(default: 32)", "32", whole=(1, 256)),
+    Setting("DATALAKE_PART_CONCURRENCY", "--part-concurrency",
+            "parts of large files (16 MiB and more) in flight at once on S3, shared by all "
+            "the files in flight: a push holds each part in memory, up to 16 MiB "
+            "(default: 8, about 128 MiB)", "8", whole=(1, 256)),
     Setting("DATALAKE_PROGRESS", "--progress",
             "progress bars: auto (on a terminal or in a notebook), on, off", "auto",
             choices=("auto", "on", "off")),
@@ -192,6 +198,13 @@ def _check_duration(setting: Setting, value: str, source: str) -> None:
                                          f"{low:g} s to {high:g} s")
 
 
+def _check_whole(setting: Setting, value: str, source: str) -> None:
+    low, high = setting.whole or (0, 0)
+    if not re.fullmatch(r"[0-9]{1,9}", value, re.ASCII) or not low <= int(value) <= high:
+        raise InvalidInput(setting.name, f"{value!r} from {source}; allowed: a whole number "
+                                         f"{low}..{high}")
+
+
 @dataclasses.dataclass
 class Config:
     values: dict[str, str]
@@ -252,8 +265,7 @@ def resolve(arguments: Mapping[str, object] | None = None,
         raise InvalidInput("DATALAKE_S3_SSE_KMS_KEY_ID", f"set in {sources['DATALAKE_S3_SSE_KMS_KEY_ID']}"
                            f" but DATALAKE_S3_SSE is {values.get('DATALAKE_S3_SSE') or 'not set'}; "
                            "allowed: a KMS key only with DATALAKE_S3_SSE=aws:kms")
-    concurrency = values["DATALAKE_CONCURRENCY"]
-    if not re.fullmatch(r"[0-9]{1,3}", concurrency) or not 1 <= int(concurrency) <= 256:
-        raise InvalidInput("DATALAKE_CONCURRENCY", f"{concurrency!r} from "
-                           f"{sources['DATALAKE_CONCURRENCY']}; allowed: a whole number 1..256")
+    for setting in SETTINGS:
+        if setting.whole:
+            _check_whole(setting, values.get(setting.name, ""), sources.get(setting.name, "default"))
     return Config(values, sources)

@@ -169,9 +169,10 @@ class VerifiedFile:
     into the file afterwards.  Implements ``stores.base.Sink``.
     """
 
-    def __init__(self, path: str | os.PathLike[str], ahead_limit: int = AHEAD_LIMIT):
-        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0),
-                           0o600)
+    def __init__(self, path: str | os.PathLike[str] | int, ahead_limit: int = AHEAD_LIMIT):
+        """``path`` may be a file descriptor open for writing: the sink owns it then."""
+        self._fd = path if isinstance(path, int) else os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
         self._digest = content_hash()
         self._limit = ahead_limit
         self._next = 0                      # bytes before this are hashed (or being hashed)

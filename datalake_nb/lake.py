@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
-from .cache import Cache, readable_name, remove_temp_files, temp_path
+from .cache import Cache, readable_name, remove_temp_files, temp_file
 from .check import Report, check
 from .config import Config, resolve
 from .core import layout, times
@@ -617,19 +617,20 @@ class Lake:
         found.update((rec.hash, path) for rec, path in zip(missing, paths))
         return [Path(found[r.hash]) for r in records]  # type: ignore[arg-type]
 
-    def _download(self, rec: Record, advance: Callable[[int], None]) -> Path:
+    def _download(self, rec: Record, advance: Callable[[int], None]) -> str:
         """Download into a temporary file that hashes the bytes in order as they arrive
         (parts may come in parallel), and move it into the cache only if the hash is the
         record's: the file is never read a second time."""
-        final = self.cache.path(rec.hash)
         key = layout.data_key(rec)
-        with temp_path(final.parent) as tmp:
-            with VerifiedFile(tmp) as sink:  # closed on any error: late writes are refused
-                self.store.get_file(key, sink, advance, rec.size)
-                actual, _ = sink.result()
+        folder = self.cache.entry(rec.hash).rpartition("/")[0]
+        # Closed on any error (late writes are refused); read-only from the start, so
+        # adding it to the cache is one utime and one rename through the open fd.
+        with temp_file(folder, mode=0o444) as tmp, VerifiedFile(tmp.fd) as sink:
+            self.store.get_file(key, sink, advance, rec.size)
+            actual, _ = sink.result()
             if actual != rec.hash:
                 raise IntegrityError(corrupt_message(self.store.url_for(key), rec, actual))
-            return self.cache.add(tmp, rec)
+            return self.cache.add_open(tmp, rec)
 
     def _resolve(self, items: Any) -> list[Record]:
         """Records from a DataFrame, Records, JSON dicts, or ids."""
@@ -872,7 +873,7 @@ class _Placing:
         if entry.cached is None:
             with entry.lock:
                 if entry.cached is None:
-                    entry.cached = os.fspath(self.lake._download(rec, progress))
+                    entry.cached = self.lake._download(rec, progress)
                     self.bar.file_done()
         progress(0)  # interrupted meanwhile: place nothing more
         made = self.lake.cache.place_new(entry.cached, target)

@@ -16,8 +16,12 @@ FETCHERS, FETCHED = 2, 40
 
 
 def datalake(*args: str, **popen: object) -> subprocess.Popen:
+    # 8 files in flight per process (not the default 32): moto is one Python process, and
+    # on a loaded 2-core machine 8 x 32 requests at once made some wait past the 5 s read
+    # timeout; what is tested is many writers, not many requests per writer.
+    env = {**os.environ, "DATALAKE_CONCURRENCY": "8"}
     return subprocess.Popen([sys.executable, "-m", "datalake_nb", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=os.environ.copy(), text=True, **popen)
+                            stderr=subprocess.PIPE, env=env, text=True, **popen)
 
 
 def test_parallel_pushers_lose_nothing(lake_url, tmp_path):

@@ -57,7 +57,8 @@ def test_defaults(isolated):
     assert cfg["DATALAKE_STORAGE_URL"] == str(isolated / ".local/share/datalake_nb/lake")
     assert cfg["DATALAKE_CACHE_DIR"] == str(isolated / ".cache/datalake_nb")
     assert cfg["DATALAKE_FETCH_DIR"] == "."
-    assert cfg["DATALAKE_CONCURRENCY"] == "8"
+    assert cfg["DATALAKE_CONCURRENCY"] == "32"
+    assert cfg["DATALAKE_PART_CONCURRENCY"] == "8"
     assert cfg["DATALAKE_PROGRESS"] == "auto"
     assert cfg["DATALAKE_S3_RETRY_MODE"] == "standard"
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
@@ -95,7 +96,7 @@ def test_argument_beats_environment_beats_file_beats_default(tmp_path):
 
     # settings not overridden keep their own source
     assert (cfg["DATALAKE_PROGRESS"], cfg.sources["DATALAKE_PROGRESS"]) == ("off", str(path))
-    assert (cfg["DATALAKE_CONCURRENCY"], cfg.sources["DATALAKE_CONCURRENCY"]) == ("8", "default")
+    assert (cfg["DATALAKE_CONCURRENCY"], cfg.sources["DATALAKE_CONCURRENCY"]) == ("32", "default")
 
 
 def test_none_argument_and_empty_environment_do_not_override(tmp_path):
@@ -324,18 +325,23 @@ def test_empty_choice_from_file_is_rejected(tmp_path):
     assert err.field == "DATALAKE_PROGRESS"
 
 
+COUNTS = ["DATALAKE_CONCURRENCY", "DATALAKE_PART_CONCURRENCY"]
+
+
+@pytest.mark.parametrize("name", COUNTS)
 @pytest.mark.parametrize("value", ["1", "8", "64", "256", 1, 256])
-def test_concurrency_accepted(value):
-    cfg = resolve({"DATALAKE_CONCURRENCY": value}, environ={})
-    assert cfg["DATALAKE_CONCURRENCY"] == str(value)
-    assert resolve({}, environ={"DATALAKE_CONCURRENCY": str(value)})["DATALAKE_CONCURRENCY"] == str(value)
+def test_concurrency_accepted(name, value):
+    cfg = resolve({name: value}, environ={})
+    assert cfg[name] == str(value)
+    assert resolve({}, environ={name: str(value)})[name] == str(value)
 
 
 @pytest.mark.parametrize("value", ["0", "257", "-1", "1.5", "abc", " 4", "4 ", "1e2", "+4",
                                    "0x10", "99999999999999999999", 0, -3, 1000])
-def test_concurrency_rejected(value):
-    err = _error(resolve, {"DATALAKE_CONCURRENCY": value}, environ={})
-    assert err.field == "DATALAKE_CONCURRENCY"
+@pytest.mark.parametrize("name", COUNTS)
+def test_concurrency_rejected(name, value):
+    err = _error(resolve, {name: value}, environ={})
+    assert err.field == name
     assert repr(str(value)) in str(err)
     assert "argument" in str(err)
     assert "1..256" in str(err)
@@ -350,9 +356,10 @@ def test_concurrency_rejected_from_environment_and_file(tmp_path):
 
 
 @pytest.mark.parametrize("value", ["\u00b2", "\uff18"], ids=["superscript-2", "fullwidth-8"])
-def test_concurrency_rejects_non_ascii_digits(value):
-    err = _error(resolve, {}, environ={"DATALAKE_CONCURRENCY": value})
-    assert err.field == "DATALAKE_CONCURRENCY"
+@pytest.mark.parametrize("name", COUNTS)
+def test_concurrency_rejects_non_ascii_digits(name, value):
+    err = _error(resolve, {}, environ={name: value})
+    assert err.field == name
 
 
 # --------------------------------------------------------------------------

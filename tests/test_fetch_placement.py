@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from datalake_nb import IntegrityError, InvalidInput, Lake
-from datalake_nb.cache import Cache
+from datalake_nb.cache import Cache, remove_temp_files, temp_file
 from datalake_nb.lake import Interrupted
 from datalake_nb.progress import Progress, TqdmProgress
 from datalake_nb.stores.base import LocalStore
@@ -315,3 +315,29 @@ def test_a_failed_fetch_leaves_the_destination_as_it_was(tmp_path):
     assert stale.read_text() == "stale bytes\n"
     paths = broken.fetch(recs, dest=out)  # the next try places (and replaces) everything
     assert [p.read_text() for p in paths] == [f"file {i}\n" for i in range(6)]
+
+
+def test_a_download_temporary_file_is_one_open_file_removed_unless_renamed(tmp_path):
+    """cache.temp_file: the folder is made on first use; the file is read-only for anyone
+    but the fd that made it; it disappears after an error, and after an interrupt's
+    remove_temp_files, but not once it was renamed away."""
+    folder = str(tmp_path / "objects" / "ab")
+    with pytest.raises(RuntimeError):
+        with temp_file(folder, mode=0o444) as tmp:
+            os.write(tmp.fd, b"bytes")
+            assert os.stat(tmp.path).st_mode & 0o777 == 0o444
+            assert os.path.basename(tmp.path).startswith(".datalake-") and tmp.path.endswith(".part")
+            os.close(tmp.fd)
+            raise RuntimeError("download failed")
+    assert os.listdir(folder) == []
+    with temp_file(folder) as tmp:
+        os.close(tmp.fd)
+        remove_temp_files()  # an interrupt while it is in use
+        assert not os.path.exists(tmp.path)
+    with temp_file(folder, mode=0o444) as tmp:
+        os.write(tmp.fd, b"kept")
+        os.close(tmp.fd)
+        os.replace(tmp.path, f"{folder}/final")
+        tmp.moved = True
+    assert os.listdir(folder) == ["final"]
+    assert Path(folder, "final").read_bytes() == b"kept"

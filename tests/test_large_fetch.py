@@ -38,7 +38,7 @@ def big(bucket, aws_env, tmp_path):
     source.write_bytes(data)
     url = f"s3://{bucket}/logs"
     rec = Lake(url, cache_dir=tmp_path / "seed-cache", progress=False).push(source, **FIELDS)
-    store = S3Store(url, endpoint_url=aws_env, concurrency=2, download_part=PART)
+    store = S3Store(url, endpoint_url=aws_env, part_concurrency=2, download_part=PART)
     return Lake(store=store, cache_dir=tmp_path / "cache", progress=False), rec, data
 
 

@@ -14,6 +14,7 @@ from IPython.testing.globalipapp import start_ipython
 
 from datalake_nb import Lake
 from datalake_nb.cli import main
+from datalake_nb.config import BY_NAME
 from datalake_nb.commands import COMMANDS, build_parser, subparsers
 
 from support.helpers import write
@@ -129,8 +130,10 @@ def test_a_setting_flag_after_use_keeps_the_used_lake(ip, filled, tmp_path):
     config = ip.run_line_magic("lake", "config --concurrency 4").set_index("name")
     assert config.loc["DATALAKE_STORAGE_URL", "value"] == str(other)
     assert config.loc["DATALAKE_CONCURRENCY", "value"] == "4"
+    default = BY_NAME["DATALAKE_CONCURRENCY"].default
+    assert default != "4"
     assert ip.run_line_magic("lake", "config").set_index("name").loc[
-        "DATALAKE_CONCURRENCY", "value"] == "8"  # one command's flag, not the session's
+        "DATALAKE_CONCURRENCY", "value"] == default  # one command's flag, not the session's
 
 
 def test_an_error_shows_a_path_unchanged(ip, tmp_path):
@@ -208,6 +211,7 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
         if flag in setting_flags:
             value = {"--storage-url": lake_url, "--cache-dir": str(tmp_path / "c3"),
                      "--fetch-dir": str(tmp_path / "f3"), "--concurrency": "3", "--progress": "off",
+                     "--part-concurrency": "2",
                      "--s3-retry-mode": "adaptive", "--endpoint-url": env.get("AWS_ENDPOINT_URL", ""),
                      "--aws-profile": "", "--aws-region": "us-east-1", "--s3-sse": "AES256",
                      "--log-level": "warning",  # debug is tested in test_security (a subprocess)

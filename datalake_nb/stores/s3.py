@@ -198,7 +198,8 @@ def _no_expect_for_small_body(request: Any, **kwargs: Any) -> None:
 
 class _RangedDownload:
     """One large object fetched as parallel ranged GETs (``store.download_part`` bytes
-    each, ``store.concurrency`` at once, taken in order) into a sink that
+    each, taken in order; each holds one of the store's part slots, shared with every
+    other large transfer, while it downloads) into a sink that
     hashes them in order as they arrive.  Memory stays bounded: each part is read and
     written in CHUNK pieces, and the sink makes a part that runs too far ahead wait.
 
@@ -214,7 +215,7 @@ class _RangedDownload:
         self.what = f"download {key}"
         part = store.download_part
         self.parts = iter([(start, min(start + part, size)) for start in range(0, size, part)])
-        self.workers = max(1, min(store.concurrency, -(-size // part)))
+        self.workers = max(1, min(store.part_concurrency, -(-size // part)))
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.etag: str | None = None
@@ -237,11 +238,16 @@ class _RangedDownload:
     def _worker(self) -> None:
         with _errors(self.what, self.store.url):
             while not self.stop.is_set():
-                with self.lock:
-                    part = next(self.parts, None)
-                if part is None:
-                    return
-                self._part(*part)
+                if not self.store.part_slots.acquire(timeout=STOP_CHECK_S):
+                    continue  # every slot is taken (other files' parts too): look at stop again
+                try:
+                    with self.lock:
+                        part = next(self.parts, None)
+                    if part is None:
+                        return
+                    self._part(*part)
+                finally:
+                    self.store.part_slots.release()
 
     def _part(self, start: int, end: int) -> None:
         """Bytes start..end-1 into the sink as they arrive; a body that breaks off is asked
@@ -305,7 +311,8 @@ class S3Store(Store):
     def from_config(cls, url: str, config: Config) -> "S3Store":
         """The store for ``url`` with the S3 settings of a resolved configuration."""
         return cls(url, endpoint_url=config["AWS_ENDPOINT_URL"], region=config["AWS_DEFAULT_REGION"],
-                   profile=config["AWS_PROFILE"], concurrency=int(config["DATALAKE_CONCURRENCY"] or 8),
+                   profile=config["AWS_PROFILE"], concurrency=int(config["DATALAKE_CONCURRENCY"] or 32),
+                   part_concurrency=int(config["DATALAKE_PART_CONCURRENCY"] or 8),
                    retry_mode=config["DATALAKE_S3_RETRY_MODE"] or "standard",
                    access_key=config["AWS_ACCESS_KEY_ID"], secret_key=config["AWS_SECRET_ACCESS_KEY"],
                    sse=config["DATALAKE_S3_SSE"], sse_kms_key_id=config["DATALAKE_S3_SSE_KMS_KEY_ID"],
@@ -315,7 +322,8 @@ class S3Store(Store):
                    data_plane=config["DATALAKE_S3_DATA_PLANE"] or "auto")
 
     def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None,
-                 profile: str | None = None, concurrency: int = 8, retry_mode: str = "standard",
+                 profile: str | None = None, concurrency: int = 32, part_concurrency: int = 8,
+                 retry_mode: str = "standard",
                  max_attempts: int = 8, access_key: str | None = None, secret_key: str | None = None,
                  sse: str | None = None, sse_kms_key_id: str | None = None,
                  expected_bucket_owner: str | None = None,
@@ -342,7 +350,9 @@ class S3Store(Store):
             retries={"mode": retry_mode, "max_attempts": max_attempts},
             connect_timeout=_seconds(connect_timeout, CONNECT_TIMEOUT),
             read_timeout=_seconds(read_timeout, READ_TIMEOUT),
-            max_pool_connections=max(10, concurrency * 2))
+            # Connections for the files in flight, the listings running beside them (a
+            # query's fetch) and the parts in flight, so no request waits for one.
+            max_pool_connections=max(10, 2 * concurrency + part_concurrency))
         with _errors("connect", self.url):
             self.client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
         self._fast_args = None if data_plane == "boto3" or expected_bucket_owner or not fast.available() \
@@ -354,7 +364,11 @@ class S3Store(Store):
         self._fast_lock = threading.Lock()
         self.client.meta.events.register("before-send.s3", _no_expect_for_small_body)
         self.client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
-        self.concurrency = concurrency  # parts in flight of one large transfer
+        self.concurrency = concurrency  # files in flight (the Lake's pool; sizes the connection pool)
+        # Parts of large transfers in flight, across every file this store moves at once:
+        # a push holds each part (PART bytes) in memory, so this bounds that memory.
+        self.part_concurrency = part_concurrency
+        self.part_slots = threading.BoundedSemaphore(part_concurrency)
 
     @property
     def fast_plane(self) -> "fast.FastPlane | None":
@@ -446,37 +460,44 @@ class S3Store(Store):
             raise
 
     def _send_parts(self, full: str, upload_id: str, source: Any, progress: Any) -> list[str]:
-        workers = self.concurrency
-        slots = threading.BoundedSemaphore(workers)  # parts in memory: at most one per worker
+        """The parts' ETags.  A part is read only once it holds one of the store's part
+        slots (shared with every large transfer in flight), and the slot is given back when
+        its upload ends: at most ``part_concurrency`` parts are in memory at once."""
+        slots = self.part_slots
 
         def send(number: int, body: bytes) -> str:
-            try:
-                with _errors("upload", self.url):
-                    etag = self.client.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id,
-                                                   PartNumber=number, Body=body,
-                                                   **self.read_args)["ETag"]
-            finally:
-                slots.release()
+            with _errors("upload", self.url):
+                etag = self.client.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id,
+                                               PartNumber=number, Body=body,
+                                               **self.read_args)["ETag"]
             if progress:
                 progress(len(body))
             return etag
 
         futures: list[concurrent.futures.Future[str]] = []
-        pool = concurrent.futures.ThreadPoolExecutor(workers)
+        pool = concurrent.futures.ThreadPoolExecutor(self.part_concurrency)
         try:
             while True:
-                slots.acquire()
-                if progress:
-                    progress(0)  # raises once the push is interrupted
-                failed = next((f for f in futures if f.done() and f.exception()), None)
-                if failed is not None:
+                while not slots.acquire(timeout=STOP_CHECK_S):  # other parts hold them all
+                    if progress:
+                        progress(0)  # raises once the push is interrupted
+                try:
+                    if progress:
+                        progress(0)
+                    failed = next((f for f in futures if f.done() and f.exception()), None)
+                    if failed is not None:
+                        failed.result()
+                    body = source.read(PART)
+                except BaseException:
                     slots.release()
-                    failed.result()
-                body = source.read(PART)
+                    raise
                 if not body:
                     slots.release()
                     break
-                futures.append(pool.submit(send, len(futures) + 1, body))
+                future = pool.submit(send, len(futures) + 1, body)
+                # The slot comes back when the part ends, fails or is cancelled unsent.
+                future.add_done_callback(lambda _: slots.release())
+                futures.append(future)
             return [future.result() for future in futures]
         finally:  # on an error, the caller aborts the upload at once: parts in flight fail
             pool.shutdown(wait=False, cancel_futures=True)
@@ -503,7 +524,7 @@ class S3Store(Store):
                 if progress:
                     progress(len(chunk))
             try:
-                self.fast_plane.get(key, write)
+                self.fast_plane.get(key, write, whole=size <= CHUNK)
                 return
             except fast.Unsuitable as why:  # answered before any byte came: boto3 starts over
                 self._not_fast(why)
