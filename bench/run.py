@@ -179,9 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             "bench/latency_proxy.py (a separate process between every contender and the server: "
             "half the RTT each way, one RTT per new connection).\n"
             f"- Medians of {sizes.repeat} runs per transfer case and "
-            f"{sizes.repeat_fast} per quick case, contenders in turns. Concurrency 8 for ours "
-            "(and 32 where named) and the boto3 baselines; s5cmd, the AWS CLI and s3cmd at "
-            "their defaults, rclone with the flags in bench/support.py.\n\n"
+            f"{sizes.repeat_fast} per quick case, contenders in turns. Ours at its defaults "
+            "(32 files and 8 parts in flight; 8 and 64 files where named), the boto3 baselines "
+            "with 8 threads; s5cmd, the AWS CLI and s3cmd at their defaults, rclone with the "
+            "flags in bench/support.py.\n\n"
             f"## Issue 12's targets\n\n{targets}\n\n## All cases\n\n{text}\n\n## Notes\n\n"
             + "\n".join(f"- {note}" for note in notes) + "\n")
         print(f"bench: wrote {out}", file=sys.stderr)
