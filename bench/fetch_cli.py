@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import boto3
 
-from .support import CREDENTIALS, SeaweedFS
+from .support import CREDENTIALS, SeaweedFS, compare_codes
 
 
 def seed(endpoint: dict[str, str], url: str, files: int, work: Path) -> None:
@@ -86,23 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             seed(endpoint, url, args.files, work)
             env = {**os.environ, "DATALAKE_STORAGE_URL": url, **endpoint,
                    "DATALAKE_CONCURRENCY": str(args.concurrency)}
-            names = list(codes)
-            results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
-            for run in range(args.runs):
-                for name in names[run % len(names):] + names[:run % len(names)]:
-                    results[name].append(fetch_once(codes[name], env, work, args.files))
-                    print(f"run {run} {name}: {results[name][-1]}", file=sys.stderr)
-            n = args.files
-            print(f"`datalake fetch` of {n} x 4 KiB from {args.store}, concurrency "
-                  f"{args.concurrency}, medians of {args.runs} alternating runs; load "
-                  f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
-            print("| code | wall | files/s | CPU (user+sys) | CPU per file |")
-            print("|---|---:|---:|---:|---:|")
-            for name, runs in results.items():
-                wall = statistics.median(r["wall"] for r in runs)
-                cpu = statistics.median(r["cpu"] for r in runs)
-                print(f"| {name} | {wall:.2f} s | {n / wall:.0f} | {cpu:.2f} s | "
-                      f"{cpu / n * 1000:.2f} ms |")
+            compare_codes(codes, args.runs, lambda code: fetch_once(code, env, work, args.files),
+                          args.files, f"`datalake fetch` of {args.files} x 4 KiB from "
+                          f"{args.store}, concurrency {args.concurrency}")
     finally:
         if server:
             server.stop()

@@ -160,6 +160,27 @@ def measured(fn: Callable[[], object]) -> tuple[float, float]:
     return (reported if isinstance(reported, float) else wall), cpu_seconds() - cpu
 
 
+def compare_codes(codes: dict[str, Path], runs: int, once: Callable[[Path], dict[str, float]],
+                  files: int, title: str) -> None:
+    """``once(code)`` ``runs`` times per copy of the code, in turns that rotate, then a
+    table of the medians (wall, files/s, CPU): bench.push_cli and bench.fetch_cli."""
+    names = list(codes)
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for run_number in range(runs):
+        for name in names[run_number % len(names):] + names[:run_number % len(names)]:
+            results[name].append(once(codes[name]))
+            print(f"run {run_number} {name}: {results[name][-1]}", file=sys.stderr)
+    print(f"{title}, medians of {runs} alternating runs; load "
+          f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print("| code | wall | files/s | CPU (user+sys) | CPU per file |")
+    print("|---|---:|---:|---:|---:|")
+    for name, measured_runs in results.items():
+        wall = statistics.median(r["wall"] for r in measured_runs)
+        cpu = statistics.median(r["cpu"] for r in measured_runs)
+        print(f"| {name} | {wall:.2f} s | {files / wall:.0f} | {cpu:.2f} s | "
+              f"{cpu / files * 1000:.2f} ms |")
+
+
 def medians(contenders: dict[str, Callable[[], object]], repeat: int,
             before: Callable[[], object] | None = None,
             cpu: dict[str, float] | None = None) -> dict[str, float]:

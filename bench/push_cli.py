@@ -1,0 +1,86 @@
+"""Client time and CPU of one ``datalake push`` CLI process of many small files to SeaweedFS,
+for two or more copies of the code side by side (say, before and after a change): runs
+alternate between the copies and the medians are reported, so a machine shared with other
+work disturbs each copy alike.
+
+    git archive HEAD~1 | tar -x -C /tmp/before      # a copy of the code to compare with
+    python -m bench.push_cli --files 1000 --runs 3 --code before=/tmp/before --code after=.
+    python -m bench.push_cli --rtt 20ms ...          # behind bench/latency_proxy.py
+
+Each run pushes into a fresh prefix (a re-push would upload nothing).  CPU is user + system
+of the process (``/usr/bin/time``), which includes start-up.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+
+from .support import CREDENTIALS, SeaweedFS, compare_codes
+
+
+def push_once(code: Path, env: dict[str, str], paths: list[str], work: Path) -> dict[str, float]:
+    times = work / "time.txt"
+    run_env = {**env, "PYTHONPATH": str(code),
+               "DATALAKE_STORAGE_URL": f"s3://push-cli/lake-{time.time_ns()}"}
+    proc = subprocess.run(["/usr/bin/time", "-o", str(times), "-f", "%e %U %S", sys.executable,
+                           "-m", "datalake_nb", "push", *paths, "--what", "bench", "--where",
+                           "small", "--start", "2015-01-01", "--data-version", "0"],
+                          env=run_env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"push with {code} failed: {proc.stderr.strip()}")
+    wall, user, system = (float(x) for x in times.read_text().split()[-3:])
+    return {"wall": wall, "cpu": user + system}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.push_cli",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rtt", default="0", help="e.g. 20ms: a round trip added per request")
+    parser.add_argument("--code", action="append", required=True, metavar="NAME=FOLDER",
+                        help="a copy of the code (a folder holding datalake_nb/)")
+    args = parser.parse_args(argv)
+    codes = {name: Path(folder).absolute() for name, _, folder in
+             (item.partition("=") for item in args.code)}
+    os.environ.update(CREDENTIALS)
+    server, proxy = SeaweedFS(), None
+    try:
+        boto3.client("s3", endpoint_url=server.url).create_bucket(Bucket="push-cli")
+        endpoint = server.url
+        if args.rtt not in ("0", "0ms"):
+            proxy = subprocess.Popen([sys.executable, "-m", "bench.latency_proxy", "--target",
+                                      server.url.split("//")[1], "--rtt", args.rtt],
+                                     stdout=subprocess.PIPE, text=True,
+                                     cwd=Path(__file__).parent.parent)
+            endpoint = proxy.stdout.readline().split()[-1]  # "listening on http://..."
+        with tempfile.TemporaryDirectory(prefix="datalake-push-cli-") as tmp:
+            work = Path(tmp)
+            (work / "in").mkdir()
+            paths = []
+            for i in range(args.files):
+                paths.append(str(work / "in" / f"app-{i:05d}.log"))
+                Path(paths[-1]).write_bytes(os.urandom(4096))
+            env = {**os.environ, "AWS_ENDPOINT_URL": endpoint,
+                   "DATALAKE_CACHE_DIR": str(work / "cache"),
+                   "DATALAKE_CONCURRENCY": str(args.concurrency)}
+            compare_codes(codes, args.runs, lambda code: push_once(code, env, paths, work),
+                          args.files, f"`datalake push` of {args.files} x 4 KiB to SeaweedFS, "
+                          f"RTT {args.rtt}, concurrency {args.concurrency}")
+    finally:
+        if proxy:
+            proxy.terminate()
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
