@@ -558,7 +558,8 @@ class Lake:
 
         Every file's hash is verified before it is placed; files already in the local
         cache are not downloaded again.  Each file is placed as soon as it is verified,
-        while others download; a query's downloads start on the listing's first page.
+        while others download; a query's downloads start on the listing's first page (a
+        query by up to WHERE_INDEX_MAX wheres lists its where entries first: they are few).
         Returns the local paths in the order given (a query's: the order of ``list``).
         Setting ``cancel`` (from another thread: a widget's Cancel button) stops it as
         Ctrl-C does: ``Interrupted``, whose message counts the files placed (each whole).
