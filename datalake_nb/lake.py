@@ -132,7 +132,7 @@ class Lake:
                  for item in items]
         planned = [(self._check_path(item.get("path")), self._check_item(item)) for item in items]
         total = sum(p.stat().st_size for p, _ in planned)
-        cataloged: set[tuple[str, str]] = set()  # per call: a repair elsewhere may drop entries
+        cataloged = _Cataloged()  # per call: a repair elsewhere may drop entries
         with self._progress(progress, total, len(planned), "push") as bar:
             return self._each(lambda job, advance: _counted(bar, self._push_one(
                 *job, cataloged, advance)), planned, bar.advance, "file(s) archived")
@@ -167,7 +167,7 @@ class Lake:
                                        f"{allowed}") from None
         return p
 
-    def _push_one(self, path: Path, fields: dict[str, Any], cataloged: set[tuple[str, str]],
+    def _push_one(self, path: Path, fields: dict[str, Any], cataloged: "_Cataloged",
                   advance: Callable[[int], None]) -> Record:
         """Upload the where entry, the data object (the record), then the other entries.
 
@@ -214,15 +214,17 @@ class Lake:
             raise self._roll_back(rec, path, exc, created) from None
         return self._located(rec, key)
 
-    def _write_entries(self, rec: Record, size: int, cataloged: set[tuple[str, str]]) -> None:
+    def _write_entries(self, rec: Record, size: int, cataloged: "_Cataloged") -> None:
         """The pair's catalog entry, then the work entry.  The catalog entry says INDEXED
         when this pair's first push wrote where entries: a lake written before them keeps
         its 0-byte entries (queries then filter data listings) until ``check --repair``
         indexes it."""
         pair = (rec.what, rec.where)
-        if pair not in cataloged:
-            self._put_entry(layout.catalog_key(*pair), layout.INDEXED)
-            cataloged.add(pair)
+        if pair not in cataloged.pairs:
+            with cataloged.lock:  # one file in flight writes it; the others wait, not retry
+                if pair not in cataloged.pairs:
+                    self._put_entry(layout.catalog_key(*pair), layout.INDEXED)
+                    cataloged.pairs.add(pair)
         if rec.work_id is not None:
             self._put_entry(layout.work_key(rec, size))
 
@@ -823,6 +825,15 @@ class Lake:
         'datalake_nb[dask]'``).  See ``datalake_nb.distributed``."""
         from .distributed import to_dask
         return to_dask(self, rows, format=format, clip=clip, **query)
+
+
+class _Cataloged:
+    """The (what, where) pairs whose catalog entry one push call has written, and the lock
+    that lets one file in flight write each."""
+
+    def __init__(self) -> None:
+        self.pairs: set[tuple[str, str]] = set()
+        self.lock = threading.Lock()
 
 
 def _in_order(rec: Record) -> tuple[Any, ...]:
