@@ -13,7 +13,6 @@ and placed) and fetches by query (``--what bench``).  CPU is user + system of th
 """
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import boto3
 
-from .support import CREDENTIALS, SeaweedFS, compare_codes
+from .support import CREDENTIALS, SeaweedFS, code_copies, code_parser, compare_codes
 
 
 def seed(endpoint: dict[str, str], url: str, files: int, work: Path) -> None:
@@ -62,17 +61,10 @@ def fetch_once(code: Path, env: dict[str, str], work: Path, files: int) -> dict[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.fetch_cli",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=2000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser = code_parser("python -m bench.fetch_cli", __doc__, 2000, 8)
     parser.add_argument("--store", choices=["seaweedfs", "local"], default="seaweedfs")
-    parser.add_argument("--code", action="append", required=True, metavar="NAME=FOLDER",
-                        help="a copy of the code (a folder holding datalake_nb/)")
     args = parser.parse_args(argv)
-    codes = {name: Path(folder).absolute() for name, _, folder in
-             (item.partition("=") for item in args.code)}
+    codes = code_copies(args.code)
     os.environ.update(CREDENTIALS)
     server = SeaweedFS() if args.store == "seaweedfs" else None
     try:

@@ -12,7 +12,6 @@ of the process (``/usr/bin/time``), which includes start-up.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import boto3
 
-from .support import CREDENTIALS, SeaweedFS, compare_codes
+from .support import CREDENTIALS, SeaweedFS, code_copies, code_parser, compare_codes
 
 
 def push_once(code: Path, env: dict[str, str], paths: list[str], work: Path) -> dict[str, float]:
@@ -40,17 +39,10 @@ def push_once(code: Path, env: dict[str, str], paths: list[str], work: Path) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.push_cli",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser = code_parser("python -m bench.push_cli", __doc__, 1000, 32)
     parser.add_argument("--rtt", default="0", help="e.g. 20ms: a round trip added per request")
-    parser.add_argument("--code", action="append", required=True, metavar="NAME=FOLDER",
-                        help="a copy of the code (a folder holding datalake_nb/)")
     args = parser.parse_args(argv)
-    codes = {name: Path(folder).absolute() for name, _, folder in
-             (item.partition("=") for item in args.code)}
+    codes = code_copies(args.code)
     os.environ.update(CREDENTIALS)
     server, proxy = SeaweedFS(), None
     try:

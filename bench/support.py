@@ -1,6 +1,7 @@
 """What every case needs: an S3 server of its own, the baseline tools, timing, counting."""
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import subprocess
@@ -158,6 +159,23 @@ def measured(fn: Callable[[], object]) -> tuple[float, float]:
     reported = fn()
     wall = time.perf_counter() - start
     return (reported if isinstance(reported, float) else wall), cpu_seconds() - cpu
+
+
+def code_parser(prog: str, doc: str, files: int, concurrency: int) -> "argparse.ArgumentParser":
+    """The arguments bench.push_cli and bench.fetch_cli share (each adds its own)."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc.splitlines()[0])
+    parser.add_argument("--files", type=int, default=files)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=concurrency)
+    parser.add_argument("--code", action="append", required=True, metavar="NAME=FOLDER",
+                        help="a copy of the code (a folder holding datalake_nb/)")
+    return parser
+
+
+def code_copies(items: list[str]) -> dict[str, Path]:
+    """{name: folder} from the --code NAME=FOLDER arguments."""
+    return {name: Path(folder).absolute() for name, _, folder in
+            (item.partition("=") for item in items)}
 
 
 def compare_codes(codes: dict[str, Path], runs: int, once: Callable[[Path], dict[str, float]],
