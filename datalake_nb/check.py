@@ -320,12 +320,13 @@ def _mark(store: Store, unwritten: "collections.Counter[tuple[str, str]]",
 
 
 def _put_entry(store: Store, key: str, parse: Callable[[str], Record | None]) -> bool:
-    """Write a missing index entry, then look at its data again: a push that was running
-    during the check may have rolled back meanwhile, and its entry must not stay."""
+    """Write a missing index entry, then look at its data again: the data may have been
+    deleted meanwhile (``--delete-orphans`` elsewhere, a lifecycle rule), and an entry
+    without data must not stay."""
     store.put_bytes(key, b"")
     if _data_gone(store, key, parse):
         store.delete(key)
-        raise DatalakeError("its data is gone now (a push rolled back during the check)")
+        raise DatalakeError("its data is gone now (deleted during the check)")
     return True
 
 

@@ -169,16 +169,19 @@ class Lake:
 
     def _push_one(self, path: Path, fields: dict[str, Any], cataloged: "_Cataloged",
                   advance: Callable[[int], None]) -> Record:
-        """Upload the where entry, the data object (the record), then the other entries.
+        """Upload the data object (the record), then its index entries: the where entry,
+        the pair's catalog entry, the work entry.
+
+        That order is the commit protocol (README, "What a push leaves behind"): a reader
+        never sees an entry whose data is missing.  A push that stops after its upload
+        leaves a whole record that lists and fetches; index entries that lag it are written
+        by pushing the file again or by ``check --repair``.  Every key is only created if
+        absent, and a data object is never deleted here, not even after an interrupt: an
+        identical push may have found it there and reported it archived.
 
         The bytes sent are the bytes hashed: a small file is read once into memory; a big
         one is read again for the upload and checked against its hash before the object
-        appears.  Every key is only created if absent (a conditional write), so a push
-        never overwrites, and a roll-back only ever deletes what this push created: the
-        same key may hold an earlier or concurrent identical push that succeeded.  The
-        where entry goes first: a push killed after its upload then leaves a complete
-        record, not one that queries by where miss (killed before, it leaves a where entry
-        without data: a row that cannot be fetched, which ``check --repair`` removes).
+        appears.
         """
         try:
             with open(path, "rb", buffering=0) as src:  # one open: a file renamed over the
@@ -192,33 +195,50 @@ class Lake:
                     src.seek(0)
                     body = HashedUpload(src, hash_hex, size, str(path))
                 rec = layout.build_record(fields, hash_hex, ext_of(path.name), size=size)
-                key, where_key = layout.data_key(rec), layout.where_key(rec, size)
+                key = layout.data_key(rec)
                 meta = {"datalake-record": json.dumps(rec.to_json())}
-                listed = self._put_entry(where_key)
                 try:
                     if isinstance(body, bytes):
-                        created = self.store.put_bytes(key, body, meta, if_absent=True)
-                        sent = size  # reported below: a cancel raised there must roll it back
+                        self.store.put_bytes(key, body, meta, if_absent=True)
+                        sent = size
                     else:
-                        created = self.store.put_file(key, body, meta, advance, size=size,
-                                                      if_absent=True)
+                        self.store.put_file(key, body, meta, advance, size=size, if_absent=True)
                         sent = 0
-                except BaseException as exc:
-                    raise (self._unlist(where_key, key, exc) if listed else exc) from None
+                except DatalakeError as exc:
+                    sent = 0
+                    self._uploaded_after_all(key, path, exc)
         except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:
-            advance(sent)  # interrupted while the upload was finishing: roll it back
+            advance(sent)
+        except _Cancelled:
+            pass  # interrupted as the upload ended: it is archived, so its entries follow
+        try:
             self._write_entries(rec, size, cataloged)
-        except BaseException as exc:
-            raise self._roll_back(rec, path, exc, created) from None
+        except (DatalakeError, OSError) as exc:
+            raise DatalakeError(
+                f"{path}: archived as {self.store.url_for(key)}, but writing its index entries "
+                f"failed ({exc}): queries by where or work id may miss it until you push it "
+                "again or run 'datalake check --repair'") from None
         return self._located(rec, key)
 
+    def _uploaded_after_all(self, key: str, path: Path, exc: DatalakeError) -> None:
+        """After a failed upload: return if the object is there all the same (its answer
+        was lost, or an identical push stored it meanwhile), else raise what happened."""
+        try:
+            there = self.store.head(key) is not None
+        except DatalakeError:
+            raise DatalakeError(f"{path}: {exc}; it may be archived all the same ('datalake "
+                                "list' tells; pushing it again is safe)") from None
+        if not there:
+            raise DatalakeError(f"{path}: {exc}; nothing was archived (push it again)") from None
+
     def _write_entries(self, rec: Record, size: int, cataloged: "_Cataloged") -> None:
-        """The pair's catalog entry, then the work entry.  The catalog entry says INDEXED
-        when this pair's first push wrote where entries: a lake written before them keeps
-        its 0-byte entries (queries then filter data listings) until ``check --repair``
-        indexes it."""
+        """The where entry, the pair's catalog entry, then the work entry.  The catalog
+        entry says INDEXED when this pair's first push wrote where entries: a lake written
+        before them keeps its 0-byte entries (queries then filter data listings) until
+        ``check --repair`` indexes it."""
+        self._put_entry(layout.where_key(rec, size))
         pair = (rec.what, rec.where)
         if pair not in cataloged.pairs:
             with cataloged.lock:  # one file in flight writes it; the others wait, not retry
@@ -244,45 +264,6 @@ class Lake:
             return self.store.head(key) is not None
         except DatalakeError:
             return False
-
-    def _unlist(self, where_key: str, key: str, exc: BaseException) -> BaseException:
-        """After the data upload failed: remove the where entry this push wrote for it,
-        unless the data is there after all (its answer was lost) or that is unknown."""
-        try:
-            if self.store.head(key) is not None:
-                return exc
-            self.store.delete(where_key)
-        except (DatalakeError, OSError) as undo:
-            return DatalakeError(f"{exc}; its where entry {where_key} may be left without "
-                                 f"data ({undo}): run 'datalake check --repair'")
-        return exc
-
-    def _roll_back(self, rec: Record, path: Path, exc: BaseException,
-                   created: bool) -> BaseException:
-        """After a later step failed: remove the data object, then its where entry, if this
-        push created it, so no half-made record stays visible.  One that was there before
-        belongs to an earlier push and stays.  The error to raise says what happened."""
-        failure = isinstance(exc, (DatalakeError, OSError))
-        if isinstance(exc, _Cancelled) or not failure:
-            outcome = None
-        elif not created:
-            outcome = (f"{path}: {exc}; its data object was archived before and is kept: push "
-                       "it again or run 'datalake check --repair' to complete its index entries")
-        else:
-            outcome = f"{path}: {exc}; nothing was archived (push it again)"
-        if created:
-            for name, key in (("data object", layout.data_key(rec)),
-                              ("where entry", layout.where_key(rec, rec.size or 0))):
-                try:
-                    self.store.delete(key)
-                except (DatalakeError, OSError) as undo:
-                    if not failure:
-                        return exc
-                    return DatalakeError(
-                        f"{path}: {exc}; removing its {name} failed too ({undo}), so the "
-                        "record may show without its index entries: push it again or run "
-                        "'datalake check --repair'")
-        return exc if outcome is None else DatalakeError(outcome)
 
     def _located(self, rec: Record, key: str) -> Record:
         return dataclasses.replace(rec, url=self.store.url_for(key))
@@ -370,9 +351,10 @@ class Lake:
 
     def _indexed(self, catalog_key: str) -> bool:
         """Whether the pair's where entries can be trusted to be complete: its catalog entry
-        says so, or there is none (no data of the pair, or a push that stopped before
-        writing it, which wrote its where entry first).  A 0-byte one is a lake's from
-        before where entries, or was written by an older version."""
+        says so, or there is none (no data of the pair, or the pair's first push stopped
+        after its upload: that record is found by where once the push is repeated or
+        ``check --repair`` runs).  A 0-byte one is a lake's from before where entries, or
+        was written by an older version."""
         mark = self.store.head(catalog_key)
         return mark is None or mark.size == len(layout.INDEXED)
 

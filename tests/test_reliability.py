@@ -77,7 +77,7 @@ def test_a_re_push_that_fails_after_its_upload_keeps_the_earlier_record(lake, tm
     first = lake.push(path, **FIELDS)
     lake.store.delete(layout.catalog_key("app", "web01"))  # so an index write is needed
     store = FaultyStore(lake.store).inject("put", 3, "fail").inject("head", "*", "fail")
-    with pytest.raises(DatalakeError, match="archived before and is kept"):
+    with pytest.raises(DatalakeError, match="archived as .*check --repair"):
         Lake(config=lake.config, store=store, progress=False).push(path, **FIELDS)
     assert store.calls["delete"] == 0
     assert first.id in set(lake.list()["id"])
@@ -85,14 +85,51 @@ def test_a_re_push_that_fails_after_its_upload_keeps_the_earlier_record(lake, tm
     assert_whole(lake, first, tmp_path, b"payload\n")
 
 
-def test_a_fresh_push_that_fails_after_its_upload_is_rolled_back(lake, tmp_path):
+class AfterData(FaultyStore):
+    """A store that runs ``action`` once, right after the first data object is stored."""
+
+    def __init__(self, inner, action):
+        super().__init__(inner)
+        self.action = action
+
+    def put_bytes(self, key, data, metadata=None, **options):
+        created = super().put_bytes(key, data, metadata, **options)
+        if key.startswith("data/") and self.action is not None:
+            action, self.action = self.action, None
+            action()
+        return created
+
+
+def test_a_failed_push_never_deletes_the_record_an_identical_push_reported(lake, tmp_path):
+    """A stores the data object; B, identical, finds it there, writes its entries and
+    reports success; then A's catalog write fails.  A must not take B's record with it."""
+    path = write(tmp_path / "app.log", "payload\n")
+    lake.store.delete(layout.catalog_key("app", "web01"))
+    reported = []
+    store = AfterData(lake.store, lambda: reported.append(lake.push(path, **FIELDS)))
+    store.inject("put", 3, "fail")  # A: data, where entry, then its catalog entry fails
+    store.inject("head", "*", "fail")  # and asking whether it is there anyway fails too
+    with pytest.raises(DatalakeError, match="archived as"):
+        Lake(config=lake.config, store=store, progress=False).push(path, **FIELDS)
+    assert store.calls["delete"] == 0
+    assert lake.get(reported[0].id) == reported[0]
+    report = lake.check()
+    assert report.data == 1 and report.ok
+    assert_whole(lake, reported[0], tmp_path, b"payload\n")
+
+
+def test_a_push_that_fails_after_its_upload_keeps_its_record(lake, tmp_path):
+    """Nothing is rolled back once the data object exists: the record lists and fetches,
+    and the entries it lacks are written by a retry or by check --repair."""
     path = write(tmp_path / "app.log", "payload\n")
     store = FaultyStore(lake.store).inject("put", 4, "fail")  # its work entry, the last
-    with pytest.raises(DatalakeError, match="nothing was archived"):
+    with pytest.raises(DatalakeError, match="archived as .*push it again or run 'datalake "
+                                            "check --repair'"):
         Lake(config=lake.config, store=store, progress=False).push(path, **FIELDS)
-    assert store.calls["delete"] == 2  # the where entry, then the data object
-    assert lake.list().empty and lake.list(work_id="job-7").empty
-    assert list(lake.store.list(layout.WHERE)) == []  # (its catalog entry may stay: no record)
+    assert store.calls["delete"] == 0
+    assert len(lake.list()) == 1 and lake.list(work_id="job-7").empty
+    assert [f.kind for f in lake.check(repair=True).findings] == ["missing-work-entry"]
+    assert len(lake.list(work_id="job-7")) == 1
 
 
 def test_a_big_file_edited_in_place_during_its_push_is_refused_and_loses_nothing(lake, tmp_path):

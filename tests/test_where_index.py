@@ -151,14 +151,14 @@ def test_a_new_pair_is_indexed_but_an_existing_old_pair_stays_as_it_was(lake, tm
     assert len(lake.records(where="h1")) == 2 and len(lake.records(where="h2")) == 1
 
 
-def test_a_push_that_fails_after_its_where_entry_leaves_nothing(lake, tmp_path):
-    faulty = FaultyStore(lake.store).inject("put", 4)  # data, where, catalog, then work entry
+def test_a_push_that_fails_at_its_upload_leaves_no_where_entry(lake, tmp_path):
+    faulty = FaultyStore(lake.store).inject("put", 1)  # data, where, catalog, then work entry
     broken = Lake(store=faulty, cache_dir=tmp_path / "cache", progress=False)
     with pytest.raises(DatalakeError, match="nothing was archived"):
         broken.push(write(tmp_path / "a.log", "a"), what="app", where="h1", start=BASE,
                     data_version="0", work_id="job-1")
     assert list(lake.store.list(layout.DATA)) == [] and list(lake.store.list(layout.WHERE)) == []
-    assert lake.records(work_id="job-1") == []
+    assert lake.records(where="h1") == [] and lake.records(work_id="job-1") == []
 
 
 def test_where_keys_parse_back_and_refuse_what_the_lake_never_writes(lake, busy):
@@ -188,17 +188,20 @@ def test_latest_of_a_where_walks_that_wheres_entries(lake, busy, tmp_path):
         counted.latest("nginx", where="nobody")
 
 
-def test_a_push_killed_after_its_upload_is_still_found_by_where(lake, tmp_path):
-    """A kill between the data upload and the catalog and work entries leaves a record
-    whose where entry was written first: queries by where find it."""
+def test_a_push_stopped_after_its_upload_is_found_by_where_after_a_repair(lake, tmp_path):
+    """A stop between the data upload and its index entries leaves a record that lists and
+    fetches; where and work-id queries find it once check --repair (or a re-push) wrote
+    what it lacks."""
     rec = lake.push(write(tmp_path / "a.log", "a"), what="app", where="h1", start=BASE,
                     data_version="0", work_id="job-1")
-    lake.store.delete(layout.catalog_key("app", "h1"))  # what the kill did not write
-    lake.store.delete(layout.work_key(rec, rec.size))
+    for key in (layout.where_key(rec, rec.size), layout.catalog_key("app", "h1"),
+                layout.work_key(rec, rec.size)):
+        lake.store.delete(key)  # what the stop did not write
+    assert [r.id for r in lake.records()] == [rec.id]
+    assert sorted(f.kind for f in check(lake.store, repair=True).findings) == [
+        "missing-catalog-entry", "missing-where-entry", "missing-work-entry"]
     assert [r.id for r in lake.records(where="h1")] == [rec.id]
     assert lake.latest("app", where="h1").id == rec.id
-    assert sorted(f.kind for f in check(lake.store, repair=True).findings) == [
-        "missing-catalog-entry", "missing-work-entry"]
     assert [r.id for r in lake.records(where="h1", work_id="job-1")] == [rec.id]
 
 

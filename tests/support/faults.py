@@ -222,3 +222,26 @@ class throttle:
         figures.add("faults injected")
         return botocore.awsrequest.AWSResponse(
             request.url, 503, {"Content-Type": "application/xml"}, _Raw(SLOWDOWN))
+
+
+class StopBefore(FaultyStore):
+    """A Store that stops dead before its first put of a key family (``data``, ``where``,
+    ``catalog``, ``work``), after writing ``marker``: the test then kills the process, so
+    the push ends exactly there."""
+
+    def __init__(self, inner: Store, family: str, marker: Any):
+        super().__init__(inner)
+        self.family, self.marker = family, marker
+
+    def _stop_at(self, key: str) -> None:
+        if key.startswith(self.family + "/"):
+            self.marker.write_text(key)
+            threading.Event().wait()  # until the kill
+
+    def put_file(self, key, source, metadata, progress=None, **options):
+        self._stop_at(key)
+        return super().put_file(key, source, metadata, progress, **options)
+
+    def put_bytes(self, key, data, metadata=None, **options):
+        self._stop_at(key)
+        return super().put_bytes(key, data, metadata, **options)

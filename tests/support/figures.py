@@ -1,6 +1,6 @@
 """Reliability figures the tests add up and print at the end of a run (conftest's
 terminal summary): faults injected, concurrent writers, bad inputs tried, kills
-(signals to real processes) survived, files lost."""
+(signals to real processes) survived, files lost, phantom rows (listed, not fetchable)."""
 from __future__ import annotations
 
 import collections
@@ -8,7 +8,8 @@ import threading
 
 FIGURES: collections.Counter[str] = collections.Counter()
 _LOCK = threading.Lock()
-NAMES = ("faults injected", "concurrent writers", "bad inputs tried", "kills survived", "files lost")
+NAMES = ("faults injected", "concurrent writers", "bad inputs tried", "kills survived", "files lost",
+         "phantom rows")
 
 
 def add(name: str, amount: int = 1) -> None:
