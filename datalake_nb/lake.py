@@ -5,6 +5,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import difflib
+import errno
 import functools
 import io
 import json
@@ -574,13 +575,13 @@ class Lake:
                     placed = self._each(placing.run, map(placing.plan, listed), bar.advance,
                                         "file(s) fetched", cancel, total=listed.total)
                 order = sorted(range(len(placed)), key=lambda i: _in_order(placing.jobs[i][0]))
+            placing.finish()
         except Interrupted:
             placing.finish()  # the files it counts as fetched are all in place
             raise
         except BaseException:
             placing.undo()
             raise
-        placing.finish()
         return [Path(placed[i]) for i in order]
 
     def cached(self, records: Sequence[Record], *, progress: ProgressArg = None,
@@ -870,17 +871,21 @@ class _Placing:
                     entry.cached = self.lake._download(rec, progress)
                     self.bar.file_done()
         progress(0)  # interrupted meanwhile: place nothing more
-        made = self.lake.cache.place_new(entry.cached, target)
-        if made is not None:
-            self.linked.append((target, entry.cached, made))
-        elif not _same_file(entry.cached, target):
-            self.later.append((entry.cached, target))
+        with _placing_errors(rec, target):
+            made = self.lake.cache.place_new(entry.cached, target)
+            if made is not None:
+                self.linked.append((target, entry.cached, made))
+            elif os.path.isdir(target):
+                raise IsADirectoryError(errno.EISDIR, "it is a folder")
+            elif not _same_file(entry.cached, target):
+                self.later.append((entry.cached, target))
         return target
 
     def finish(self) -> None:
         """Replace the destinations that held other bytes (everything is verified now)."""
         for cached, target in self.later:
-            self.lake.cache.replace(cached, target)
+            with _placing_errors(None, target):
+                self.lake.cache.replace(cached, target)
 
     def undo(self) -> None:
         """After an error: remove the files this fetch linked and the folders it made."""
@@ -892,6 +897,19 @@ class _Placing:
                              key=len, reverse=True):
             with contextlib.suppress(OSError):
                 os.rmdir(folder)  # only if empty: another process may have put files there
+
+
+@contextlib.contextmanager
+def _placing_errors(rec: Record | None, target: str) -> Iterator[None]:
+    """A file that cannot be placed: one line naming the destination (not a temporary
+    file), and the fetch's other files are taken back (``_Placing.undo``)."""
+    try:
+        yield
+    except OSError as exc:
+        which = f" {rec.id}" if rec is not None else ""
+        raise DatalakeError(f"fetch: cannot place{which} at {target}: "
+                            f"{exc.strerror or exc}; the destination was left as it was "
+                            "(move that away or fetch into another folder)") from None
 
 
 def _same_file(a: str, b: str) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from datalake_nb import IntegrityError, InvalidInput, Lake
+from datalake_nb import DatalakeError, IntegrityError, InvalidInput, Lake
 from datalake_nb.cache import Cache, remove_temp_files, temp_file
 from datalake_nb.lake import Interrupted
 from datalake_nb.progress import Progress, TqdmProgress
@@ -341,3 +341,40 @@ def test_a_download_temporary_file_is_one_open_file_removed_unless_renamed(tmp_p
         tmp.moved = True
     assert os.listdir(folder) == ["final"]
     assert Path(folder, "final").read_bytes() == b"kept"
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_destination_that_is_a_folder_is_one_line_and_changes_nothing(tmp_path, concurrency):
+    """One target path is a folder: the error names that path (not a temporary file), and
+    the files this fetch had placed already are taken back."""
+    lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+    recs = [lake.push(write(tmp_path / "in" / f"{i}.log", f"file {i}\n"), start="2015-03-20",
+                      **{**FIELDS, "where": f"web{i}"}) for i in range(4)]
+    out = tmp_path / "out"
+    [target] = relative(lake.fetch([recs[3]], dest=tmp_path / "probe"), tmp_path / "probe")
+    (out / target).mkdir(parents=True)
+    (out / target / "mine.txt").write_text("keep\n")
+    before = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
+    lake.concurrency = concurrency
+    with pytest.raises(DatalakeError) as info:
+        lake.fetch(recs, dest=out)
+    message = str(info.value)
+    assert message.startswith(f"fetch: cannot place {recs[3].id} at {out / target}: ")
+    assert "\n" not in message and ".part" not in message and ".datalake-" not in message
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == before
+    assert (out / target / "mine.txt").read_text() == "keep\n"
+
+
+def test_the_cli_names_a_destination_it_cannot_write(tmp_path):
+    import subprocess
+    import sys
+    lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+    rec = lake.push(write(tmp_path / "a.log", "a\n"), start="2015-03-20", **FIELDS)
+    [target] = relative(lake.fetch([rec], dest=tmp_path / "probe"), tmp_path / "probe")
+    (tmp_path / "out" / target).mkdir(parents=True)
+    done = subprocess.run([sys.executable, "-m", "datalake_nb", "fetch", rec.id, "--dest",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "DATALAKE_STORAGE_URL": str(tmp_path / "lake")})
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert f"cannot place {rec.id} at {tmp_path / 'out' / target}" in done.stderr
