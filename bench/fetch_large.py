@@ -27,8 +27,8 @@ import boto3
 from boto3.s3.transfer import TransferConfig
 
 from datalake_nb import Lake
-from datalake_nb.cache import temp_path
-from datalake_nb.hashing import hash_file
+from datalake_nb.engine.cache import temp_path
+from datalake_nb.engine.hashing import hash_file
 from datalake_nb.config import resolve
 from datalake_nb.core import layout
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                 lakes.append(lake())
 
             def before() -> None:
-                """What Lake._download did before: boto3's download_file into a temporary
+                """What the fetch engine did before: boto3's download_file into a temporary
                 file, then hash_file reading it again, then the same cache and placing."""
                 target = lakes[-1].cache.path(rec.hash)
                 with temp_path(target.parent) as tmp:

@@ -90,7 +90,7 @@ def rss():
         return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
 import pandas as pd, pyarrow  # loaded before the baseline RSS is taken
 from datalake_nb import Lake
-import datalake_nb.reading, datalake_nb.formats  # the modules read uses, imported up front
+import datalake_nb.rows.read, datalake_nb.rows.formats  # the modules read uses, imported up front
 args = json.loads(sys.argv[1])
 lake = Lake(args["url"], cache_dir=args["cache"], progress=False)
 base = rss()

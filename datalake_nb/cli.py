@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from .commands import COMMANDS, Session, UsageProblem, configure_logging, parse, settings_from
 from .config import Config, resolve
 from .core.errors import DatalakeError, InvalidInput
-from .progress import Progress, TqdmProgress
+from .engine.progress import Progress, TqdmProgress
 
 
 def terminal_progress(config: Config) -> Progress | bool:

@@ -21,8 +21,8 @@ from . import logs
 from .config import SETTINGS, Config, config_files
 from .core import times
 from .core.errors import InvalidInput
-from .formatting import json_line, records_table, table, write_csv
-from .progress import ProgressArg
+from .output import json_line, records_table, table, write_csv
+from .engine.progress import ProgressArg
 
 FORMATS = ("table", "json", "csv", "url")
 TIME_OPTIONS = ("--start", "--end")
@@ -184,7 +184,7 @@ def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
 
 def _push(session: Session, args: argparse.Namespace) -> list[Any]:
     if args.format_name is not None:
-        from . import formats
+        from .rows import formats
         formats.get(args.format_name)  # an unknown format stops the push before any upload
     lake = session.lake
     records = lake.push_many(args.paths, what=args.what, where=args.where, start=args.start,
@@ -337,7 +337,7 @@ def _list_value(records: Sequence[Any], args: argparse.Namespace) -> Any:
         buffer = io.StringIO()
         write_csv(records, buffer)
         return buffer.getvalue()
-    from .frame import to_frame
+    from .output import to_frame
     frame = to_frame(records)
     if frame.empty:  # as Lake.list() does
         frame.attrs["hint"] = getattr(records, "hint", None)

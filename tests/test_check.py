@@ -11,7 +11,7 @@ import pytest
 
 from datalake_nb import Lake
 from datalake_nb.core import layout
-from datalake_nb.check import check
+from datalake_nb.engine.check import check
 from datalake_nb.stores.base import LocalStore
 
 from support.faults import FaultyStore, spoil

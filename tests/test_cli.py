@@ -257,7 +257,7 @@ def test_an_empty_list_says_why_on_stderr(run, tmp_path, lake_url):
 
 
 def test_csv_has_the_frames_columns_in_their_order(run, tmp_path):
-    from datalake_nb.frame import COLUMNS
+    from datalake_nb.output import COLUMNS
     run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
         "--data-version", "0", write(tmp_path / "a.log", "abc"))
     code, out, _ = run("list", "--format", "csv")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from datalake_nb import Lake
-from datalake_nb.hashing import hash_file
+from datalake_nb.engine.hashing import hash_file
 
 from support import figures
 
@@ -50,7 +50,7 @@ def test_parallel_pushers_lose_nothing(lake_url, tmp_path):
     assert frame["id"].is_unique and frame["hash"].is_unique
     assert lake.catalog() == {"app": [f"host{p}" for p in range(PROCESSES)]}
     assert len(lake.list(work_id="job-0")) == len(lake.list(work_id="job-1")) == PROCESSES * FILES // 2
-    from datalake_nb.check import check
+    from datalake_nb.engine.check import check
     assert check(lake.store).findings == []
 
 

@@ -62,7 +62,7 @@ def test_to_dask_gives_exactly_the_rows_of_read(s3_lake, client):
     assert expected["time"].max() <= pd.Timestamp("2026-11-01T11:15:00Z")
     by_status = ddf.groupby("status")["bytes"].sum().compute().sort_index()
     pd.testing.assert_series_equal(by_status, expected.groupby("status")["bytes"].sum())
-    workers = client.run(lambda: __import__("datalake_nb.distributed").distributed
+    workers = client.run(lambda: __import__("datalake_nb.rows.dask").distributed
                          .worker_store.cache_info().currsize)
     assert sum(workers.values()) >= 1
 
@@ -92,8 +92,8 @@ def test_a_shared_folder_lake_and_the_configured_scheduler(cluster, tmp_path):
         distributed.get_client()  # none is active
     try:
         ddf = lake.to_dask(what="nginx", where="web02", format="syslog")
-        assert lake._dask_client.scheduler.address == cluster.scheduler_address
+        assert lake.dask_client.scheduler.address == cluster.scheduler_address
         got = ddf.compute()
         assert len(got) == 217 and got["unparsed"].notna().all()  # nginx lines are not syslog
     finally:
-        lake._dask_client.close()
+        lake.dask_client.close()

@@ -11,7 +11,7 @@ import pytest
 
 from datalake_nb import DatalakeError, IntegrityError, Lake, NotFound
 from datalake_nb.core import layout
-from datalake_nb.hashing import hash_file
+from datalake_nb.engine.hashing import hash_file
 from datalake_nb.stores.s3 import S3Store
 
 from support import figures

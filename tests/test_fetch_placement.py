@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from datalake_nb import DatalakeError, IntegrityError, InvalidInput, Lake
-from datalake_nb.cache import Cache, remove_temp_files, temp_file
+from datalake_nb.engine.cache import Cache, remove_temp_files, temp_file
 from datalake_nb.lake import Interrupted
-from datalake_nb.progress import Progress, TqdmProgress
+from datalake_nb.engine.progress import Progress, TqdmProgress
 from datalake_nb.stores.base import LocalStore
 
 from support.helpers import CountingStore, write
@@ -194,7 +194,7 @@ def test_an_interrupt_while_placing_a_copy_leaves_no_temporary_file(tmp_path, ot
         copy(src, dst)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("datalake_nb.cache.shutil.copyfile", copy_then_interrupt)
+    monkeypatch.setattr("datalake_nb.engine.cache.shutil.copyfile", copy_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         cache.place(cached, dest)
     assert dest.read_text() == "old bytes\n"

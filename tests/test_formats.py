@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from datalake_nb import formats
-from datalake_nb.compression import decompress
+from datalake_nb.rows.compression import decompress
 from datalake_nb.core.errors import DatalakeError, InvalidInput
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "logs"

@@ -1,4 +1,4 @@
-"""datalake_nb.hashing: the lake's blake2b (content_hash), hash_file over a file whatever
+"""datalake_nb.engine.hashing: the lake's blake2b (content_hash), hash_file over a file whatever
 its size relative to the read buffer (it reads ahead in a helper thread once a buffer comes
 back full), and VerifiedFile, which hashes a download's parts in order as they arrive."""
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 import pytest
 
 from datalake_nb import DatalakeError
-from datalake_nb.hashing import CHUNK, SinkClosed, VerifiedFile, content_hash, hash_file
+from datalake_nb.engine.hashing import CHUNK, SinkClosed, VerifiedFile, content_hash, hash_file
 
 
 @pytest.mark.parametrize("size", [0, 1, 4096, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 17])

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from datalake_nb import IntegrityError, InvalidInput, Lake, NotFound
-from datalake_nb.frame import COLUMNS
+from datalake_nb.output import COLUMNS
 from datalake_nb.core.times import to_ms
 
 from support.helpers import write

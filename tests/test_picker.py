@@ -20,7 +20,7 @@ import ipywidgets  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from datalake_nb import Lake  # noqa: E402
-from datalake_nb.frame import COLUMNS  # noqa: E402
+from datalake_nb.output import COLUMNS  # noqa: E402
 from datalake_nb.notebook.picker import LakePicker  # noqa: E402
 
 from support.helpers import write  # noqa: E402

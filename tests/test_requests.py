@@ -9,7 +9,7 @@ import pytest
 
 from datalake_nb import Lake
 from datalake_nb.config import resolve
-from datalake_nb.hashing import VerifiedFile
+from datalake_nb.engine.hashing import VerifiedFile
 
 from support.helpers import write
 from support.wire import wire_proxy

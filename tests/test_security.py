@@ -15,9 +15,9 @@ import botocore.exceptions
 import pytest
 
 from datalake_nb import DatalakeError, InvalidInput, Lake
-from datalake_nb.hashing import hash_file
-from datalake_nb.check import check
-from datalake_nb.hashing import content_hash
+from datalake_nb.engine.hashing import hash_file
+from datalake_nb.engine.check import check
+from datalake_nb.engine.hashing import content_hash
 from datalake_nb.stores.base import LocalStore
 
 from support.helpers import write

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
 from datalake_nb import InvalidInput, Lake  # noqa: E402
-from datalake_nb.notebook.timeline import timeline  # noqa: E402
+from datalake_nb.plot import timeline  # noqa: E402
 
 from support.helpers import write  # noqa: E402
 
@@ -214,7 +214,7 @@ def test_lake_timeline_rejects_bad_filters(local_lake):
 
 
 def test_importing_the_package_does_not_import_matplotlib_pandas_or_ipywidgets():
-    code = ("import sys, datalake_nb, datalake_nb.notebook.timeline, datalake_nb.lake; "
+    code = ("import sys, datalake_nb, datalake_nb.plot, datalake_nb.lake; "
             "print(sorted(m for m in ('matplotlib', 'pandas', 'ipywidgets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

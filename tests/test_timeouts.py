@@ -19,7 +19,7 @@ import pytest
 
 from datalake_nb import DatalakeError, Lake
 from datalake_nb.config import resolve
-from datalake_nb.hashing import VerifiedFile
+from datalake_nb.engine.hashing import VerifiedFile
 from datalake_nb.stores.s3 import TIMEOUT_ATTEMPTS
 
 BOUND = 30  # seconds: a bound on a hang, not a benchmark (the default setting gives ~11 s)

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from datalake_nb import Lake
-from datalake_nb.check import check
+from datalake_nb.engine.check import check
 from datalake_nb.core import layout
 from datalake_nb.core.errors import DatalakeError
-from datalake_nb.lake import WHERE_INDEX_MAX
-from datalake_nb.progress import FileCounter
+from datalake_nb.engine.query import WHERE_INDEX_MAX
+from datalake_nb.engine.progress import FileCounter
 
 from support.faults import FaultyStore
 from support.helpers import CountingStore, write

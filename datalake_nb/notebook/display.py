@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..formatting import human_size
+from ..output import human_size
 
 RECORD_COLUMNS = {"what", "where", "size", "hash"}
 # DataFrame's __module__: "pandas" from pandas 3, "pandas.core.frame" before

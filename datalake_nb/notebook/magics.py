@@ -22,7 +22,7 @@ from ..commands import (COMMANDS, Session, UsageProblem, build_parser, configure
                         settings_from, settings_help, subparsers)
 from ..config import Config, resolve
 from ..core.errors import DatalakeError, InvalidInput, NotFound
-from ..progress import Progress, TqdmProgress
+from ..engine.progress import Progress, TqdmProgress
 from .completion import CatalogCache
 
 

@@ -29,10 +29,10 @@ import traitlets
 
 from ..core import times
 from ..core.errors import DatalakeError, InvalidInput, NotFound
-from ..formatting import human_size
-from ..frame import to_frame
+from ..output import human_size
+from ..output import to_frame
 from ..lake import Interrupted, Lake
-from ..progress import FileCounter
+from ..engine.progress import FileCounter
 
 __all__ = ["LakePicker", "QUICK_RANGES"]
 
@@ -323,7 +323,7 @@ class LakePicker(widgets.VBox):
         with self._reporting("Timeline"):
             from matplotlib.figure import Figure
 
-            from .timeline import figure_size, timeline
+            from ..plot import figure_size, timeline
 
             frame = self.results
             wheres = frame["where"].nunique() if len(frame) else 0

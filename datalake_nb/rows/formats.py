@@ -41,8 +41,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .core.errors import InvalidInput
-from .core.metadata import NAME_RE
+from ..core.errors import InvalidInput
+from ..core.metadata import NAME_RE
 
 Parser = Callable[..., pd.DataFrame]
 TIME = "datetime64[ns, UTC]"
@@ -70,7 +70,7 @@ def get(name: str) -> Parser:
         return _REGISTRY[name]
     except (KeyError, TypeError):
         raise InvalidInput("format", f"unknown format {name!r}; known: {', '.join(names())} "
-                                     "(datalake_nb.formats.register adds one)") from None
+                                     "(datalake_nb.rows.formats.register adds one)") from None
 
 
 def names() -> list[str]:

@@ -8,12 +8,12 @@ import threading
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from .core.metadata import Record
+from ..core.metadata import Record
 
 _END = object()  # one listing finished
 
 
-class Listing:
+class BackgroundListing:
     """The records of ``listings`` (run in parallel, up to ``concurrency`` at a time) that
     pass ``keep``, in no particular order.  Iterating waits for the next one; a listing's
     error is raised there; a set ``cancel`` ends the iteration early.  ``close`` stops the
@@ -80,7 +80,7 @@ class Listing:
         self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def __enter__(self) -> "Listing":
+    def __enter__(self) -> "BackgroundListing":
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -18,8 +18,8 @@ from typing import Iterator
 
 from .hashing import hash_file
 
-from .core import times
-from .core.metadata import Record
+from ..core import times
+from ..core.metadata import Record
 
 MARK_MAX_MS = 7_258_118_400_000  # 2200-01-01: file times (ns in 64 bits) end in 2262
 

@@ -20,16 +20,16 @@ from typing import Any
 
 import pandas as pd
 
-from . import reading
+from . import read as reading
 from .compression import decompress
-from .config import resolve
-from .core import layout
-from .core.errors import DatalakeError, IntegrityError
-from .core.metadata import Record
+from ..config import resolve
+from ..core import layout
+from ..core.errors import DatalakeError, IntegrityError
+from ..core.metadata import Record
 from .formats import Parser
-from .hashing import content_hash, corrupt_message
-from .stores.base import Store
-from .stores.factory import open_store
+from ..engine.hashing import content_hash, corrupt_message
+from ..stores.base import Store
+from ..stores.factory import open_store
 
 Lake = Any  # a datalake_nb.lake.Lake (not imported: the Lake imports this module)
 
@@ -96,7 +96,7 @@ def client_for(lake: "Lake") -> Any:
         return distributed.get_client()
     except ValueError:
         pass
-    own = getattr(lake, "_dask_client", None)
+    own = lake.dask_client
     if own is not None and own.status == "running":
         return own
     address = lake.config["DATALAKE_DASK_SCHEDULER"]
@@ -108,7 +108,7 @@ def client_for(lake: "Lake") -> Any:
                                 f"(DATALAKE_DASK_SCHEDULER): {exc}") from None
     else:
         client = distributed.Client(distributed.LocalCluster(processes=True))
-    lake._dask_client = client  # type: ignore[attr-defined]  # lives as long as the Lake
+    lake.dask_client = client  # lives as long as the Lake
     return client
 
 

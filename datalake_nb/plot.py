@@ -110,7 +110,7 @@ def _span(start: Any, end: Any) -> list[float]:
     import matplotlib.dates as mdates
     import numpy as np
 
-    from ..core import times
+    from .core import times
     return [float("nan") if value is None else
             float(mdates.date2num(np.datetime64(times.to_ms(value, field), "ms")))
             for value, field in ((start, "start"), (end, "end"))]
@@ -149,11 +149,11 @@ def _as_frame(frame: Any) -> "pd.DataFrame":
     if hasattr(frame, "columns"):
         missing = {"what", "where", "start"} - set(frame.columns)
         if missing:
-            from ..core.errors import InvalidInput
+            from .core.errors import InvalidInput
             raise InvalidInput("frame", f"needs the columns of Lake.list(); missing "
                                         f"{', '.join(sorted(missing))}")
         return frame
-    from ..frame import to_frame
+    from .output import to_frame
     return to_frame(list(frame))
 
 

@@ -7,10 +7,11 @@ Nothing here looks at which front end is running.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Any, Union
+from typing import Any, Iterator, Union
 
-from .core.errors import InvalidInput
+from ..core.errors import InvalidInput
 
 BAR_MIN_BYTES, BAR_MIN_FILES = 8 << 20, 20  # smaller work finishes before a bar is worth showing
 DELAY_S = 1.0  # a bar shows only once work has taken this long
@@ -136,4 +137,15 @@ def as_progress(value: ProgressArg) -> Progress:
     if value in (None, False):
         return Progress()
     raise InvalidInput("progress", f"got {value!r}; allowed: True (a tqdm.auto bar), False, "
-                                   "or a datalake_nb.progress.Progress")
+                                   "or a datalake_nb.engine.progress.Progress")
+
+
+@contextlib.contextmanager
+def opened(value: ProgressArg, total_bytes: int, files: int, desc: str) -> Iterator[Progress]:
+    """``as_progress(value)``, started with the work ahead and closed at the end."""
+    bar = as_progress(value)
+    bar.start(total_bytes, files, desc)
+    try:
+        yield bar
+    finally:
+        bar.close()

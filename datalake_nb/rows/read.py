@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from . import formats
-from .core import times
+from ..core import times
 from .compression import codec_of, decompress
-from .core.errors import InvalidInput
-from .core.metadata import Record, check_name
+from ..core.errors import InvalidInput
+from ..core.metadata import Record, check_name
 
 Lake = Any  # a datalake_nb.lake.Lake (not imported: the Lake imports this module)
 
@@ -104,7 +104,7 @@ def select(lake: "Lake", rows: Any, query: dict[str, Any]) -> tuple[list[Record]
     if chosen:
         raise InvalidInput(chosen[0], "give rows or a query, not both (with rows, only start "
                                       "and end are allowed: they clip the rows' times)")
-    return lake._resolve(rows), (start, end)
+    return lake.resolve(rows), (start, end)
 
 
 def label(rec: Record) -> str:

@@ -12,7 +12,7 @@ import gzip
 import lzma
 from typing import BinaryIO, Callable
 
-from .core.errors import DatalakeError
+from ..core.errors import DatalakeError
 
 OPENERS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
     ".gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),

@@ -16,9 +16,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .core.errors import DatalakeError, IntegrityError
-from .core.metadata import Record
-from .stores.base import CHUNK
+from ..core.errors import DatalakeError, IntegrityError
+from ..core.metadata import Record
+from ..stores.base import CHUNK
 
 
 def content_hash() -> "hashlib._Hash":

@@ -45,15 +45,15 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from .config import duration_seconds
-from .core import layout
-from .core.errors import DatalakeError
-from .core.metadata import Record
-from .core.times import now_ms
-from .formatting import human_size
+from ..config import duration_seconds
+from ..core import layout
+from ..core.errors import DatalakeError
+from ..core.metadata import Record
+from ..core.times import now_ms
+from ..output import human_size
 from .hashing import hash_stream
 from .progress import Progress
-from .stores.base import Entry, Leftover, Store, remove_old_file
+from ..stores.base import Entry, Leftover, Store, remove_old_file
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,0 +1,1 @@
+"""Rows: from archived files to parsed lines (formats, read, grep, decompression, Dask)."""
