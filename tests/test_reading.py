@@ -5,6 +5,7 @@ import bz2
 import gzip
 import lzma
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -268,9 +269,14 @@ def test_a_file_damaged_before_the_push_is_one_damaged_file_error(lake, tmp_path
 
 def test_a_compressed_object_spoilt_in_the_store_is_an_integrity_error_when_streamed(lake,
                                                                                     tmp_path):
-    """The hash check (at the stream's end) outranks the decompressor's complaint."""
-    packed = tmp_path / "web01.log.gz"
-    packed.write_bytes(gzip.compress(PLAIN.read_bytes()))
+    """The hash check (at the stream's end) outranks the decompressor's complaint, which
+    comes first: a .bz2 block's check fails long before the end of a file of many blocks."""
+    draw = random.Random(1)
+    lines = "".join(nginx_line(f"01/Nov/2026:09:{draw.randrange(60):02d}:{draw.randrange(60):02d}",
+                               f"/api/orders/{draw.randrange(10 ** 6)}", draw.choice([200, 500]))
+                    + "\n" for _ in range(1 << 16))
+    packed = tmp_path / "big.log.bz2"
+    packed.write_bytes(bz2.compress(lines.encode(), compresslevel=1))  # 100 kB blocks
     rec = lake.push(packed, what="nginx", where="h1", start="2026-11-01T09Z", data_version="1")
     corrupt(lake, rec)
     with lake.open(rec.id, decompress=True) as stream:
