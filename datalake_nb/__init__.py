@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
+from .core.errors import DamagedFile, DatalakeError, IntegrityError, InvalidInput, NotFound
+from .engine.pool import Interrupted
 from .lake import Lake
 from .core.metadata import Record
 
@@ -39,5 +40,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["Lake", "Record", "DatalakeError", "InvalidInput", "NotFound", "IntegrityError"]
+__all__ = ["Lake", "Record", "DatalakeError", "InvalidInput", "NotFound", "IntegrityError",
+           "DamagedFile", "Interrupted"]
 __version__ = "0.1.0"

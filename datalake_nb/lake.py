@@ -180,13 +180,15 @@ class Lake:
 
     def open(self, item: "str | Record", *, decompress: bool = False) -> BinaryIO:
         """A readable binary stream of one file, without downloading it first (with
-        ``decompress``, the content of a .gz, .bz2 or .xz file)."""
+        ``decompress``, the content of a .gz, .bz2 or .xz file; DamagedFile when that
+        content does not decompress)."""
         rec = self.resolve([item])[0]
         key = layout.data_key(rec)
-        stream = VerifiedStream(self.store.open(key), rec, self.store.url_for(key))
+        url = self.store.url_for(key)
+        stream = VerifiedStream(self.store.open(key), rec, url)
         if decompress:
             from .rows.compression import open_decompressed
-            return open_decompressed(io.BufferedReader(stream), rec.ext)
+            return open_decompressed(io.BufferedReader(stream), rec.ext, f"{url} (id {rec.id})")
         return stream
 
     def fetch(self, items: Any = None, dest: PathLike | None = None, *, what: Names = None,

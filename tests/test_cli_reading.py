@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +15,8 @@ import pytest
 
 from datalake_nb import Lake
 from datalake_nb.cli import main
+
+from test_reading import DAMAGED, damaged_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "logs"
 NGINX = sorted(SAMPLES.glob("*_nginx_*.log"))
@@ -113,3 +117,45 @@ def test_reading_mistakes_are_one_line_and_exit_2(cli_lake, capsys, argv, words)
     assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
     assert all(word in err for word in words), err
     assert len(cli_lake.list()) == before  # nothing was pushed
+
+
+@pytest.mark.parametrize("ext,compress,damage,cause", DAMAGED)
+def test_a_damaged_compressed_file_is_one_line_and_exit_1(tmp_path, ext, compress, damage, cause):
+    """cat, grep and read of a file damaged before its push, as separate processes."""
+    env = dict(os.environ, DATALAKE_STORAGE_URL=str(tmp_path / "lake"),
+               DATALAKE_CACHE_DIR=str(tmp_path / "cache"), DATALAKE_PROGRESS="off")
+
+    def datalake(*argv):
+        proc = subprocess.run([sys.executable, "-m", "datalake_nb", *argv], env=env,
+                              capture_output=True, timeout=120)
+        return proc.returncode, proc.stdout, proc.stderr.decode()
+
+    path = damaged_file(tmp_path, ext, compress, damage)
+    code, out, err = datalake("push", str(path), "--what", "nginx", "--where", "h1", "--start",
+                              "2026-11-01T09Z", "--data-version", "1", "--format", "nginx")
+    assert code == 0, err
+    rec_id = json.loads(datalake("list", "--format", "json")[1])["id"]
+    for argv in (["cat", rec_id], ["grep", "GET", "--what", "nginx"],
+                 ["grep", "-v", "-F", "GET", "--what", "nginx"], ["read", "--what", "nginx"]):
+        code, out, err = datalake(*argv)
+        assert code == 1 and "Traceback" not in err and err.count("\n") == 1, (argv, err)
+        assert f"(id {rec_id}): cannot decompress ({ext[4:]})" in err, (argv, err)
+        assert "damaged before it was pushed" in err
+    code, out, err = datalake("cat", "--raw", rec_id)
+    assert code == 0 and out == path.read_bytes()
+
+
+def test_grep_patterns_that_gnu_grep_would_misread(cli_lake, capsys, tmp_path):
+    """A pattern with a line end, or one that looks like an option, is searched for as it is."""
+    lines = ["plain line", "-e dash", "a", "b", "ab"]
+    (tmp_path / "odd.log").write_text("\n".join(lines) + "\n")
+    assert main(["push", str(tmp_path / "odd.log"), "--what", "odd", "--where", "h1", "--start",
+                 "2026-11-01", "--data-version", "1"]) == 0
+    found = lambda out: [line.split(":", 4)[4] for line in out.splitlines()]
+    code, out, _ = run(capsys, "grep", "-v", "-F", "a\nb", "--what", "odd")
+    assert code == 0 and found(out) == lines  # no line holds a line end
+    code, out, _ = run(capsys, "grep", "-v", "a\nb", "--what", "odd")
+    assert code == 0 and found(out) == lines
+    assert run(capsys, "grep", "a\nb", "--what", "odd")[0] == 1  # nothing matched
+    code, out, _ = run(capsys, "grep", "-F", "--what", "odd", "--", "-e")
+    assert code == 0 and found(out) == ["-e dash"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from datalake_nb import IntegrityError, Lake
+from datalake_nb import DamagedFile, IntegrityError, Lake
 from datalake_nb.config import resolve
 
 from support.s3servers import new_bucket
-from test_reading import corrupt, push_samples
+from test_reading import DAMAGED, corrupt, damaged_file, push_samples
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
@@ -78,6 +78,15 @@ def test_a_corrupt_object_fails_on_the_worker(s3_lake, client, tmp_path):
                                       for p in s3_lake.fetch([r for r in records
                                                               if r is not records[1]],
                                                              dest=tmp_path / "fetched"))
+
+
+def test_a_file_damaged_before_the_push_fails_its_partition_naming_it(s3_lake, client,
+                                                                      tmp_path):
+    ext, compress, damage, _ = DAMAGED[1]  # .gz with bad deflate data: a zlib.error
+    rec = s3_lake.push(damaged_file(tmp_path, ext, compress, damage), what="nginx", where="h1",
+                       start="2026-11-01T09Z", data_version="1")
+    with pytest.raises(DamagedFile, match=rf"\(id {rec.id}\): cannot decompress \(\.gz\)"):
+        s3_lake.to_dask(what="nginx", format="nginx").compute()
 
 
 def test_a_shared_folder_lake_and_the_configured_scheduler(cluster, tmp_path):

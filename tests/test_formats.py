@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import bz2
+import errno
 import gzip
+import io
 import lzma
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from datalake_nb import formats
-from datalake_nb.rows.compression import decompress
-from datalake_nb.core.errors import DatalakeError, InvalidInput
+from datalake_nb.rows import formats
+from datalake_nb.rows.compression import decompress, open_decompressed
+from datalake_nb.core.errors import DamagedFile, DatalakeError, InvalidInput
 
 SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
 NGINX = (SAMPLES / "web01_nginx_2026-11-01T09.log").read_bytes()
@@ -220,3 +222,32 @@ def test_decompress_by_extension(ext, compress):
 def test_corrupt_gzip_is_an_error_naming_the_file():
     with pytest.raises(DatalakeError, match=r"x\.log\.gz: cannot decompress \(\.gz\)"):
         decompress(b"\x1f\x8b not really gzip", "x.log.gz")
+
+
+class FailingRead(io.BytesIO):
+    """A stream whose second read fails, as a disk or a connection can."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.reads = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        self.reads += 1
+        if self.reads > 1:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().read(10)
+
+
+@pytest.mark.parametrize("ext,compress", [(".gz", gzip.compress), (".bz2", bz2.compress),
+                                          (".xz", lzma.compress)])
+def test_a_decompressed_stream_passes_read_errors_on_and_closes_its_source(ext, compress):
+    """Only the decompressor's own complaints mean damaged data; and closing the content
+    closes the stored object's stream (gzip, bz2 and lzma leave a given stream open)."""
+    with pytest.raises(OSError, match="Input/output error") as exc:
+        open_decompressed(FailingRead(compress(NGINX)), "x.log" + ext, "record 1").read()
+    assert not isinstance(exc.value, DamagedFile)
+    raw = io.BytesIO(compress(NGINX)[:-20])
+    with open_decompressed(raw, "x.log" + ext, "record 1") as stream:
+        with pytest.raises(DamagedFile, match=r"^record 1: cannot decompress \(" + ext):
+            stream.read()
+    assert raw.closed

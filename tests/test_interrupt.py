@@ -15,7 +15,7 @@ import time
 import pytest
 
 from datalake_nb import Lake
-from datalake_nb.lake import Interrupted
+from datalake_nb import Interrupted
 
 from support import figures
 

@@ -13,7 +13,7 @@ import pytest
 
 from datalake_nb import DatalakeError, IntegrityError, Lake
 from datalake_nb.core import layout
-from datalake_nb.lake import Interrupted
+from datalake_nb import Interrupted
 from datalake_nb.engine.progress import Progress
 from datalake_nb.stores.s3 import S3Store
 

@@ -726,7 +726,7 @@ def test_layout_keeps_long_things_in_their_boxes(local_lake):
 
 def test_lake_fetch_stops_when_its_cancel_event_is_set(tmp_path):
     """The hook the picker's Cancel uses: Lake.fetch(cancel=) stops as Ctrl-C does."""
-    from datalake_nb.lake import Interrupted
+    from datalake_nb import Interrupted
     lake, store = gated_lake(tmp_path, "get", nth=3)
     recs = push_many_small(lake, tmp_path, 40)
     lake.concurrency = 2

@@ -5,14 +5,19 @@ import bz2
 import gzip
 import lzma
 import os
+import random
+import re
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from datalake_nb import IntegrityError, InvalidInput, Lake, formats
+from datalake_nb import DamagedFile, IntegrityError, InvalidInput, Lake
+from datalake_nb.rows import formats
+from datalake_nb.rows import read as reading
 from datalake_nb.core import layout
 from datalake_nb.stores.base import LocalStore
 
@@ -217,6 +222,96 @@ def test_corrupt_object_is_refused_by_read_and_grep(lake, tmp_path):
         lake.grep("GET", what="nginx")
     assert lake.cache.lookup(records[2]) is None  # nothing unverified was kept
     assert len(lake.read(records[:2])) == 220  # the others are fine
+
+
+PLAIN = SAMPLES / "web01_nginx_2026-11-01T09.log"
+DAMAGED = [  # extension, compressor, damage, what the decompressor raises while streaming
+    (".log.gz", gzip.compress, "truncated", EOFError),
+    (".log.gz", gzip.compress, "altered", zlib.error),  # bad deflate data
+    (".log.bz2", bz2.compress, "truncated", EOFError),
+    (".log.bz2", bz2.compress, "altered", OSError),  # "Invalid data stream"
+    (".log.xz", lzma.compress, "truncated", EOFError),
+    (".log.xz", lzma.compress, "altered", lzma.LZMAError),
+]
+
+
+def damaged_file(folder: Path, ext: str, compress, damage: str) -> Path:
+    """A compressed copy of PLAIN, cut in half or with a byte of its compressed data altered
+    before it is pushed (so the lake's hash of it is right)."""
+    data = bytearray(compress(PLAIN.read_bytes()))
+    if damage == "truncated":
+        del data[len(data) // 2:]
+    else:
+        data[30] ^= 0xFF
+    path = folder / f"damaged{ext}"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("ext,compress,damage,cause", DAMAGED)
+def test_a_file_damaged_before_the_push_is_one_damaged_file_error(lake, tmp_path, ext, compress,
+                                                                 damage, cause):
+    path = damaged_file(tmp_path, ext, compress, damage)
+    rec = lake.push(path, what="nginx", where="h1", start="2026-11-01T09Z", data_version="1")
+    lake.set_format("nginx", "1", "nginx")
+    words = (rf"\(id {rec.id}\): cannot decompress \({re.escape(ext[4:])}\): .*the file was "
+             "damaged before it was pushed")
+    for attempt in (lambda: lake.read(what="nginx"), lambda: lake.grep("GET", what="nginx"),
+                    lambda: lake.grep("GET", what="nginx", invert=True, fixed=True)):
+        with pytest.raises(DamagedFile, match=words) as exc:
+            attempt()
+        assert "\n" not in str(exc.value)
+    with lake.open(rec.id, decompress=True) as stream:
+        with pytest.raises(DamagedFile, match=words) as exc:
+            stream.read()
+    assert "\n" not in str(exc.value) and type(exc.value.__cause__) is cause
+    with lake.open(rec.id) as stream:
+        assert stream.read() == path.read_bytes()  # the stored bytes are as pushed
+
+
+def test_a_compressed_object_spoilt_in_the_store_is_an_integrity_error_when_streamed(lake,
+                                                                                    tmp_path):
+    """The hash check (at the stream's end) outranks the decompressor's complaint, which
+    comes first: a .bz2 block's check fails long before the end of a file of many blocks."""
+    draw = random.Random(1)
+    lines = "".join(nginx_line(f"01/Nov/2026:09:{draw.randrange(60):02d}:{draw.randrange(60):02d}",
+                               f"/api/orders/{draw.randrange(10 ** 6)}", draw.choice([200, 500]))
+                    + "\n" for _ in range(1 << 16))
+    packed = tmp_path / "big.log.bz2"
+    packed.write_bytes(bz2.compress(lines.encode(), compresslevel=1))  # 100 kB blocks
+    rec = lake.push(packed, what="nginx", where="h1", start="2026-11-01T09Z", data_version="1")
+    corrupt(lake, rec)
+    with lake.open(rec.id, decompress=True) as stream:
+        with pytest.raises(IntegrityError, match=f"id {rec.id}\\): stored bytes hash to"):
+            stream.read()
+
+
+ODD = (b"plain line\nnul\x00here\n-e dash\r\n--x\nab\r\na\nb\nbad\x80byte\ncaf\xc3\xa9\n"
+       b"tab\there\n")
+# Patterns GNU grep cannot be given as they are (no NUL in an argument, a line end splits
+# the pattern in two, a CRLF line keeps its CR there, U+FFFD and a lone surrogate are not
+# what grep sees), and ones that look like options.
+ODD_PATTERNS = ["\x00", "a\nb", "\n", "\r", "b\r", "\ufffd", "\udc80", "\ud800", "-e", "--x",
+                "-", "-v"]
+
+
+@pytest.mark.parametrize("engine", ["gnu", "python"])
+def test_grep_takes_any_pattern_python_can_search_for(lake, tmp_path, monkeypatch, engine):
+    if engine == "python":
+        monkeypatch.setattr(reading, "GREP", None)
+    elif reading.GREP is None:
+        pytest.skip("GNU grep is not installed")
+    (tmp_path / "odd.log").write_bytes(ODD)
+    lake.push(tmp_path / "odd.log", what="app", where="h1", start="2026-11-01", data_version="1")
+    lines = list(enumerate(formats.decode(ODD).split("\n"), 1))
+    for pattern in ODD_PATTERNS:
+        for fixed in (False, True):
+            for invert in (False, True):
+                found = (lambda line: pattern in line) if fixed else re.compile(pattern).search
+                expected = [(n, line) for n, line in lines if bool(found(line)) != invert]
+                hits = lake.grep(pattern, fixed=fixed, invert=invert)
+                assert list(zip(hits["line_number"], hits["line"])) == expected, \
+                    (pattern, fixed, invert)
 
 
 def test_rows_from_earlier_and_empty_answers(lake):

@@ -24,3 +24,8 @@ class NotFound(DatalakeError, LookupError):
 
 class IntegrityError(DatalakeError):
     """Stored bytes do not match the hash in their record."""
+
+
+class DamagedFile(DatalakeError):
+    """A compressed file whose stored bytes match their record but do not decompress: it
+    was damaged (truncated, altered) before it was pushed."""

@@ -71,7 +71,7 @@ def load(task: FileTask, head: int | None = None) -> pd.DataFrame:
         raise IntegrityError(corrupt_message(store.url_for(key), rec, digest.hexdigest(),
                                              "the partition was not parsed"))
     categories = dict(zip(("id", "what", "where"), map(list, task.categories)))
-    data = decompress(data, rec.ext)
+    data = decompress(data, rec.ext, f"{store.url_for(key)} (id {rec.id})")
     if head is not None and len(data) > head:
         data = data[:data.rfind(b"\n", 0, head) + 1 or head]
     frame = reading.parse_file(data, rec, task.parser, task.window, categories)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import formats
-from ..core import times
+from ..core import layout, times
 from .compression import codec_of, decompress
 from ..core.errors import InvalidInput
 from ..core.metadata import Record, check_name
@@ -111,6 +111,12 @@ def label(rec: Record) -> str:
     return f"{rec.where}/{rec.what} file {rec.id}"
 
 
+def content(lake: "Lake", rec: Record, path: Path) -> bytes:
+    """The verified cached file's content (decompressed by extension)."""
+    source = f"{lake.store.url_for(layout.data_key(rec))} (id {rec.id})"
+    return decompress(path.read_bytes(), rec.ext or rec.url or "", source)
+
+
 def _start(rec: Record) -> pd.Timestamp:
     return pd.Timestamp(rec.start, unit="ms", tz="UTC")
 
@@ -127,7 +133,7 @@ def read(lake: "Lake", rows: Any = None, *, format: str | None = None, clip: boo
 
     def one(item: tuple[Record, Path]) -> pd.DataFrame:
         rec, path = item
-        data = decompress(path.read_bytes(), rec.ext or rec.url or "")
+        data = content(lake, rec, path)
         return parse_file(data, rec, parsers[rec.id][1], window if clip else None, categories)
 
     with parsing_pool(len(records)) as pool:
@@ -248,10 +254,10 @@ def gnu_grep(source: Path | bytes, pattern: str, ignore_case: bool, fixed: bool,
     when there is no GNU grep or it refuses the pattern (then Python's ``re`` scans).
     Perl-compatible syntax (``-P``) is Python's for all but exotic patterns, and the
     caller re-checks every candidate with Python's ``re``."""
-    if GREP is None:
+    if GREP is None or not gnu_takes(pattern):
         return None
-    args = [GREP, "-n", "-a", "-h", "--color=never", "-F" if fixed else "-P"]
-    args += ["-i"] * ignore_case + ["-v"] * invert + ["-e", pattern]
+    args: list[str | bytes] = [GREP, "-n", "-a", "-h", "--color=never", "-F" if fixed else "-P"]
+    args += ["-i"] * ignore_case + ["-v"] * invert + ["-e", pattern.encode()]
     if isinstance(source, Path):
         args += ["--", str(source)]
     try:
@@ -269,6 +275,20 @@ def gnu_grep(source: Path | bytes, pattern: str, ignore_case: bool, fixed: bool,
         numbers.append(int(number))
         found.append(line[:-1] if line.endswith("\r") else line)
     return numbers, found
+
+
+def gnu_takes(pattern: str) -> bool:
+    """Whether GNU grep would search for the very pattern Python does.  Not with a NUL (no
+    argument can hold one), a line end (grep splits the pattern into several there and keeps
+    a CRLF line's CR, so ``-v`` would drop lines), U+FFFD (Python's text has it for a byte
+    that is not UTF-8, grep sees the byte) or a lone surrogate (not UTF-8 at all)."""
+    if any(char in pattern for char in "\0\n\r\ufffd"):
+        return False
+    try:
+        pattern.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _grep_gnu_path() -> str | None:
@@ -299,7 +319,7 @@ def grep(lake: "Lake", pattern: str, rows: Any = None, *, ignore_case: bool = Fa
     def one(item: tuple[Record, Path]) -> pd.DataFrame:
         rec, path = item
         packed = codec_of(rec.ext or rec.url or "") is not None
-        data = decompress(path.read_bytes(), rec.ext or rec.url or "") if packed else None
+        data = content(lake, rec, path) if packed else None
         text: str | None = None
         hits = gnu_grep(data if packed else path, pattern, ignore_case, fixed, invert)
         if hits is not None:  # keep exactly the lines Python's re agrees on
