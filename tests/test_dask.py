@@ -62,7 +62,7 @@ def test_to_dask_gives_exactly_the_rows_of_read(s3_lake, client):
     assert expected["time"].max() <= pd.Timestamp("2026-11-01T11:15:00Z")
     by_status = ddf.groupby("status")["bytes"].sum().compute().sort_index()
     pd.testing.assert_series_equal(by_status, expected.groupby("status")["bytes"].sum())
-    workers = client.run(lambda: __import__("datalake_nb.rows.dask").distributed
+    workers = client.run(lambda: __import__("datalake_nb.rows.dask").rows.dask
                          .worker_store.cache_info().currsize)
     assert sum(workers.values()) >= 1
 

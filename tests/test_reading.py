@@ -167,7 +167,7 @@ def test_grep_matches_gnu_grep_on_the_fetched_files(lake, tmp_path, pattern, fla
                                                     monkeypatch):
     """Both scanners: GNU grep -P finding candidates (re-checked by Python), and Python's
     re alone (what runs where there is no GNU grep)."""
-    from datalake_nb import reading
+    from datalake_nb.rows import read as reading
     if engine == "python":
         monkeypatch.setattr(reading, "GREP", None)
     else:
