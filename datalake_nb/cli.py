@@ -11,7 +11,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
-from .commands import COMMANDS, Session, UsageProblem, configure_logging, parse, settings_from
+from .commands import Session, UsageProblem, command_name, run
 from .config import Config, resolve
 from .core.errors import DatalakeError, InvalidInput
 from .engine.progress import Progress, TqdmProgress
@@ -42,19 +42,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if list(argv[:1]) in (["--version"], ["-V"]):
         sys.stdout.write(f"datalake {version()}\n")
         return 0
-    name = "datalake"
+    name = command_name(argv, "datalake")
+
+    def session_for(flags: dict[str, Any]) -> Session:
+        config = resolve(flags)
+        return Session(config, progress=lambda: terminal_progress(config))
+
     try:
-        args = parse(argv)
-        command = COMMANDS[args.command]
-        name = f"datalake {command.name}"
-        config = resolve(settings_from(args))
-        configure_logging(config)
-        session = Session(config, progress=lambda: terminal_progress(config))
-        value = command.run(session, args)
-        code = command.show(value, args, sys.stdout)
-        remark = command.remark(value, args)
-        if remark:  # beside the output, not in it: a pipe gets only the data
-            sys.stderr.write(f"{name}: {remark}\n")
+        ran = run(argv, "datalake", session_for)
+        code = ran.command.show(ran.value, ran.args, sys.stdout)
+        if ran.remark:  # beside the output, not in it: a pipe gets only the data
+            sys.stderr.write(f"{name}: {ran.remark}\n")
         return code
     except UsageProblem as exc:
         sys.stderr.write(f"{exc.field}: error: {exc.problem}\n")

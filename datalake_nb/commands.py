@@ -24,7 +24,7 @@ from .core.errors import InvalidInput
 from .output import json_line, records_table, table, write_csv
 from .engine.progress import ProgressArg
 
-FORMATS = ("table", "json", "csv", "url")
+LIST_OUTPUTS = ("table", "json", "csv", "url")  # --output of list
 TIME_OPTIONS = ("--start", "--end")
 FILTERS = ("what", "where", "start", "end", "work_id")
 _DATE_U = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)$")
@@ -103,10 +103,16 @@ def _push_arguments(push: argparse.ArgumentParser) -> None:
                            "(see `format`): lines, nginx, syslog, jsonl, csv or a registered one")
 
 
+def _output(parser: argparse.ArgumentParser, choices: Sequence[str], help: str) -> None:
+    """--output (what the text looks like; --format names the parser everywhere), and its
+    old name --format, kept hidden for one release: ``run`` warns when it is used."""
+    parser.add_argument("--output", choices=choices, default=choices[0], help=help)
+    parser.add_argument("--format", dest="old_output", choices=choices, help=argparse.SUPPRESS)
+
+
 def _list_arguments(lst: argparse.ArgumentParser) -> None:
     _filters(lst)
-    lst.add_argument("--format", choices=FORMATS, default="table",
-                     help="table (for people), json (one object per line), csv, url")
+    _output(lst, LIST_OUTPUTS, "table (for people), json (one object per line), csv, url")
 
 
 def _fetch_arguments(fetch: argparse.ArgumentParser) -> None:
@@ -163,8 +169,7 @@ def _format_arguments(fmt: argparse.ArgumentParser) -> None:
 
 
 def _catalog_arguments(catalog: argparse.ArgumentParser) -> None:
-    catalog.add_argument("--format", choices=("table", "json"), default="table",
-                         help="table or json")
+    _output(catalog, ("table", "json"), "table or json")
 
 
 def _check_arguments(check: argparse.ArgumentParser) -> None:
@@ -212,13 +217,13 @@ def _format(session: Session, args: argparse.Namespace) -> Any:
     return lake.formats()
 
 
-class Listing(list):  # type: ignore[type-arg]
+class Found(list):  # type: ignore[type-arg]
     """The records a list found, and (when there are none) why, in one line or None."""
     hint: str | None = None
 
 
-def _list(session: Session, args: argparse.Namespace) -> Listing:
-    found = Listing(session.lake.records(**_filter_values(args)))
+def _list(session: Session, args: argparse.Namespace) -> Found:
+    found = Found(session.lake.records(**_filter_values(args)))
     if not found:  # a name the catalog does not know, or no lake there at all
         found.hint = session.lake.explain_empty(args.what, args.where)
     return found
@@ -248,11 +253,11 @@ def _json_records(records: Sequence[Any], args: argparse.Namespace, out: TextIO)
 
 
 def _show_list(records: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
-    if args.format == "json":
+    if args.output == "json":
         return _json_records(records, args, out)
-    if args.format == "url":
+    if args.output == "url":
         return _lines([rec.url for rec in records], out)
-    if args.format == "csv":
+    if args.output == "csv":
         write_csv(records, out)
         return 0
     return _lines([records_table(records)], out)
@@ -268,7 +273,7 @@ def _show_cat(streams: Sequence[Any], args: argparse.Namespace, out: TextIO) -> 
 
 
 def _show_catalog(catalog: dict[str, list[str]], args: argparse.Namespace, out: TextIO) -> int:
-    if args.format == "json":
+    if args.output == "json":
         return _lines([json.dumps(catalog)], out)
     rows = [[what, ",".join(wheres)] for what, wheres in sorted(catalog.items())]
     return _lines([table(rows, ["WHAT", "WHERES"])] if rows else [], out)
@@ -329,11 +334,11 @@ def _show_check(report: Any, args: argparse.Namespace, out: TextIO) -> int:
 # -- notebook: the value %lake returns ---------------------------------------------
 
 def _list_value(records: Sequence[Any], args: argparse.Namespace) -> Any:
-    if args.format == "json":
+    if args.output == "json":
         return [rec.to_json() for rec in records]
-    if args.format == "url":
+    if args.output == "url":
         return [rec.url for rec in records]
-    if args.format == "csv":
+    if args.output == "csv":
         buffer = io.StringIO()
         write_csv(records, buffer)
         return buffer.getvalue()
@@ -373,7 +378,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
                     "--data-version 0"),
     Command("list", "list archived files", "List the files that match, sorted by start.",
             _list_arguments, _list, _show_list, notebook=_list_value,
-            returns="DataFrame (--format json: list of dicts, url: list of URLs, csv: text)",
+            returns="DataFrame (--output json: list of dicts, url: list of URLs, csv: text)",
             example="list --what nginx --where web01 --start -1d",
             remark=lambda found, args: found.hint),
     Command("fetch", "download files", "Download matching files (or the given ids), verify "
@@ -515,7 +520,41 @@ def normalize_argv(argv: Sequence[str]) -> list[str]:
 
 
 def parse(argv: Sequence[str], prog: str = "datalake") -> argparse.Namespace:
-    return build_parser(prog).parse_args(normalize_argv(argv))
+    args = build_parser(prog).parse_args(normalize_argv(argv))
+    if getattr(args, "old_output", None) is not None:
+        args.output = args.old_output
+    return args
+
+
+def command_name(argv: Sequence[str], prog: str) -> str:
+    """What errors are prefixed with: the program and, when it names one, the command."""
+    named = next((token for token in argv if token in COMMANDS), None)
+    return f"{prog} {named}" if named else prog
+
+
+@dataclasses.dataclass
+class Ran:
+    """A command that ran: the face shows ``value`` its way and puts ``remark`` beside it."""
+    command: Command
+    args: argparse.Namespace
+    value: Any
+    remark: str | None
+
+
+def run(argv: Sequence[str], prog: str, session_for: Callable[[dict[str, Any]], Session]) -> Ran:
+    """The one run path of the CLI and ``%lake``: parse ``argv`` with the table's parser,
+    make the session from the settings its options name (``session_for``: each face has
+    its own defaults and progress), log as configured, run the command."""
+    args = parse(argv, prog)
+    command = COMMANDS[args.command]
+    session = session_for(settings_from(args))
+    configure_logging(session.config)
+    value = command.run(session, args)
+    remarks = [command.remark(value, args)]
+    if getattr(args, "old_output", None) is not None:
+        remarks.insert(0, f"warning: --format {args.old_output} is now --output "
+                          f"{args.old_output} (--format will name the parser, as in push and read)")
+    return Ran(command, args, value, "; ".join(r for r in remarks if r) or None)
 
 
 def settings_from(args: argparse.Namespace) -> dict[str, Any]:

@@ -174,7 +174,7 @@ class Lake:
     # -- fetch --------------------------------------------------------------
 
     def resolve(self, items: Any) -> list[Record]:
-        """Records from a list() DataFrame, Records, JSON dicts (``list --format json``) or
+        """Records from a list() DataFrame, Records, JSON dicts (``list --output json``) or
         ids (each looked up)."""
         return fetching.resolve(items, self.get)
 

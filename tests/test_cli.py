@@ -62,7 +62,7 @@ def assert_user_error(result, *words):
 
 
 def listed(run):
-    code, out, err = run("list", "--format", "json")
+    code, out, err = run("list", "--output", "json")
     assert code == 0, err
     return [json.loads(line) for line in out.splitlines()]
 
@@ -117,14 +117,14 @@ def test_list_formats(run, tmp_path):
     assert set(row) == {"version", "start", "end", "work_id", "where", "what", "data-version",
                         "id", "hash", "size", "url"}
     assert row["size"] == 3 and row["work_id"] == "w-1"
-    code, out, _ = run("list", "--format", "csv")
+    code, out, _ = run("list", "--output", "csv")
     [csv_row] = list(csv.DictReader(io.StringIO(out)))
     assert csv_row["id"] == row["id"] and csv_row["data-version"] == "0"
-    code, out, _ = run("list", "--format", "url")
+    code, out, _ = run("list", "--output", "url")
     assert out.strip() == row["url"]
     code, out, err = run("list")
     assert row["id"] in out and "2015-03-20T10:00:00.000Z" in out and "1 file(s), 3 B" in out
-    code, out, _ = run("catalog", "--format", "json")
+    code, out, _ = run("catalog", "--output", "json")
     assert json.loads(out) == {"nginx": ["web01"]}
     code, out, _ = run("latest", "--what", "nginx")
     assert json.loads(out)["id"] == row["id"]
@@ -136,9 +136,9 @@ def test_relative_times(run, tmp_path):
     run("push", "--what", "app", "--where", "h1", "--start", "-2h", "--end", "now",
         "--data-version", "0", write(tmp_path / "a.log", "x"))
     assert len(listed(run)) == 1
-    code, out, _ = run("list", "--start", "-1h", "--format", "json")
+    code, out, _ = run("list", "--start", "-1h", "--output", "json")
     assert len(out.splitlines()) == 1
-    code, out, _ = run("list", "--end", "-3h", "--format", "json")
+    code, out, _ = run("list", "--end", "-3h", "--output", "json")
     assert out == ""
 
 
@@ -157,6 +157,7 @@ def test_relative_times(run, tmp_path):
      ["path", "does not exist"]),
     (["push", "--what", "n", "--start", "now", "--data-version", "0", "F"], ["--where"]),
     (["list", "--bogus"], ["unrecognized", "--bogus"]),
+    (["list", "--output", "xml"], ["output", "xml"]),
     (["list", "--format", "xml"], ["format", "xml"]),
     (["fetch"], ["fetch", "ids"]),
     (["cat", "nope"], ["id", "nope"]),
@@ -247,12 +248,12 @@ def test_an_empty_list_says_why_on_stderr(run, tmp_path, lake_url):
     code, out, err = run("list", "--what", "ngnix")
     assert (code, out) == (0, "0 file(s), 0 B\n")
     assert err == "datalake list: no what 'ngnix' in this lake; did you mean 'nginx'?\n"
-    code, out, err = run("list", "--what", "nginx", "--where", "web1", "--format", "json")
+    code, out, err = run("list", "--what", "nginx", "--where", "web1", "--output", "json")
     assert (code, out) == (0, "")
     assert err == "datalake list: no where 'web1' for nginx; did you mean 'web01'?\n"
     code, out, err = run("list", "--what", "nginx", "--start", "2030-01-01")  # known names
     assert (code, out, err) == (0, "0 file(s), 0 B\n", "")
-    code, out, err = run("list", "--what", "nginx", "--format", "url")  # found: no remark
+    code, out, err = run("list", "--what", "nginx", "--output", "url")  # found: no remark
     assert code == 0 and out.startswith(("file://", "s3://")) and err == ""
 
 
@@ -260,7 +261,19 @@ def test_csv_has_the_frames_columns_in_their_order(run, tmp_path):
     from datalake_nb.output import COLUMNS
     run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
         "--data-version", "0", write(tmp_path / "a.log", "abc"))
-    code, out, _ = run("list", "--format", "csv")
+    code, out, _ = run("list", "--output", "csv")
     assert code == 0 and out.splitlines()[0].split(",") == COLUMNS
     assert COLUMNS[:7] == ["what", "where", "start", "end", "size", "work_id", "data-version"]
     assert COLUMNS[-3:] == ["id", "hash", "url"] and "ext" in COLUMNS
+
+
+@pytest.mark.parametrize("command", ["list", "catalog"])
+def test_the_old_output_option_still_works_for_a_release_and_says_so(run, tmp_path, command):
+    """--format was the output's name in list and catalog; it means the parser elsewhere."""
+    run("push", "--what", "nginx", "--where", "web01", "--start", "2015-03-20",
+        "--data-version", "0", write(tmp_path / "a.log", "abc"))
+    new = run(command, "--output", "json")
+    old = run(command, "--format", "json")
+    assert old[:2] == new[:2] and new[2] == ""
+    assert old[2] == (f"datalake {command}: warning: --format json is now --output json "
+                      "(--format will name the parser, as in push and read)\n")

@@ -134,7 +134,7 @@ def test_a_damaged_compressed_file_is_one_line_and_exit_1(tmp_path, ext, compres
     code, out, err = datalake("push", str(path), "--what", "nginx", "--where", "h1", "--start",
                               "2026-11-01T09Z", "--data-version", "1", "--format", "nginx")
     assert code == 0, err
-    rec_id = json.loads(datalake("list", "--format", "json")[1])["id"]
+    rec_id = json.loads(datalake("list", "--output", "json")[1])["id"]
     for argv in (["cat", rec_id], ["grep", "GET", "--what", "nginx"],
                  ["grep", "-v", "-F", "GET", "--what", "nginx"], ["read", "--what", "nginx"]):
         code, out, err = datalake(*argv)

@@ -26,18 +26,19 @@ def test_subcommands(ip):
     assert completions(ip, "%lake ca") == ["cat", "catalog"]
     assert completions(ip, "%lake li") == ["list"]
     assert completions(ip, "%%lake li") == ["list"]  # a cell magic's first line
-    assert completions(ip, "%%lake list\n--for") == ["--format"]  # and its body
+    assert completions(ip, "%%lake list\n--out") == ["--output", "--out"]  # and its body
 
 
 def test_options_come_from_the_commands_parser(ip):
     assert completions(ip, "%lake list --w") == ["--what", "--where", "--work-id"]
     found = completions(ip, "%lake list --")
-    assert found[:6] == ["--what", "--where", "--start", "--end", "--work-id", "--format"]
+    assert found[:6] == ["--what", "--where", "--start", "--end", "--work-id", "--output"]
+    assert "--format" not in found  # its old name, still taken for a release
     assert "--storage-url" in found and "--out" in found and "--dest" not in found
     assert completions(ip, "%lake fetch --d") == ["--dest", "--dask-scheduler"]  # own first
     assert completions(ip, "%lake list --what nginx --w") == ["--where", "--work-id"]  # not twice
-    assert completions(ip, "%lake list --format ") == ["table", "json", "csv", "url"]
-    assert completions(ip, "%lake catalog --format j") == ["json"]
+    assert completions(ip, "%lake list --output ") == ["table", "json", "csv", "url"]
+    assert completions(ip, "%lake catalog --output j") == ["json"]
 
 
 def test_whats_and_wheres_from_the_lake(ip, filled):
@@ -79,4 +80,4 @@ def test_a_hung_endpoint_never_makes_a_tab_wait(ip, silent):
         found = completions(ip, "%lake list --what ")
         assert time.monotonic() - started < 5  # WAIT_S is 0.5 s; the endpoint hangs 10 s
         assert "nginx" not in found
-    assert completions(ip, "%lake list --f") == ["--format", "--fetch-dir"]  # still completes
+    assert completions(ip, "%lake list --o") == ["--output", "--out"]  # still completes

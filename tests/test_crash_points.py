@@ -121,7 +121,7 @@ def test_a_cli_push_killed_during_its_upload_leaves_no_row_for_its_where(
         proc.kill()
     figures.add("kills survived")
     listed = subprocess.run([sys.executable, "-m", "datalake_nb", "list", "--where", "h2",
-                             "--format", "json"], env=env, capture_output=True, text=True,
+                             "--output", "json"], env=env, capture_output=True, text=True,
                             timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout == ""

@@ -174,7 +174,7 @@ def test_help_is_the_full_cli_help(ip, capsys):
     for setting in ("DATALAKE_STORAGE_URL", "--work-id", "--format", "--dest", "use URL", "-o NAME"):
         assert setting in doc
     assert ip.run_line_magic("lake", "list --help") is None
-    assert "--format" in capsys.readouterr().out
+    assert "--output" in capsys.readouterr().out
 
 
 # Every option of every CLI command, with a value that works in a small lake. The
@@ -187,6 +187,7 @@ OPTION_VALUES = {
     "--count": None, "--files-with-matches": None, "--no-clip": None, "--output": "jsonl",
 }
 FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines"}
+OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl"}
 
 
 def cli_options():
@@ -224,6 +225,8 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
             value = str(tmp_path / "dest")
         elif flag == "--format":
             value = FORMAT_VALUES[command]
+        elif flag == "--output":
+            value = OUTPUT_VALUES[command]
         else:
             value = OPTION_VALUES[flag]
         args = {"push": [str(write(tmp_path / "p.log", "p")), "--what", "p", "--where", "h",
@@ -249,7 +252,7 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
         stdout, stderr = capsys.readouterr()
         assert code == 0, (line, stderr)
         assert magic_value is not None or command == "config", line
-        if command == "list" and flag == "--format":
+        if command == "list" and flag in ("--format", "--output"):
             rows = [json.loads(x) for x in stdout.splitlines()]
             assert rows == magic_value  # the same JSON records
         checked.add((command, flag))

@@ -47,7 +47,7 @@ def test_an_empty_list_shows_its_hint_and_returns_the_frame(ip, filled, html):
     with capture_output() as shown:
         assert len(ip.run_line_magic("lake", "list --what nginx")) == 2
         assert ip.run_line_magic("lake", "list --what nginx --start 2030-01-01").empty
-        assert ip.run_line_magic("lake", "list --what ngnix --format json") == []
+        assert ip.run_line_magic("lake", "list --what ngnix --output json") == []
     [remark] = shown.outputs  # the json one; a known name with no files in range: no remark
     assert remark.data["text/plain"] == f"%lake list: {hint}"
 
@@ -67,7 +67,7 @@ def test_help_is_an_overview_first_with_the_configuration_once(ip, capsys):
     text = capsys.readouterr().out
     assert text.startswith("usage: %lake list [-h] [--what WHAT]")
     text = text[text.index("\n\n"):]  # after the usage lines
-    assert text.index("filters:") < text.index("--format") < text.index("configuration")
+    assert text.index("filters:") < text.index("--output") < text.index("configuration")
     assert text.index("--what") < text.index("--storage-url")
 
 

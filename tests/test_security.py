@@ -151,7 +151,7 @@ def test_no_secret_in_cli_output_or_debug_logs(credentials, bucket, tmp_path):
     transcript = []
     for args in [["push", src, "--what", "app", "--where", "h1", "--start", START,
                   "--data-version", "0", "--work-id", "w1"],
-                 ["list", "--format", "json"], ["fetch", "--what", "app", "--dest", tmp_path / "d"],
+                 ["list", "--output", "json"], ["fetch", "--what", "app", "--dest", tmp_path / "d"],
                  ["cat", "{id}"], ["check", "--deep"], ["config"], ["latest", "--what", "nothing"],
                  ["list", "--what", "bad.name"], ["list", "--storage-url", "s3://no-such-bucket-dl/x"]]:
         args = [str(a).replace("{id}", rec_id or "") for a in args]

@@ -47,7 +47,7 @@ def from_row(row: Any) -> Record:
         fields = check_fields(**row_fields(row))
         url = str(row["url"])
         ext = row.get("ext")
-        if ext is None:  # a JSON record (list --format json) has no ext: its URL ends with it
+        if ext is None:  # a JSON record (list --output json) has no ext: its URL ends with it
             tail = url.rsplit("/", 1)[-1].partition(".")[2]
             ext = "." + tail if tail else ""
         rec = layout.build_record(fields, check_hash(row["hash"]), check_ext(ext),

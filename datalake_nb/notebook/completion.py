@@ -77,6 +77,8 @@ def _options(parser: argparse.ArgumentParser) -> list[str]:
     own, settings = [], []
     for group in parser._action_groups:
         for action in group._group_actions:
+            if action.help == argparse.SUPPRESS:
+                continue  # an old name kept for a while (list --format): not offered
             flags = [f for f in action.option_strings if f.startswith("--") and f != "--help"]
             (settings if group.title and group.title.startswith("configuration") else own).extend(flags)
     return own + settings + ["--out"]

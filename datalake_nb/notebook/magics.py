@@ -18,8 +18,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode, observe
 
-from ..commands import (COMMANDS, Session, UsageProblem, build_parser, configure_logging, parse,
-                        settings_from, settings_help, subparsers)
+from ..commands import (COMMANDS, Session, UsageProblem, build_parser, command_name, run,
+                        settings_help, subparsers)
 from ..config import Config, resolve
 from ..core.errors import DatalakeError, InvalidInput, NotFound
 from ..engine.progress import Progress, TqdmProgress
@@ -158,7 +158,8 @@ class LakeMagics(Magics):
         except ValueError as exc:
             raise UsageError(f"%lake: {exc}") from None
         argv, out = split_out(argv)
-        name = "%lake" + (f" {argv[0]}" if argv and argv[0] in {*COMMANDS, "use", "pick"} else "")
+        name = "%lake use" if argv[:1] == ["use"] else "%lake pick" if argv[:1] == ["pick"] \
+            else command_name(argv, "%lake")
         try:
             value = self._run(argv, name)
         except UsageProblem as exc:  # the parser's own words; its field is "%lake COMMAND"
@@ -187,26 +188,25 @@ class LakeMagics(Magics):
                 raise UsageError("%lake pick: takes no options")
             from .picker import LakePicker
             return LakePicker(self.session_lake)
+
+        def session_for(flags: dict[str, Any]) -> Session:
+            if flags:  # only what the flags name changes, on top of this session's settings
+                session = Session(resolve({**self.session_settings(), **flags}))
+            else:
+                session = Session(self.session_lake.config, lake=self.session_lake)
+            session.progress = lambda: notebook_progress(session.config)
+            return session
+
         try:
-            args = parse(argv, prog="%lake")
+            ran = run(argv, "%lake", session_for)
         except SystemExit:  # --help printed the help
             return None
-        command = COMMANDS[args.command]
-        flags = settings_from(args)
-        if flags:  # only what the flags name changes, on top of this session's settings
-            session = Session(resolve({**self.session_settings(), **flags}))
-        else:
-            session = Session(self.session_lake.config, lake=self.session_lake)
-        session.progress = lambda: notebook_progress(session.config)
-        configure_logging(session.config)
-        value = command.run(session, args)
         if self._catalog is not None:  # a push may have added names: the next Tab reads
             self._catalog.invalidate()  # them again in the background (one listing)
-        remark = command.remark(value, args)
-        if remark:
+        if ran.remark:
             from IPython.display import display
-            display(Remark(f"{name}: {remark}"))
-        return command.notebook(value, args)
+            display(Remark(f"{name}: {ran.remark}"))
+        return ran.command.notebook(ran.value, ran.args)
 
 
 LakeMagics.lake.__doc__ = full_help()
