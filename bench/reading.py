@@ -90,7 +90,7 @@ def rss():
         return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmRSS:"))
 import pandas as pd, pyarrow  # loaded before the baseline RSS is taken
 from datalake_nb import Lake
-import datalake_nb.rows.read, datalake_nb.rows.formats  # the modules read uses, imported up front
+import datalake_nb.rows.read, datalake_nb.rows.grep, datalake_nb.rows.formats  # the modules read uses, imported up front
 args = json.loads(sys.argv[1])
 lake = Lake(args["url"], cache_dir=args["cache"], progress=False)
 base = rss()
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         "before reading (pandas and pyarrow already imported), against "
         "`df.memory_usage(deep=True)`.",
         "- Engine: `nginx` parses with Arrow's CSV tokenizer and vectorised Arrow compute "
-        "(see datalake_nb/formats.py); grep finds candidate lines with GNU grep -P (re-checked with Python `re`), reading the cached file itself or, for a compressed one, its content on stdin.", "",
+        "(see datalake_nb/rows/formats/nginx.py); grep finds candidate lines with GNU grep -P (re-checked with Python `re`), reading the cached file itself or, for a compressed one, its content on stdin.", "",
         "| case | ours | baseline | baseline's | ratio | means | target | met |",
         "|---|---:|---|---:|---:|---|---|---|"]
     for r in rows:

@@ -16,7 +16,7 @@ from .config import Config, resolve
 from .core import layout
 from .core.errors import InvalidInput
 from .core.metadata import Record
-from .core.query import Names, Query, split_names
+from .core.query import KEYWORDS, Names, Query, split_names
 from .engine import fetch as fetching
 from .engine import push as pushing
 from .engine.cache import Cache
@@ -232,7 +232,26 @@ class Lake:
         return fetching.cached(self.store, self.cache, self._pool(), records,
                                self._progress(progress), cancel)
 
-    # -- rows: read, grep, formats, Dask (datalake_nb.rows.read, datalake_nb.rows.dask) --
+    # -- rows: read, grep, formats, Dask (datalake_nb.rows) ---------------------
+
+    def _chosen(self, rows: Any, query: dict[str, Any]) -> tuple[list[Record], "tuple[int | None, int | None]"]:
+        """The records to read and the query's [start, end] window (ms, None = open):
+        ``rows`` (a list() DataFrame, ids, Records) or the query keywords of ``list``."""
+        unknown = sorted(set(query) - set(KEYWORDS))
+        if unknown:
+            raise InvalidInput(unknown[0], "unknown query keyword; allowed: " + ", ".join(KEYWORDS))
+        if rows is None:
+            parsed = Query.parse(**query)
+            return self._index().records(parsed), parsed.window
+        chosen = sorted(set(query) - {"start", "end"})
+        if chosen:
+            raise InvalidInput(chosen[0], "give rows or a query, not both (with rows, only start "
+                                          "and end are allowed: they clip the rows' times)")
+        window = Query.parse(start=query.get("start"), end=query.get("end")).window
+        return self.resolve(rows), window
+
+    def _url_of(self, rec: Record) -> str:
+        return self.store.url_for(layout.data_key(rec))
 
     def read(self, rows: Any = None, *, format: str | None = None, clip: bool = True,
              **query: Any) -> "pd.DataFrame":
@@ -247,8 +266,12 @@ class Lake:
         ``df.attrs["unparsed"]`` counts them.  Files are read through the verified
         cache, in parallel.
         """
-        from .rows.read import read
-        return read(self, rows, format=format, clip=clip, **query)
+        from .rows import formats, mapping, read as reading
+        records, window = self._chosen(rows, query)
+        parsers = mapping.parsers_for(self.store, records, format)
+        paths = self.cached(records)
+        return reading.read(records, paths, parsers, window if clip else None, self._url_of,
+                         empty=formats.get(format) if format else None)
 
     def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
              fixed: bool = False, invert: bool = False, **query: Any) -> "pd.DataFrame":
@@ -256,25 +279,35 @@ class Lake:
         ``fixed``: plain text; ``invert``: lines that do not match), like ``grep -H -n``:
         columns id, what, where, line_number, line (unchanged), and ``time`` when the
         lake knows the file's format.  Files come as for ``read``."""
-        from .rows.read import grep
-        return grep(self, pattern, rows, ignore_case=ignore_case, fixed=fixed, invert=invert,
-                    **query)
+        from .rows import grep as grepping, mapping
+        search = grepping.Search.make(pattern, ignore_case, fixed, invert)
+        records, _ = self._chosen(rows, query)
+        parsers = mapping.parsers_for(self.store, records, None, required=False)
+        return grepping.grep(search, records, self.cached(records), parsers, self._url_of)
 
     def set_format(self, what: str, data_version: str, format_name: str) -> None:
         """Record in the lake which format parses ``what`` files of ``data_version``, so
         every reader parses them alike (one small object, formats/<what>/<data-version>)."""
-        from .rows.read import set_format
-        set_format(self, what, data_version, format_name)
+        from .rows import mapping
+        mapping.set_format(self.store, what, data_version, format_name)
 
     def formats(self) -> "pd.DataFrame":
         """The lake's format mapping: columns what, data-version, format."""
-        from .rows.read import formats_frame
-        return formats_frame(self)
+        from .rows import mapping
+        return mapping.formats_frame(self.store)
 
     def to_dask(self, rows: Any = None, *, format: str | None = None, clip: bool = True,
                 **query: Any) -> Any:
         """The rows of ``read`` as a dask DataFrame, one partition per file; workers read
         the objects straight from the store and verify them (``pip install
         'datalake_nb[dask]'``).  See ``datalake_nb.rows.dask``."""
-        from .rows.dask import to_dask
-        return to_dask(self, rows, format=format, clip=clip, **query)
+        from .rows import dask as on_dask, formats, mapping
+        records, window = self._chosen(rows, query)
+        parsers = mapping.parsers_for(self.store, records, format)
+        client, made = on_dask.client_for(self.dask_client,
+                                          self.config["DATALAKE_DASK_SCHEDULER"])
+        if made:
+            self.dask_client = client  # lives as long as the Lake
+        settings = {name: self.config[name] for name in on_dask.STORE_SETTINGS}
+        return on_dask.to_dask(client, records, parsers, window if clip else None, self.url,
+                            settings, empty=formats.get(format) if format else None)

@@ -17,7 +17,7 @@ import pytest
 
 from datalake_nb import DamagedFile, IntegrityError, InvalidInput, Lake
 from datalake_nb.rows import formats
-from datalake_nb.rows import read as reading
+from datalake_nb.rows import grep as grepping
 from datalake_nb.core import layout
 from datalake_nb.stores.base import LocalStore
 
@@ -167,11 +167,10 @@ def test_grep_matches_gnu_grep_on_the_fetched_files(lake, tmp_path, pattern, fla
                                                     monkeypatch):
     """Both scanners: GNU grep -P finding candidates (re-checked by Python), and Python's
     re alone (what runs where there is no GNU grep)."""
-    from datalake_nb.rows import read as reading
     if engine == "python":
-        monkeypatch.setattr(reading, "GREP", None)
+        monkeypatch.setattr(grepping, "GREP", None)
     else:
-        assert reading.GREP is not None
+        assert grepping.GREP is not None
     records = push_samples(lake)
     paths = lake.fetch(records, dest=tmp_path / "fetched")
     hits = lake.grep(pattern, what="nginx", ignore_case="-i" in flags, fixed="-F" in flags,
@@ -298,8 +297,8 @@ ODD_PATTERNS = ["\x00", "a\nb", "\n", "\r", "b\r", "\ufffd", "\udc80", "\ud800",
 @pytest.mark.parametrize("engine", ["gnu", "python"])
 def test_grep_takes_any_pattern_python_can_search_for(lake, tmp_path, monkeypatch, engine):
     if engine == "python":
-        monkeypatch.setattr(reading, "GREP", None)
-    elif reading.GREP is None:
+        monkeypatch.setattr(grepping, "GREP", None)
+    elif grepping.GREP is None:
         pytest.skip("GNU grep is not installed")
     (tmp_path / "odd.log").write_bytes(ODD)
     lake.push(tmp_path / "odd.log", what="app", where="h1", start="2026-11-01", data_version="1")

@@ -31,8 +31,6 @@ from ..engine.hashing import content_hash, corrupt_message
 from ..stores.base import Store
 from ..stores.factory import open_store
 
-Lake = Any  # a datalake_nb.lake.Lake (not imported: the Lake imports this module)
-
 # Settings a worker needs to reach the store that are not secret (keys never travel).
 STORE_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_PROFILE",
                   "DATALAKE_S3_RETRY_MODE", "DATALAKE_S3_EXPECTED_BUCKET_OWNER",
@@ -84,8 +82,10 @@ def _empty(task: FileTask) -> pd.DataFrame:
     return load(task, head=1 << 20).iloc[:0]
 
 
-def client_for(lake: "Lake") -> Any:
-    """The active Client, else one on DATALAKE_DASK_SCHEDULER, else a LocalCluster's."""
+def client_for(own: Any, address: str | None) -> tuple[Any, bool]:
+    """(client, made): the active Client, else ``own`` (the one made before) while it runs,
+    else one on ``address`` (DATALAKE_DASK_SCHEDULER), else a LocalCluster's.  ``made``:
+    the client is new, for the caller to keep (and close) as its own."""
     try:
         import dask.dataframe  # noqa: F401
         import distributed
@@ -93,13 +93,11 @@ def client_for(lake: "Lake") -> Any:
         raise DatalakeError("to_dask needs Dask: pip install 'datalake_nb[dask]' "
                             "(dask[dataframe] and distributed)") from None
     try:
-        return distributed.get_client()
+        return distributed.get_client(), False
     except ValueError:
         pass
-    own = lake.dask_client
     if own is not None and own.status == "running":
-        return own
-    address = lake.config["DATALAKE_DASK_SCHEDULER"]
+        return own, False
     if address:
         try:
             client = distributed.Client(address, timeout="30s")
@@ -108,31 +106,31 @@ def client_for(lake: "Lake") -> Any:
                                 f"(DATALAKE_DASK_SCHEDULER): {exc}") from None
     else:
         client = distributed.Client(distributed.LocalCluster(processes=True))
-    lake.dask_client = client  # lives as long as the Lake
-    return client
+    return client, True
 
 
-def tasks_for(lake: "Lake", records: list[Record], parsers: dict[str, tuple[str, Parser]],
+def tasks_for(root: str, settings: dict[str, str], records: list[Record],
+              parsers: dict[str, tuple[str, Parser]],
               window: tuple[int | None, int | None] | None) -> list[FileTask]:
-    settings = tuple((name, lake.config[name]) for name in STORE_SETTINGS if lake.config[name])
+    kept = tuple((name, settings[name]) for name in STORE_SETTINGS if settings.get(name))
     categories = tuple(tuple(dict.fromkeys(getattr(r, f) for r in records))
                        for f in ("id", "what", "where"))
-    return [FileTask(lake.url, settings, rec, parsers[rec.id][1], window, categories)
+    return [FileTask(root, kept, rec, parsers[rec.id][1], window, categories)
             for rec in records]
 
 
-def to_dask(lake: "Lake", rows: Any = None, *, format: str | None = None, clip: bool = True,
-            **query: Any) -> Any:
-    """See ``Lake.to_dask``."""
-    records, window = reading.select(lake, rows, query)
-    parsers = reading.parsers_for(lake, records, format)
-    client = client_for(lake)
+def to_dask(client: Any, records: list[Record], parsers: dict[str, tuple[str, Parser]],
+            window: tuple[int | None, int | None] | None, root: str, settings: dict[str, str],
+            empty: Parser | None = None) -> Any:
+    """A dask DataFrame of the records' rows, one partition per file, on ``client``'s
+    cluster.  ``root``: the lake's URL; ``settings``: the configuration, of which only
+    STORE_SETTINGS travel; ``empty``: the parser whose columns an answer without files has."""
     import dask
     import dask.dataframe as dd
 
-    tasks = tasks_for(lake, records, parsers, window if clip else None)
+    tasks = tasks_for(root, settings, records, parsers, window)
     if not tasks:
-        return dd.from_pandas(lake.read(rows, format=format, clip=clip, **query), npartitions=1)
+        return dd.from_pandas(reading.read([], [], {}, window, str, empty), npartitions=1)
     # The columns come from the start of the first file, parsed on a worker (0 rows travel
     # back to this process).
     meta = client.compute(dask.delayed(_empty)(tasks[0])).result()

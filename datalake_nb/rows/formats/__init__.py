@@ -1,0 +1,27 @@
+"""Log formats: parsers that turn a file's bytes into a typed DataFrame, one row per line.
+
+The contract every parser keeps, the registry (``register``, ``get``, ``names``) and the
+shared helpers are in ``base``; each built-in parser is a module of its own: ``lines``
+(in ``base``), ``nginx`` (combined log format), ``syslog`` (RFC 3164 and 5424), ``jsonl``
+and ``csv`` (module ``delimited``).  ``JsonLines(time="when")`` and ``Csv(time=...,
+sep=...)`` make variants to register under a name of your own.  A new format is one
+module here, registered below.
+"""
+from __future__ import annotations
+
+from .base import (TIME, TIME_NAMES, Parser, _REGISTRY, decode, get, has_pyarrow,
+                   infer_types, lines, names, parse, register, to_utc)
+from .delimited import Csv
+from .jsonl import JsonLines
+from .nginx import NGINX_COLUMNS, Nginx
+from .syslog import SYSLOG_COLUMNS, Syslog
+
+__all__ = ["TIME", "TIME_NAMES", "Parser", "Csv", "JsonLines", "Nginx", "Syslog",
+           "NGINX_COLUMNS", "SYSLOG_COLUMNS", "decode", "get", "has_pyarrow", "infer_types",
+           "lines", "names", "parse", "register", "to_utc"]
+
+register("lines", lines)
+register("nginx", Nginx())
+register("syslog", Syslog())
+register("jsonl", JsonLines())
+register("csv", Csv())

@@ -1,0 +1,225 @@
+"""What every format shares: the registry, the parser contract, and the helpers parsers use.
+
+A parser is any callable ``parser(data: bytes) -> pandas.DataFrame``; one that also takes a
+keyword ``start`` gets the file's start time (a UTC ``pandas.Timestamp``), which RFC 3164
+syslog needs for the year its dates leave out.  ``register(name, parser)`` adds one,
+``get(name)`` finds one.  What every built-in returns (and what a user's parser may return):
+
+- ``line_number`` (1-based), else the rows are taken to be the file's lines in order;
+- the parsed columns, with the event time always in ``time`` (UTC, tz-aware), integers as
+  nullable ``Int64``;
+- ``unparsed``: the raw text of a line that did not parse (its parsed columns are then
+  null), else null.  No line is ever dropped.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from ...core.errors import InvalidInput
+from ...core.metadata import NAME_RE
+
+Parser = Callable[..., pd.DataFrame]
+TIME = "datetime64[ns, UTC]"
+TIME_NAMES = ("time", "timestamp", "@timestamp", "ts", "datetime", "date")
+_REGISTRY: dict[str, Parser] = {}
+
+
+# -- the registry -----------------------------------------------------------------
+
+def register(name: str, parser: Parser) -> Parser:
+    """Make ``parser`` available as ``name`` (replacing an earlier one of that name)."""
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or len(name) > 64:
+        raise InvalidInput("format", f"{name!r} is not a format name; use 1 to 64 ASCII "
+                                     "letters, digits, '-' or '_'")
+    if not callable(parser):
+        raise InvalidInput("format", f"the parser for {name!r} must be callable, "
+                                     f"got {type(parser).__name__}")
+    _REGISTRY[name] = parser
+    return parser
+
+
+def get(name: str) -> Parser:
+    """The parser registered as ``name``; InvalidInput naming the known ones otherwise."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise InvalidInput("format", f"unknown format {name!r}; known: {', '.join(names())} "
+                                     "(datalake_nb.rows.formats.register adds one)") from None
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def parse(parser: Parser, data: bytes, start: pd.Timestamp | None = None,
+          label: str = "the file") -> pd.DataFrame:
+    """Run a parser and bring its answer into the shared shape (line_number first,
+    ``time`` UTC).  A parser that raises or returns something else is InvalidInput."""
+    try:
+        frame = parser(data, start=start) if _takes_start(parser) else parser(data)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # a user's parser may raise anything: one line, exit 2
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise InvalidInput("format", f"{_name_of(parser)} could not parse {label}: "
+                                     f"{type(exc).__name__}: {first}") from None
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInput("format", f"{_name_of(parser)} returned {type(frame).__name__} for "
+                                     f"{label}; a parser must return a pandas DataFrame")
+    if "line_number" not in frame.columns:
+        frame = frame.reset_index(drop=True)
+        frame.insert(0, "line_number", np.arange(1, len(frame) + 1, dtype="int64"))
+    if "time" in frame.columns and not isinstance(frame["time"].dtype, pd.DatetimeTZDtype):
+        frame["time"] = to_utc(frame["time"])
+    return frame
+
+
+def _takes_start(parser: Parser) -> bool:
+    try:
+        params = inspect.signature(parser).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "start" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def _name_of(parser: Parser) -> str:
+    for name, known in _REGISTRY.items():
+        if known is parser:
+            return f"format {name!r}"
+    return f"parser {getattr(parser, '__name__', type(parser).__name__)!r}"
+
+
+# -- shared pieces ----------------------------------------------------------------
+
+def has_pyarrow() -> bool:
+    """Whether pyarrow can be imported (it comes with the [dask] extra; without it the
+    nginx parser takes its pure-Python path)."""
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def decode(data: bytes) -> str:
+    """Text of a log file: UTF-8, a bad byte becomes U+FFFD rather than an error; the
+    trailing newline and CRs of CRLF line ends removed."""
+    text = data.decode("utf-8", errors="replace")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text[:-1] if text.endswith("\n") else text
+
+
+def to_utc(values: Any) -> pd.Series:
+    """Times as UTC timestamps: ISO 8601 text (any offset, naive taken as UTC), or numbers
+    of seconds (milliseconds when they are larger than 1e11) since the epoch."""
+    series = pd.Series(values)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC").astype(TIME)
+    if pd.api.types.is_datetime64_dtype(series.dtype):
+        return series.dt.tz_localize("UTC").astype(TIME)
+    numbers = pd.to_numeric(series.where(series.map(_is_number, na_action="ignore") == True),
+                            errors="coerce")  # noqa: E712 (a nullable comparison)
+    result = pd.Series(pd.NaT, index=series.index, dtype=TIME)
+    if numbers.notna().any():
+        unit = "ms" if numbers.abs().max() > 1e11 else "s"
+        result[numbers.notna()] = pd.to_datetime(numbers[numbers.notna()], unit=unit, utc=True)
+    text = series.notna() & numbers.isna()
+    if text.any():
+        result[text] = pd.to_datetime(series[text].astype(str), format="ISO8601", utc=True,
+                                      errors="coerce")
+    return result
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def infer_types(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns of Python values typed: all whole numbers -> Int64, all numbers -> float64,
+    all text -> str; anything else (mixed, nested) stays as it is."""
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object:
+            continue
+        present = column.dropna()
+        kinds = {type(v) for v in present}
+        if not kinds:
+            continue
+        if kinds <= {int} or kinds <= {int, np.int64}:
+            frame[name] = column.astype("Int64")
+        elif all(_is_number(v) for v in present):
+            frame[name] = column.astype("float64")
+        elif kinds == {str}:
+            frame[name] = column.astype("str")
+    return frame
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({"line_number": pd.Series(dtype="int64"),
+                         **{name: pd.Series(dtype=dtype) for name, dtype in columns.items()},
+                         "unparsed": pd.Series(dtype="str")})
+
+
+def _finish(frame: pd.DataFrame, ok: np.ndarray, raw: Callable[[np.ndarray], list[str]],
+            columns: dict[str, str]) -> pd.DataFrame:
+    """Null the parsed columns of the lines that failed (``~ok``), put their raw text in
+    ``unparsed`` and give every column its type."""
+    bad = ~ok
+    out = {"line_number": frame["line_number"].to_numpy(dtype="int64")}
+    for name, dtype in columns.items():
+        column = frame[name]
+        if bad.any():
+            column = column.where(ok)
+        out[name] = column.astype(dtype) if str(column.dtype) != dtype else column
+    unparsed = pd.Series(pd.NA, index=frame.index, dtype="str")
+    if bad.any():
+        unparsed[bad] = raw(frame["line_number"].to_numpy()[bad])
+    out["unparsed"] = unparsed
+    result = pd.DataFrame(out)
+    result.attrs["unparsed"] = int(bad.sum())
+    return result
+
+
+def _line_getter(text_or_data: str | bytes) -> Callable[[np.ndarray], list[str]]:
+    def raw(numbers: np.ndarray) -> list[str]:
+        text = text_or_data if isinstance(text_or_data, str) else decode(text_or_data)
+        lines = text.split("\n")
+        return [lines[n - 1] for n in numbers]
+    return raw
+
+
+def _findall(pattern: re.Pattern[str], text: str) -> list[tuple[str, ...]]:
+    """One tuple of groups per line (the pattern must match every line: end it with a
+    catch-all alternative)."""
+    return pattern.findall(text) if text else []
+
+
+# -- lines ------------------------------------------------------------------------
+
+def lines(data: bytes) -> pd.DataFrame:
+    """Each line as it is, in ``line``."""
+    text = decode(data)
+    rows = text.split("\n") if text or data else []
+    return pd.DataFrame({"line_number": np.arange(1, len(rows) + 1, dtype="int64"),
+                         "line": pd.Series(rows, dtype="str")})
+
+
+def _time_first(frame: pd.DataFrame, given: str | None, fmt: str) -> pd.DataFrame:
+    """Rename the time column to ``time`` (typed UTC) and put it first."""
+    if given is not None and given not in frame.columns and len(frame):
+        raise InvalidInput("format", f"{fmt}: no column {given!r} for the time; columns: "
+                                     + ", ".join(map(str, frame.columns)))
+    name = given if given in frame.columns else next(
+        (n for n in TIME_NAMES if n in frame.columns), None)
+    if name is None:
+        return frame
+    time = to_utc(frame[name])
+    frame = frame.drop(columns=[name, "time"], errors="ignore")
+    frame.insert(0, "time", time)
+    return frame
