@@ -21,6 +21,7 @@ from . import logs
 from .config import SETTINGS, Config, config_files
 from .core import times
 from .core.errors import InvalidInput
+from .core.redact import password_of
 from .output import json_line, records_table, table, write_csv
 from .engine.progress import ProgressArg
 
@@ -563,9 +564,11 @@ def settings_from(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def secrets(config: Config) -> list[str]:
-    """The values no output may show: secret settings, and a session token if there is one."""
+    """The values no output may show: secret settings, the password of any URL setting,
+    and a session token if there is one."""
     values = [config[s.name] or "" for s in SETTINGS if s.secret]
-    return [*values, os.environ.get("AWS_SESSION_TOKEN", "")]
+    passwords = [password_of(config[s.name] or "") for s in SETTINGS]
+    return [*values, *passwords, os.environ.get("AWS_SESSION_TOKEN", "")]
 
 
 def configure_logging(config: Config) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .core.errors import InvalidInput
+from .core.redact import redact_url
 from .core.times import _UNITS_MS
 
 ETC_FILE = Path("/etc/datalake.conf")
@@ -219,11 +220,13 @@ class Config:
         return f"Config({shown!r})"
 
     def describe(self) -> list[tuple[str, str, str]]:
-        """(name, value, source) for every setting; secrets are never shown."""
+        """(name, value, source) for every setting; secrets are never shown, nor the
+        password in a URL (AWS_ENDPOINT_URL=http://key:secret@host shows http://***@host)."""
         rows = []
         for setting in SETTINGS:
             value = self.values.get(setting.name)
-            shown = "(not set)" if value is None else ("(set, hidden)" if setting.secret else value)
+            shown = "(not set)" if value is None else ("(set, hidden)" if setting.secret
+                                                       else redact_url(value))
             rows.append((setting.name, shown, self.sources.get(setting.name, "-")))
         return rows
 

@@ -2,13 +2,16 @@
 
 botocore's DEBUG log shows each request's headers, and the Authorization header
 carries the access key id; the formatter replaces the configured key id, secret
-key and session token with ``***`` wherever they would appear.
+key and session token with ``***`` wherever they would appear, and so the password
+of every URL (botocore logs each request's full URL, the endpoint's password with it).
 """
 from __future__ import annotations
 
 import logging
 import sys
 from typing import Iterable
+
+from .core.redact import scrub
 
 LEVELS = {"warning": logging.WARNING, "info": logging.INFO, "debug": logging.DEBUG}
 HANDLER_NAME = "datalake_nb-stderr"
@@ -17,13 +20,10 @@ HANDLER_NAME = "datalake_nb-stderr"
 class MaskingFormatter(logging.Formatter):
     def __init__(self, secrets: Iterable[str]):
         super().__init__("%(asctime)s %(name)s %(levelname)s %(message)s")
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self.secrets = [s for s in secrets if s]
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
+        return scrub(super().format(record), self.secrets)
 
 
 def configure(level: str, secrets: Iterable[str]) -> None:

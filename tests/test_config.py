@@ -409,6 +409,21 @@ def test_describe_hides_even_empty_secrets(tmp_path):
     assert ("AWS_SECRET_ACCESS_KEY", "(set, hidden)", str(path)) in rows
 
 
+def test_describe_and_repr_mask_the_password_of_url_settings(tmp_path):
+    """A URL's user:password@ shows as ***@ (the user is an access key id); the value
+    itself stays as given, for use."""
+    storage = f"s3://{ACCESS_KEY}:{SECRET_KEY}@bkt/logs"  # the secret key holds '/'
+    endpoint = "http://minio:Pa55word@minio.local:9000"
+    path = _write(tmp_path / "c.conf", f"AWS_ENDPOINT_URL={endpoint}\n")
+    cfg = resolve({"DATALAKE_STORAGE_URL": storage}, environ={"DATALAKE_CONFIG": str(path)})
+    assert (cfg["DATALAKE_STORAGE_URL"], cfg["AWS_ENDPOINT_URL"]) == (storage, endpoint)
+    shown = {name: value for name, value, _ in cfg.describe()}
+    assert shown["DATALAKE_STORAGE_URL"] == "s3://***@bkt/logs"
+    assert shown["AWS_ENDPOINT_URL"] == "http://***@minio.local:9000"
+    _assert_hidden([cfg.describe(), repr(cfg)], SECRET_KEY, ACCESS_KEY, "Pa55word")
+    assert "'AWS_ENDPOINT_URL': 'http://***@minio.local:9000'" in repr(cfg)
+
+
 def test_only_aws_keys_are_secret_and_have_no_flag():
     secrets = {s.name for s in SETTINGS if s.secret}
     assert secrets == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}

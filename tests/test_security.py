@@ -3,12 +3,19 @@ shows in output, logs or errors, and S3 encryption / bucket-owner settings go ou
 with every request."""
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import logging
 import os
+import re
+import socket
 import subprocess
 import sys
+import threading
+import traceback
 from pathlib import Path
+from typing import Iterator
 
 import boto3
 import botocore.exceptions
@@ -18,9 +25,13 @@ from datalake_nb import DatalakeError, InvalidInput, Lake
 from datalake_nb.engine.hashing import hash_file
 from datalake_nb.engine.check import check
 from datalake_nb.engine.hashing import content_hash
+from datalake_nb.core.redact import redact_url, remember, scrub
 from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.s3 import S3Store
 
 from support.helpers import write
+from support.s3servers import new_bucket
+from support.wire import wire_proxy
 
 EVIL = b"evil\n"
 H = content_hash()
@@ -197,6 +208,242 @@ def test_a_secret_in_a_storage_url_is_not_echoed():
     with pytest.raises(InvalidInput) as info:
         Lake(f"s3://{FAKE_KEY_ID}:{FAKE_SECRET}@bucket/x")
     assert FAKE_SECRET not in str(info.value) and FAKE_KEY_ID not in str(info.value)
+
+
+# -- passwords in URLs: shown nowhere (issue 16, items 8 and 9) -----------------------
+
+PASSWORD = "N0tShown-Pa55word"
+DENIED = (403, b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+               b"<Message>Access Denied</Message></Error>")
+
+
+def with_password(url: str) -> str:
+    """``url`` with a user and PASSWORD, as MinIO users write it: http://key:secret@host."""
+    return url.replace("://", f"://minio:{PASSWORD}@", 1)
+
+
+def everything_shown(exc: BaseException) -> str:
+    """What a traceback of ``exc`` shows (a notebook prints it): its text and its causes'."""
+    return "".join(traceback.format_exception(exc))
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("http://minio:Secret@127.0.0.1:9000", "http://***@127.0.0.1:9000"),
+    ("https://minio:Secret@minio.local:9000/path", "https://***@minio.local:9000/path"),
+    ("s3://AKIAEXAMPLE:Secret@bkt/logs", "s3://***@bkt/logs"),
+    ("s3://AKIAEXAMPLE:Sec/ret@bkt/logs", "s3://***@bkt/logs"),       # an unescaped '/'
+    ("http://key:p@ss@host/path@x", "http://***@host/path@x"),        # an unescaped '@'
+    ("http://key:p%40ss@host", "http://***@host"),
+    ("http://key@host/x", "http://***@host/x"),                       # a key id alone
+    ("s3://bkt/logs@2024/x", "s3://bkt/logs@2024/x"),                 # '@' in the path
+    ("http://host:9000/p", "http://host:9000/p"),
+    ("http://host/a:b@c", "http://host/a:b@c"),
+    ("/home/a:b@c", "/home/a:b@c"),
+    ("tcp://10.0.0.5:8786", "tcp://10.0.0.5:8786"),
+    ("file:///srv/lake", "file:///srv/lake"),
+])
+def test_redact_url_masks_the_user_and_password_only(url, shown):
+    assert redact_url(url) == shown
+
+
+def test_scrub_masks_urls_inside_a_text_and_the_remembered_values():
+    remember("Rem3mbered%2Fkey", None, "")
+    text = ('Could not connect to the endpoint URL: "http://minio:Secret@127.0.0.1:1/b?list-type=2"'
+            ' (password: Some("Rem3mbered/key")), then http://key:Other@host/x and s3://bkt/a@b')
+    assert scrub(text) == ('Could not connect to the endpoint URL: "http://***@127.0.0.1:1/b?list-'
+                           'type=2" (password: Some("***")), then http://***@host/x and s3://bkt/a@b')
+    assert scrub("a given secret", ["given"]) == "a *** secret"
+
+
+def test_cli_config_shows_no_password_secret_key_or_token(tmp_path):
+    """`datalake config` names every setting: a URL's password is ***, the keys are
+    '(set, hidden)', a session token is not a setting (never shown); from the
+    environment, a config file and an argument alike."""
+    token = "FwoGZXIvYXdzEJr-session-token-DoNotPrint"
+    conf = write(tmp_path / "datalake.conf", f"AWS_SECRET_ACCESS_KEY={FAKE_SECRET}\n"
+                                             f"DATALAKE_STORAGE_URL=s3://{FAKE_KEY_ID}:{PASSWORD}@bkt/logs\n")
+    env = dict(os.environ, DATALAKE_CONFIG=str(conf), AWS_SESSION_TOKEN=token,
+               AWS_ACCESS_KEY_ID=FAKE_KEY_ID)
+    texts = []
+    for args in (["config"], ["config", "--endpoint-url", with_password("http://minio.local:9000")]):
+        proc = subprocess.run([sys.executable, "-m", "datalake_nb", *args], capture_output=True,
+                              text=True, env=env)
+        assert proc.returncode == 0, proc.stderr
+        texts.append(proc.stdout + proc.stderr)
+    rows = {line.split()[0]: line.split()[1] for line in texts[1].splitlines()[1:]}
+    assert rows["DATALAKE_STORAGE_URL"] == "s3://***@bkt/logs"
+    assert rows["AWS_ENDPOINT_URL"] == "http://***@minio.local:9000"
+    assert rows["AWS_SECRET_ACCESS_KEY"] == rows["AWS_ACCESS_KEY_ID"] == "(set,"
+    for text in texts:
+        for secret in (PASSWORD, FAKE_SECRET, FAKE_KEY_ID, token):
+            assert secret not in text
+
+
+def test_the_notebook_shows_no_password(tmp_path, monkeypatch):
+    """%lake config (a DataFrame) masks it; %lake use of a URL with one refuses it unshown."""
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+    monkeypatch.setenv("DATALAKE_STORAGE_URL", str(tmp_path / "lake"))
+    monkeypatch.setenv("AWS_ENDPOINT_URL", with_password("http://minio.local:9000"))
+    start_ipython()
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "datalake_nb")
+    try:
+        frame = shell.run_line_magic("lake", "config").set_index("name")
+        assert frame.loc["AWS_ENDPOINT_URL", "value"] == "http://***@minio.local:9000"
+        assert PASSWORD not in frame.to_string() and PASSWORD not in repr(frame.to_dict())
+        with pytest.raises(UsageError) as info:
+            shell.run_line_magic("lake", f"use s3://{FAKE_KEY_ID}:{PASSWORD}@bkt/logs")
+        assert "s3://***@bkt/logs" in str(info.value) and PASSWORD not in str(info.value)
+    finally:
+        shell.run_line_magic("unload_ext", "datalake_nb")
+
+
+class NotFoundEverywhere(http.server.BaseHTTPRequestHandler):
+    """A web server that is no S3: 404 and a page of HTML for every request."""
+    protocol_version = "HTTP/1.1"
+
+    def _any(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        page = b"<html><body>Not Found</body></html>"
+        self.send_response(404)
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(page)
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _any
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def closing_server() -> Iterator[str]:
+    """An endpoint that reads each request and closes the connection without an answer."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = sock.accept()
+            except OSError:
+                return
+            with conn, contextlib.suppress(OSError):
+                conn.recv(1 << 16)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+@contextlib.contextmanager
+def faulty_endpoint(kind: str, s3_server) -> Iterator[tuple[str, str]]:
+    """(endpoint URL, bucket) where every request meets the fault ``kind``."""
+    if kind == "refused":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        yield f"http://127.0.0.1:{port}", "bkt"
+    elif kind == "not-found":
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFoundEverywhere)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}", "bkt"
+        finally:
+            server.shutdown()
+            server.server_close()
+    elif kind == "closed":
+        with closing_server() as url:
+            yield url, "bkt"
+    elif kind == "denied":
+        with wire_proxy(s3_server.url, pick=lambda n: True, answer=DENIED) as wire:
+            yield wire.url, new_bucket(s3_server)
+    else:  # no-bucket
+        yield s3_server.url, "no-such-bucket-dl"
+
+
+# What the PUT's one line says on either plane (their words are alike, up to the tries).
+FAULTS = {
+    "refused": "put: cannot reach the S3 endpoint http://***@127.0.0.1:{port}; check AWS_ENDPOINT_URL",
+    "closed": "put: the S3 endpoint http://***@127.0.0.1:{port} closed the connection before "
+              "answering; try again, and check AWS_ENDPOINT_URL (or a proxy on the way) if it "
+              "keeps happening",
+    "not-found": "put: S3 error HTTP 404 on s3://bkt/x/",
+    "denied": "put: access denied to s3://{bucket}/x/ (AccessDenied); check the AWS credentials "
+              "and the bucket policy",
+    "no-bucket": "put: the bucket of s3://no-such-bucket-dl/x/ does not exist",
+}
+
+
+# What every operation's line says, whichever plane and call met the fault.
+GIST = {"refused": r"cannot reach the S3 endpoint http://\*\*\*@127\.0\.0\.1:",
+        "closed": r"the S3 endpoint http://\*\*\*@127\.0\.0\.1:\d+ closed the connection",
+        "not-found": r"S3 error HTTP 404 on s3://bkt/x/|no such object in s3://bkt/x/",
+        "denied": r"access denied to s3://",
+        "no-bucket": r"the bucket of s3://no-such-bucket-dl/x/ does not exist"}
+
+
+class NoSink:
+    def write_at(self, offset: int, data: bytes) -> None:
+        raise AssertionError("no byte may arrive from a faulty endpoint")
+
+
+@pytest.mark.parametrize("kind", FAULTS)
+def test_no_error_shows_the_endpoints_password(kind, aws_env, s3_server, tmp_path):
+    """Each fault, on each data plane, through the store and the Lake: one line, the
+    endpoint (if named) as http://***@host:port, and the password nowhere in what a
+    traceback would print (botocore and obstore quote the full URL in their own errors)."""
+    errors: dict[str, BaseException] = {}
+    with faulty_endpoint(kind, s3_server) as (url, bucket):
+        for plane in ("boto3", "auto"):
+            store = S3Store(f"s3://{bucket}/x", endpoint_url=with_password(url), max_attempts=2,
+                            connect_timeout=1, read_timeout=1, data_plane=plane)
+            assert (store.fast_plane is not None) == (plane == "auto")
+            lake = Lake(store=store, cache_dir=tmp_path / "cache", progress=False)
+            calls = {"put": lambda: store.put_bytes("data/a", b"x"),
+                     "get": lambda: store.get_file("data/a", NoSink(), size=1),
+                     "push": lambda: lake.push(write(tmp_path / "a.log", "x\n"), what="app",
+                                               where="h1", start=START, data_version="0"),
+                     "list": lambda: lake.list(what="app")}
+            for op, call in calls.items():
+                with pytest.raises(DatalakeError, match=GIST[kind]) as info:
+                    call()
+                errors[f"{plane} {op}"] = info.value
+    port = url.rsplit(":", 1)[1]
+    for name, exc in errors.items():
+        assert "\n" not in str(exc) and "Generic S3 error" not in str(exc), (name, str(exc))
+        assert PASSWORD not in everything_shown(exc), (name, everything_shown(exc))
+    for plane in ("boto3", "auto"):
+        put = re.sub(r" \(\d+ tries\)", "", str(errors[f"{plane} put"]))
+        assert put == FAULTS[kind].format(port=port, bucket=bucket), plane
+
+
+@pytest.mark.parametrize("kind", ["refused", "not-found", "denied", "no-bucket"])
+def test_no_cli_output_shows_the_endpoints_password(kind, aws_env, s3_server, tmp_path):
+    """push on each plane and list, at --log-level debug (botocore logs every request's
+    URL): exit 1, the error as the last line, the password nowhere on stdout or stderr."""
+    src = write(tmp_path / "a.log", "x\n")
+    with faulty_endpoint(kind, s3_server) as (url, bucket):
+        env = dict(os.environ, AWS_ENDPOINT_URL=with_password(url), DATALAKE_LOG_LEVEL="debug",
+                   DATALAKE_STORAGE_URL=f"s3://{bucket}/x", DATALAKE_CACHE_DIR=str(tmp_path / "c"),
+                   DATALAKE_S3_CONNECT_TIMEOUT="1", DATALAKE_S3_READ_TIMEOUT="1")
+        runs = [(["push", str(src), "--what", "app", "--where", "h1", "--start", START,
+                  "--data-version", "0", "--s3-data-plane", plane], "put: ")
+                for plane in ("boto3", "auto")] + [(["list", "--what", "app"], "list: ")]
+        for args, what in runs:
+            proc = subprocess.run([sys.executable, "-m", "datalake_nb", *args], capture_output=True,
+                                  text=True, env=env, timeout=120)
+            last = proc.stderr.strip().splitlines()[-1]
+            assert proc.returncode == 1 and last.startswith("datalake: " + what), proc.stderr
+            assert re.search(GIST[kind], last), last
+            assert PASSWORD not in proc.stdout + proc.stderr, proc.stderr
+            assert "***@127.0.0.1" in proc.stderr  # botocore's debug lines, masked
 
 
 # -- server-side encryption and the expected bucket owner ------------------------------

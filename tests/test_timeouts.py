@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from typing import Iterator
 
 import boto3
@@ -91,6 +92,30 @@ def test_cli_on_a_silent_endpoint_exits_1_with_one_line(silent, tmp_path):
     assert proc.returncode == 1 and proc.stdout == ""
     assert proc.stderr.startswith("datalake: list: ") and "Traceback" not in proc.stderr
     assert_names_the_endpoint(proc.stderr, silent)
+
+
+@pytest.mark.parametrize("plane", ["boto3", "auto"])
+def test_a_silent_endpoints_password_is_never_shown(silent, plane, tmp_path):
+    """The endpoint named in the timeout's line is http://***@host:port, and the
+    password is not in the error, its causes (a notebook's traceback) or the CLI's output."""
+    secret = "N0tShown-Pa55word"
+    endpoint = silent.url.replace("://", f"://minio:{secret}@")
+    shown = silent.url.replace("://", "://***@")
+    settings = {"DATALAKE_STORAGE_URL": "s3://nobucket/x", "AWS_ENDPOINT_URL": endpoint,
+                "DATALAKE_S3_DATA_PLANE": plane, "DATALAKE_S3_READ_TIMEOUT": "0.5s",
+                "DATALAKE_S3_CONNECT_TIMEOUT": "0.5s", "DATALAKE_CACHE_DIR": str(tmp_path / "c")}
+    lake = Lake(config=resolve(settings))
+    assert (lake.store.fast_plane is not None) == (plane == "auto")
+    with pytest.raises(DatalakeError, match="did not answer in time") as info:
+        lake.store.put_bytes("data/a", b"x")  # the data plane's PUT
+    assert str(info.value).startswith(f"put: the S3 endpoint {shown} did not answer in time")
+    assert secret not in "".join(traceback.format_exception(info.value))
+    proc = subprocess.run([sys.executable, "-m", "datalake_nb", "list", "--what", "nginx"],
+                          capture_output=True, text=True, timeout=BOUND + 30,
+                          env=dict(os.environ, **settings, DATALAKE_PROGRESS="off"))
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.startswith(f"datalake: list: the S3 endpoint {shown} did not answer")
+    assert secret not in proc.stderr
 
 
 def test_a_timed_out_request_is_tried_twice_not_eight_times(silent, tmp_path):

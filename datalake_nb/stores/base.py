@@ -261,14 +261,3 @@ def _copy(src: BinaryIO, out: BinaryIO, progress: Progress | None) -> None:
         if progress:
             progress(len(chunk))
 
-
-def redact_url(url: str) -> str:
-    """The URL without a user:password@ part, so an error message cannot show a secret."""
-    head, sep, rest = url.partition("://")
-    user, at, after = rest.partition("@")
-    if sep and at and ":" in user.partition("/")[0]:  # user:pass@host, even if pass has a '/'
-        return f"{head}://***@{after}"
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    return head + sep + netloc + slash + path if sep else url

@@ -9,7 +9,8 @@ import urllib.parse
 
 from ..config import Config
 from ..core.errors import InvalidInput
-from .base import LocalStore, Store, redact_url
+from ..core.redact import redact_url
+from .base import LocalStore, Store
 
 
 def open_store(config: Config) -> Store:

@@ -19,6 +19,7 @@ import re
 from typing import Any, Callable, Iterator
 
 from ..core.errors import DatalakeError, NotFound
+from ..core.redact import redact_url, remember, safe_cause, scrub
 
 obstore: Any = None  # imported with the first FastPlane: `import datalake_nb` stays quick
 
@@ -32,6 +33,7 @@ class Unsuitable(Exception):
     configured (S3 answers 301 PermanentRedirect; boto3 follows it, obstore does not)."""
 
 
+CLOSED_HELP = "try again, and check AWS_ENDPOINT_URL (or a proxy on the way) if it keeps happening"
 REGION_ERRORS = ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException")
 
 
@@ -52,7 +54,7 @@ class FastPlane:
         import obstore.exceptions
         import obstore.store
         self.url = url
-        self.endpoint = endpoint_url or f"https://s3.{region or 'us-east-1'}.amazonaws.com"
+        self.endpoint = redact_url(endpoint_url or f"https://s3.{region or 'us-east-1'}.amazonaws.com")
         config: dict[str, Any] = {"region": region or "us-east-1"}
         if endpoint_url:
             # A custom endpoint (SeaweedFS, MinIO, moto) is addressed by path, as boto3 does.
@@ -90,47 +92,64 @@ class FastPlane:
 
     @contextlib.contextmanager
     def _errors(self, what: str, key: str) -> Iterator[None]:
-        """obstore's errors as ours: one line, the endpoint's words kept short."""
+        """obstore's errors as ours, worded as S3Store words boto3's: one line, what
+        failed, the store's URL or the endpoint (never a password), what to do.  obstore's
+        own text (many lines: the request's full URL, a debug dump) stays the cause,
+        unless it shows a secret."""
         try:
             yield
         except obstore.exceptions.AlreadyExistsError:
             raise Exists() from None
-        except FileNotFoundError:
-            raise NotFound(f"{what}: no such object in {self.url}") from None
-        except (obstore.exceptions.PermissionDeniedError,
-                obstore.exceptions.UnauthenticatedError) as exc:
-            raise DatalakeError(f"{what}: access denied to {self.url}; check the AWS credentials "
-                                "and the bucket policy") from exc
         except (obstore.exceptions.BaseError, OSError, TimeoutError) as exc:
             text = str(exc)
             if "redirect" in text.split("\n", 1)[0] or any(f"<Code>{c}</Code>" in text
                                                             for c in REGION_ERRORS):
-                raise Unsuitable(text.splitlines()[0]) from exc
-            raise DatalakeError(f"{what}: {self._explain(text)}") from exc
+                raise Unsuitable(scrub(text.splitlines()[0])) from exc
+            if isinstance(exc, FileNotFoundError) and what != "put" \
+                    and _tag("Code", text) in (None, "NoSuchKey"):  # not NoSuchBucket
+                raise NotFound(f"{what}: no such object in {self.url}") from None
+            raise DatalakeError(f"{what}: {self._explain(exc, text)}") from safe_cause(exc)
 
-    def _explain(self, text: str) -> str:
-        """The gist of obstore's message (many lines: a debug dump after the first),
-        worded as S3Store words boto3's errors."""
-        code = re.search(r"<Code>([^<]+)</Code>", text)
+    def _explain(self, exc: BaseException, text: str) -> str:
+        """The gist of obstore's message, in S3Store's words for boto3's errors."""
+        code, message = _tag("Code", text), _tag("Message", text)
         status = re.search(r"status code: (\d+)", text)
+        retries = re.search(r"after (\d+) retries", text)
+        tries = f" ({int(retries[1]) + 1} tries)" if retries else ""
         if "kind: Timeout" in text:
-            return (f"the S3 endpoint {self.endpoint} did not answer in time; check "
+            return (f"the S3 endpoint {self.endpoint} did not answer in time{tries}; check "
                     "AWS_ENDPOINT_URL, or raise DATALAKE_S3_READ_TIMEOUT")
         if "kind: Connect" in text:
-            return f"cannot reach the S3 endpoint {self.endpoint}; check AWS_ENDPOINT_URL"
-        if code and code[1] == "NoSuchBucket":
+            return f"cannot reach the S3 endpoint {self.endpoint}{tries}; check AWS_ENDPOINT_URL"
+        if "IncompleteMessage" in text or "connection closed" in text.lower():
+            return (f"the S3 endpoint {self.endpoint} closed the connection before answering"
+                    f"{tries}; {CLOSED_HELP}")
+        if code == "NoSuchBucket":
             return f"the bucket of {self.url} does not exist"
+        if isinstance(exc, (obstore.exceptions.PermissionDeniedError,
+                            obstore.exceptions.UnauthenticatedError)):
+            return (f"access denied to {self.url} ({code or 'AccessDenied'}); "
+                    "check the AWS credentials and the bucket policy")
         if code or status:
-            detail = code[1] if code else f"HTTP {status[1]}"  # type: ignore[index]
-            return f"S3 error {detail} on {self.url}"
-        first = text.strip().splitlines()
-        return f"{self.url}: {first[0][:200] if first else 'unknown error'}"
+            detail = code or f"HTTP {status[1]}"  # type: ignore[index]
+            return f"S3 error {detail} on {self.url}" + (f": {scrub(message)}" if message else "")
+        # "Generic S3 error: Error performing PUT <URL> in 1.4s, after 7 retries, ... - why"
+        first = (text.strip().splitlines() or ["unknown error"])[0]
+        why = scrub(first.rpartition(" - ")[2].strip())[:200]
+        return f"S3 request on {self.url} failed{tries}: {why}; {CLOSED_HELP}"
+
+
+def _tag(name: str, text: str) -> str | None:
+    """The text of the first <name> element of an S3 error answer quoted in ``text``."""
+    found = re.search(f"<{name}>([^<]+)</{name}>", text)
+    return found[1] if found else None
 
 
 def _provider(credentials: Any) -> Callable[[], dict[str, Any]]:
     """boto3's credentials (refreshable ones refresh themselves) in obstore's form."""
     def current() -> dict[str, Any]:
         frozen = credentials.get_frozen_credentials()
+        remember(frozen.secret_key, frozen.token)  # never in an error text, even quoted
         return {"access_key_id": frozen.access_key, "secret_access_key": frozen.secret_key,
                 "token": frozen.token,
                 "expires_at": datetime.datetime.now(datetime.timezone.utc)

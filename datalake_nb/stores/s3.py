@@ -25,8 +25,9 @@ import botocore.utils
 
 from ..config import Config, duration_seconds
 from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
+from ..core.redact import password_of, redact_url, remember, safe_cause, scrub
 from . import fast
-from .base import CHUNK, Entry, Leftover, Progress, Sink, Store, redact_url
+from .base import CHUNK, Entry, Leftover, Progress, Sink, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,10 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     parsed = urllib.parse.urlparse(url)
     bucket, prefix = parsed.netloc, parsed.path.strip("/")
     if not BUCKET_RE.match(bucket):
-        raise InvalidInput("storage URL", f"{redact_url(url)!r}: {bucket!r} is not a valid "
-                                          "bucket name (3-63 lowercase letters, digits, '.' and '-')")
+        shown = redact_url(url)  # a user:password@ is no bucket name, and no echo either
+        raise InvalidInput("storage URL", f"{shown!r}: {urllib.parse.urlparse(shown).netloc!r} is "
+                                          "not a valid bucket name (3-63 lowercase letters, "
+                                          "digits, '.' and '-')")
     if "//" in parsed.path or len(prefix.encode()) > PREFIX_MAX or parsed.query or parsed.fragment:
         raise InvalidInput("storage URL", f"{url!r}: the prefix must be a plain path of at most "
                                           f"{PREFIX_MAX} bytes")
@@ -73,38 +76,47 @@ class _Conflict(Exception):
 @contextlib.contextmanager
 def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
     """The one place boto3/botocore errors become ours: one clear line (never with
-    credentials) that keeps boto's exception as its ``__cause__`` for debugging.  With
-    ``created``, a failed If-None-Match condition is _Exists (and a 409 _Conflict)."""
+    credentials, nor the endpoint's password) that keeps boto's exception as its
+    ``__cause__`` for debugging, unless its text shows a secret.  With ``created``, a
+    failed If-None-Match condition is _Exists (and a 409 _Conflict)."""
     try:
         yield
     except botocore.exceptions.ClientError as exc:
         err = exc.response.get("Error", {})
         code = err.get("Code", "?")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
         if created and code in ("PreconditionFailed", "412"):
             raise _Exists() from None
         if created and code in ("ConditionalRequestConflict", "409"):
             raise _Conflict() from None
         if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload"):
-            raise NotFound(f"{what}: no such object in {url}") from exc
+            raise NotFound(f"{what}: no such object in {url}") from safe_cause(exc)
         if code == "NoSuchBucket":
-            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from exc
+            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from safe_cause(exc)
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
             raise DatalakeError(f"{what}: access denied to {url} ({code}); check the AWS "
-                                "credentials and the bucket policy") from exc
-        raise DatalakeError(f"{what}: S3 error {code} on {url}: {err.get('Message', '')}") from exc
+                                "credentials and the bucket policy") from safe_cause(exc)
+        message = scrub(str(err.get("Message") or "")).strip()
+        raise DatalakeError(f"{what}: S3 error {code or f'HTTP {status}'} on {url}"
+                            + (f": {message}" if message else "")) from safe_cause(exc)
     except botocore.exceptions.NoCredentialsError as exc:
         raise DatalakeError(f"{what}: no AWS credentials found for {url}; set AWS_PROFILE or "
-                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from exc
+                            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from safe_cause(exc)
     except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError) as exc:
         phase = "answer" if isinstance(exc, botocore.exceptions.ReadTimeoutError) else "accept a connection"
         raise DatalakeError(f"{what}: the S3 endpoint {_endpoint_of(exc)} did not {phase} in time "
                             f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL, or raise "
-                            "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT") from exc
+                            "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT"
+                            ) from safe_cause(exc)
     except botocore.exceptions.EndpointConnectionError as exc:
         raise DatalakeError(f"{what}: cannot reach the S3 endpoint {_endpoint_of(exc)} "
-                            f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL") from exc
+                            f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL"
+                            ) from safe_cause(exc)
+    except botocore.exceptions.ConnectionClosedError as exc:
+        raise DatalakeError(f"{what}: the S3 endpoint {_endpoint_of(exc)} closed the connection "
+                            f"before answering; {fast.CLOSED_HELP}") from safe_cause(exc)
     except botocore.exceptions.BotoCoreError as exc:
-        raise DatalakeError(f"{what}: {exc}") from exc
+        raise DatalakeError(f"{what}: {scrub(str(exc))}") from safe_cause(exc)
 
 
 def _seconds(value: float | str | None, default: float) -> float:
@@ -127,7 +139,7 @@ def _endpoint_of(exc: botocore.exceptions.BotoCoreError) -> str:
     """scheme://host[:port] of the request that failed: the endpoint, without the bucket
     path and the query (``?list-type=2&prefix=...``) that would only confuse."""
     parts = urllib.parse.urlsplit(str(exc.kwargs.get("endpoint_url") or ""))
-    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else "(unknown)"
+    return redact_url(f"{parts.scheme}://{parts.netloc}") if parts.netloc else "(unknown)"
 
 
 def _bound_timeout_retries(caught_exception: BaseException | None = None,
@@ -330,6 +342,7 @@ class S3Store(Store):
                  connect_timeout: float | str | None = None, read_timeout: float | str | None = None,
                  data_plane: str = "auto", download_part: int = DOWNLOAD_PART):
         self.bucket, self.prefix = parse_s3_url(url)
+        remember(password_of(endpoint_url or ""), secret_key)  # masked in every error text
         self.download_part = download_part
         self.url = f"s3://{self.bucket}/{self.prefix}"
         # Sent with every request: reads name the owner, writes also ask for encryption.
