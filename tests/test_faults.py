@@ -285,3 +285,18 @@ def test_a_missing_bucket_is_a_clear_error(aws_env, tmp_path):
                            "s3://no-such-bucket-datalake/x"], capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stderr.strip() == (
         "datalake: list: the bucket of s3://no-such-bucket-datalake/x/ does not exist")
+
+
+def test_a_refused_upload_says_nothing_was_archived_without_asking(bucket, tmp_path, monkeypatch):
+    """Access denied (a 4xx) changed nothing: the push says so at once, with no HEAD to
+    ask whether the object is there after all."""
+    denied = (403, b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                   b"<Message>Access Denied</Message></Error>")
+    path = write(tmp_path / "a.log", "x\n")
+    with wire_proxy(os.environ["AWS_ENDPOINT_URL"], pick=lambda n: True, answer=denied) as wire:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", wire.url)
+        monkeypatch.setenv("DATALAKE_S3_DATA_PLANE", "boto3")
+        lake = Lake(f"s3://{bucket}/logs", cache_dir=tmp_path / "cache", progress=False)
+        with pytest.raises(DatalakeError, match=r"access denied .*; nothing was archived$"):
+            lake.push(path, **FIELDS)
+        assert [r.method for r in wire.requests()] == ["PUT"]

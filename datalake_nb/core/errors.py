@@ -18,6 +18,11 @@ class InvalidInput(DatalakeError, ValueError):
         super().__init__(f"{field}: {problem}")
 
 
+class Refused(DatalakeError):
+    """The store refused a request (no such bucket, access denied, another 4xx answer) or
+    it was never sent (no credentials, nothing listening): it changed nothing."""
+
+
 class NotFound(DatalakeError, LookupError):
     """A record or object that was asked for does not exist."""
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from ..core import layout
-from ..core.errors import DatalakeError, InvalidInput
+from ..core.errors import DatalakeError, InvalidInput, Refused
 from ..core.metadata import Record, check_fields, ext_of
 from ..stores.base import Store
 from .hashing import HashedUpload, content_hash, hash_open_file
@@ -118,6 +118,8 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
                 else:
                     store.put_file(key, body, meta, advance, size=size, if_absent=True)
                     sent = 0
+            except Refused as exc:  # nothing was written: no need to ask
+                raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
             except DatalakeError as exc:
                 sent = 0
                 _uploaded_after_all(store, key, path, exc)

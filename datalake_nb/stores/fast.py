@@ -18,7 +18,7 @@ import importlib.util
 import re
 from typing import Any, Callable, Iterator
 
-from ..core.errors import DatalakeError, NotFound
+from ..core.errors import DatalakeError, NotFound, Refused
 from ..core.redact import redact_url, remember, safe_cause, scrub
 
 obstore: Any = None  # imported with the first FastPlane: `import datalake_nb` stays quick
@@ -108,7 +108,11 @@ class FastPlane:
             if isinstance(exc, FileNotFoundError) and what != "put" \
                     and _tag("Code", text) in (None, "NoSuchKey"):  # not NoSuchBucket
                 raise NotFound(f"{what}: no such object in {self.url}") from None
-            raise DatalakeError(f"{what}: {self._explain(exc, text)}") from safe_cause(exc)
+            refused = "kind: Connect" in text or isinstance(exc, (
+                obstore.exceptions.PermissionDeniedError, obstore.exceptions.UnauthenticatedError)
+            ) or _tag("Code", text) == "NoSuchBucket"
+            raise (Refused if refused else DatalakeError)(
+                f"{what}: {self._explain(exc, text)}") from safe_cause(exc)
 
     def _explain(self, exc: BaseException, text: str) -> str:
         """The gist of obstore's message, in S3Store's words for boto3's errors."""

@@ -24,7 +24,7 @@ import botocore.session
 import botocore.utils
 
 from ..config import Config, duration_seconds
-from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound
+from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound, Refused
 from ..core.redact import password_of, redact_url, remember, safe_cause, scrub
 from . import fast
 from .base import CHUNK, Entry, Leftover, Progress, Sink, Store
@@ -92,15 +92,16 @@ def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
         if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload"):
             raise NotFound(f"{what}: no such object in {url}") from safe_cause(exc)
         if code == "NoSuchBucket":
-            raise DatalakeError(f"{what}: the bucket of {url} does not exist") from safe_cause(exc)
+            raise Refused(f"{what}: the bucket of {url} does not exist") from safe_cause(exc)
         if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
-            raise DatalakeError(f"{what}: access denied to {url} ({code}); check the AWS "
-                                "credentials and the bucket policy") from safe_cause(exc)
+            raise Refused(f"{what}: access denied to {url} ({code}); check the AWS "
+                          "credentials and the bucket policy") from safe_cause(exc)
         message = scrub(str(err.get("Message") or "")).strip()
-        raise DatalakeError(f"{what}: S3 error {code or f'HTTP {status}'} on {url}"
-                            + (f": {message}" if message else "")) from safe_cause(exc)
+        kind = Refused if isinstance(status, int) and 400 <= status < 500 else DatalakeError
+        raise kind(f"{what}: S3 error {code or f'HTTP {status}'} on {url}"
+                   + (f": {message}" if message else "")) from safe_cause(exc)
     except botocore.exceptions.NoCredentialsError as exc:
-        raise DatalakeError(f"{what}: no AWS credentials found for {url}; set AWS_PROFILE or "
+        raise Refused(f"{what}: no AWS credentials found for {url}; set AWS_PROFILE or "
                             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY") from safe_cause(exc)
     except (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectTimeoutError) as exc:
         phase = "answer" if isinstance(exc, botocore.exceptions.ReadTimeoutError) else "accept a connection"
@@ -109,7 +110,7 @@ def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
                             "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT"
                             ) from safe_cause(exc)
     except botocore.exceptions.EndpointConnectionError as exc:
-        raise DatalakeError(f"{what}: cannot reach the S3 endpoint {_endpoint_of(exc)} "
+        raise Refused(f"{what}: cannot reach the S3 endpoint {_endpoint_of(exc)} "
                             f"({TIMEOUT_ATTEMPTS} tries); check AWS_ENDPOINT_URL"
                             ) from safe_cause(exc)
     except botocore.exceptions.ConnectionClosedError as exc:
