@@ -443,7 +443,7 @@ def settings_help() -> str:
     lines = ["configuration (argument > environment variable > config file):"]
     for setting in SETTINGS:
         flag = setting.flag or "(no option)"
-        lines.append(f"  {setting.name:<24} {flag:<16} {setting.help}")
+        lines.append(f"  {setting.name:<24} {flag:<16} {setting.described}")
     files = ", ".join(str(p) for p, _ in config_files({})[:2])
     lines += ["", f"config files hold NAME=value lines: {files}, then $DATALAKE_CONFIG.",
               "", "times: " + times.HELP + "."]
@@ -457,7 +457,7 @@ def add_settings(parser: argparse.ArgumentParser, title: str = "configuration") 
         if setting.flag:
             group.add_argument(setting.flag, dest=setting.name, metavar="VALUE",
                                default=argparse.SUPPRESS, choices=setting.choices,
-                               help=f"{setting.help} [{setting.name}]")
+                               help=f"{setting.described} [{setting.name}]")
 
 
 def build_parser(prog: str = "datalake", settings: bool = True) -> Parser:
@@ -573,4 +573,4 @@ def secrets(config: Config) -> list[str]:
 
 def configure_logging(config: Config) -> None:
     """--log-level for this command, with every secret masked."""
-    logs.configure(config["DATALAKE_LOG_LEVEL"] or "warning", secrets(config))
+    logs.configure(config.value("DATALAKE_LOG_LEVEL"), secrets(config))

@@ -60,6 +60,13 @@ class Setting:
     duration: tuple[float, float] | None = None  # a duration, with its (min, max) seconds
     whole: tuple[int, int] | None = None  # a whole number, with its (min, max)
 
+    @property
+    def described(self) -> str:
+        """The help with the default, said once here (a computed default says its own)."""
+        if isinstance(self.default, str) and "(default" not in self.help:
+            return f"{self.help} (default: {self.default})"
+        return self.help
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_STORAGE_URL", "--storage-url",
@@ -71,12 +78,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_FETCH_DIR", "--fetch-dir",
             "default folder that fetch writes files into (default: the current folder)", "."),
     Setting("DATALAKE_CONCURRENCY", "--concurrency",
-            "files in flight at once in push and fetch (and listings in parallel) "
-            "(default: 32)", "32", whole=(1, 256)),
+            "files in flight at once in push and fetch (and listings in parallel)", "32",
+            whole=(1, 256)),
     Setting("DATALAKE_PART_CONCURRENCY", "--part-concurrency",
             "parts of large files (16 MiB and more) in flight at once on S3, shared by all "
-            "the files in flight: a push holds each part in memory, up to 16 MiB "
-            "(default: 8, about 128 MiB)", "8", whole=(1, 256)),
+            "the files in flight: a push holds each part in memory, up to 16 MiB (about "
+            "128 MiB at the default)", "8", whole=(1, 256)),
     Setting("DATALAKE_PROGRESS", "--progress",
             "progress bars: auto (on a terminal or in a notebook), on, off", "auto",
             choices=("auto", "on", "off")),
@@ -84,17 +91,17 @@ SETTINGS: tuple[Setting, ...] = (
             "boto3 retry mode for S3 errors: standard or adaptive", "standard",
             choices=("standard", "adaptive")),
     Setting("DATALAKE_S3_CONNECT_TIMEOUT", "--s3-connect-timeout",
-            "give up connecting to S3 after this long (then one more try): " + DURATION_HELP
-            + " (default: 5s)", "5s", duration=(0.1, 3600)),
+            "give up connecting to S3 after this long (then one more try): " + DURATION_HELP,
+            "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_S3_READ_TIMEOUT", "--s3-read-timeout",
             "give up on an S3 answer after this long without a byte (then one more try); "
-            "transfers go on while bytes flow (default: 5s)", "5s", duration=(0.1, 3600)),
+            "transfers go on while bytes flow", "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_S3_DATA_PLANE", "--s3-data-plane",
             "who sends small files' PUTs and GETs: auto (obstore when installed, about 5x "
             "less CPU per file) or boto3", "auto", choices=("auto", "boto3")),
     Setting("DATALAKE_STALE_AGE", "--stale-age",
             "check --repair removes temporary files and aborts unfinished S3 uploads older "
-            "than this (default: 1d)", "1d", duration=(0, 100 * 365 * 86400)),
+            "than this", "1d", duration=(0, 100 * 365 * 86400)),
     Setting("DATALAKE_LOG_LEVEL", "--log-level",
             "log to stderr from this level: warning, info or debug (S3 requests and retries); "
             "secrets are masked", "warning", choices=("warning", "info", "debug")),
@@ -118,6 +125,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AWS_SECRET_ACCESS_KEY", None, "AWS secret key (file or environment only)", secret=True),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def default_of(name: str) -> str:
+    """A setting's fixed default (the one place it is written is its Setting)."""
+    default = BY_NAME[name].default
+    assert isinstance(default, str), f"{name} has no fixed default"
+    return default
+
+
+def default_whole(name: str) -> int:
+    """A whole-number setting's default, for code that runs without a Config (the one
+    place a default is written is its Setting)."""
+    return int(default_of(name))
 
 
 def config_files(environ: Mapping[str, str]) -> list[tuple[Path, bool]]:
@@ -213,6 +233,18 @@ class Config:
 
     def __getitem__(self, name: str) -> str | None:
         return self.values.get(name)
+
+    def value(self, name: str) -> str:
+        """A setting that has a fixed default, as text: never None."""
+        return self.values.get(name) or default_of(name)
+
+    def whole(self, name: str) -> int:
+        """A whole-number setting (its default if nothing set it: never None)."""
+        return int(self.values.get(name) or default_of(name))
+
+    def seconds(self, name: str) -> float:
+        """A duration setting in seconds (its default if nothing set it)."""
+        return duration_seconds(name, self.values.get(name) or default_of(name))
 
     def __repr__(self) -> str:
         """Without secret values, so a traceback or a notebook's echo cannot leak them."""

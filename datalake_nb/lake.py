@@ -60,7 +60,7 @@ class Lake:
             raise InvalidInput("Lake", "give url or store=, not both")
         self.config = config or resolve({"DATALAKE_STORAGE_URL": url,
                                          "DATALAKE_CACHE_DIR": cache_dir})
-        self.concurrency = int(self.config["DATALAKE_CONCURRENCY"])
+        self.concurrency = self.config.whole("DATALAKE_CONCURRENCY")
         self.store = store or open_store(self.config)
         self.cache = Cache(self.config["DATALAKE_CACHE_DIR"])
         as_progress(progress)  # a bad value fails here, not at the first push
@@ -158,7 +158,7 @@ class Lake:
         return check(self.store, repair=repair, delete_orphans=delete_orphans, deep=deep,
                      concurrency=self.concurrency, cache_root=self.cache.root,
                      progress=as_progress(self.progress),
-                     stale_age=stale_age or self.config["DATALAKE_STALE_AGE"])
+                     stale_age=stale_age or self.config.value("DATALAKE_STALE_AGE"))
 
     def timeline(self, frame: "pd.DataFrame | None" = None, **filters: Any) -> Any:
         """A picture of coverage (one row per where, colour by what) so gaps stand out.
@@ -214,7 +214,7 @@ class Lake:
         if items is None and not asked:
             raise InvalidInput("fetch", "give items (ids, records or a list() frame) or at "
                                         "least one of what=, where=, start=, end=, work_id=")
-        folder = os.fspath(dest if dest is not None else self.config["DATALAKE_FETCH_DIR"] or ".")
+        folder = os.fspath(dest if dest is not None else self.config.value("DATALAKE_FETCH_DIR"))
         shown = self._progress(progress)
         if items is not None:
             return fetching.fetch_records(self.store, self.cache, self._pool(),

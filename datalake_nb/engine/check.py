@@ -45,7 +45,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from ..config import duration_seconds
+from ..config import default_of, default_whole, duration_seconds
 from ..core import layout
 from ..core.errors import DatalakeError
 from ..core.metadata import Record
@@ -139,7 +139,8 @@ class Report:
 
 
 def check(store: Store, repair: bool = False, delete_orphans: bool = False,
-          deep: bool = False, concurrency: int = 8, stale_age: str | float = "1d",
+          deep: bool = False, concurrency: int = default_whole("DATALAKE_CONCURRENCY"),
+          stale_age: str | float = default_of("DATALAKE_STALE_AGE"),
           cache_root: Path | None = None, progress: Progress | None = None) -> Report:
     """Audit the lake in ``store`` (see the module's docstring); with ``repair`` /
     ``delete_orphans`` also fix what those allow; ``deep`` reads ``concurrency`` objects

@@ -123,7 +123,7 @@ class LakePicker(widgets.VBox):
             self.quick.value = quick
         self._show_results()
         if self.lake is not None:
-            self.dest.value = self.lake.config["DATALAKE_FETCH_DIR"] or "."
+            self.dest.value = self.lake.config.value("DATALAKE_FETCH_DIR")
             self.summary.value = f"connecting to {html.escape(self.lake.url)}…"
             self._start("Catalog", lambda cancel: self._load(cancel), self._catalog_failed)
 
@@ -456,7 +456,7 @@ class LakePicker(widgets.VBox):
 
     def _dest(self) -> Path:
         lake = self._require_lake()
-        return Path(self.dest.value.strip() or lake.config["DATALAKE_FETCH_DIR"] or ".").expanduser()
+        return Path(self.dest.value.strip() or lake.config.value("DATALAKE_FETCH_DIR")).expanduser()
 
     def _clear_fetch(self) -> None:
         """Forget the last fetch: its paths, its progress, a question not answered."""

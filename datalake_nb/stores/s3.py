@@ -23,7 +23,7 @@ import botocore.exceptions
 import botocore.session
 import botocore.utils
 
-from ..config import Config, duration_seconds
+from ..config import Config, default_whole, duration_seconds
 from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound, Refused
 from ..core.redact import password_of, redact_url, remember, safe_cause, scrub
 from . import fast
@@ -324,18 +324,20 @@ class S3Store(Store):
     def from_config(cls, url: str, config: Config) -> "S3Store":
         """The store for ``url`` with the S3 settings of a resolved configuration."""
         return cls(url, endpoint_url=config["AWS_ENDPOINT_URL"], region=config["AWS_DEFAULT_REGION"],
-                   profile=config["AWS_PROFILE"], concurrency=int(config["DATALAKE_CONCURRENCY"] or 32),
-                   part_concurrency=int(config["DATALAKE_PART_CONCURRENCY"] or 8),
-                   retry_mode=config["DATALAKE_S3_RETRY_MODE"] or "standard",
+                   profile=config["AWS_PROFILE"], concurrency=config.whole("DATALAKE_CONCURRENCY"),
+                   part_concurrency=config.whole("DATALAKE_PART_CONCURRENCY"),
+                   retry_mode=config.value("DATALAKE_S3_RETRY_MODE"),
                    access_key=config["AWS_ACCESS_KEY_ID"], secret_key=config["AWS_SECRET_ACCESS_KEY"],
                    sse=config["DATALAKE_S3_SSE"], sse_kms_key_id=config["DATALAKE_S3_SSE_KMS_KEY_ID"],
                    expected_bucket_owner=config["DATALAKE_S3_EXPECTED_BUCKET_OWNER"],
                    connect_timeout=config["DATALAKE_S3_CONNECT_TIMEOUT"],
                    read_timeout=config["DATALAKE_S3_READ_TIMEOUT"],
-                   data_plane=config["DATALAKE_S3_DATA_PLANE"] or "auto")
+                   data_plane=config.value("DATALAKE_S3_DATA_PLANE"))
 
     def __init__(self, url: str, endpoint_url: str | None = None, region: str | None = None,
-                 profile: str | None = None, concurrency: int = 32, part_concurrency: int = 8,
+                 profile: str | None = None,
+                 concurrency: int = default_whole("DATALAKE_CONCURRENCY"),
+                 part_concurrency: int = default_whole("DATALAKE_PART_CONCURRENCY"),
                  retry_mode: str = "standard",
                  max_attempts: int = 8, access_key: str | None = None, secret_key: str | None = None,
                  sse: str | None = None, sse_kms_key_id: str | None = None,
