@@ -31,7 +31,7 @@ from datalake_nb.config import resolve
 from datalake_nb.core import layout
 from datalake_nb.core.metadata import check_fields
 from datalake_nb.engine.hashing import hash_file
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 
 from .support import RequestCounter, Tools, medians, run, timed
 

@@ -27,7 +27,7 @@ from .engine.progress import ProgressArg, as_progress, opened
 from .engine.query import Index
 from .output import to_frame
 from .stores.base import Store
-from .stores.factory import open_store
+from .stores.registry import open_store
 
 if TYPE_CHECKING:
     import pandas as pd

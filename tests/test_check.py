@@ -12,7 +12,7 @@ import pytest
 from datalake_nb import Lake
 from datalake_nb.core import layout
 from datalake_nb.engine.check import check
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 
 from support.faults import FaultyStore, spoil
 from support.helpers import snapshot, write

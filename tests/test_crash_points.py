@@ -32,7 +32,7 @@ PUSHER = textwrap.dedent("""
     from pathlib import Path
     from datalake_nb import Lake
     from datalake_nb.config import resolve
-    from datalake_nb.stores.factory import open_store
+    from datalake_nb.stores.registry import open_store
     from support.faults import StopBefore
     url, family, marker, path = sys.argv[2:6]
     config = resolve({"DATALAKE_STORAGE_URL": url, "DATALAKE_CACHE_DIR": sys.argv[6]})

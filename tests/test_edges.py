@@ -11,7 +11,7 @@ from datalake_nb import DatalakeError, InvalidInput, Lake
 from datalake_nb.config import resolve
 from datalake_nb.core import layout
 from datalake_nb.engine.progress import Progress, TqdmProgress, as_progress
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 
 from support.helpers import write
 

@@ -16,7 +16,7 @@ from datalake_nb import DatalakeError, IntegrityError, InvalidInput, Lake
 from datalake_nb.engine.cache import Cache, remove_temp_files, temp_file
 from datalake_nb import Interrupted
 from datalake_nb.engine.progress import Progress, TqdmProgress
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 
 from support.helpers import CountingStore, write
 

@@ -448,7 +448,7 @@ def test_close_closes_the_controls(local_lake):
 
 # -- issue 11: never block the kernel, never surprise --------------------------------------
 
-from datalake_nb.stores.base import LocalStore  # noqa: E402
+from datalake_nb.stores.local import LocalStore  # noqa: E402
 
 from support.helpers import CountingStore  # noqa: E402
 

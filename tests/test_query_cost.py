@@ -8,7 +8,7 @@ import pytest
 from datalake_nb import Lake
 from datalake_nb.core import layout
 from datalake_nb.core.metadata import check_fields
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 
 from support.helpers import CountingStore
 

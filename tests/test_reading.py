@@ -19,7 +19,7 @@ from datalake_nb import DamagedFile, IntegrityError, InvalidInput, Lake
 from datalake_nb.rows import formats
 from datalake_nb.rows import grep as grepping
 from datalake_nb.core import layout
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 
 from support.helpers import write
 

@@ -14,7 +14,7 @@ import pytest
 from datalake_nb import DatalakeError, Lake, NotFound
 from datalake_nb.core import layout, times
 
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 
 from support import figures
 from support.faults import FaultyStore

@@ -26,7 +26,7 @@ from datalake_nb.engine.hashing import hash_file
 from datalake_nb.engine.check import check
 from datalake_nb.engine.hashing import content_hash
 from datalake_nb.core.redact import redact_url, remember, scrub
-from datalake_nb.stores.base import LocalStore
+from datalake_nb.stores.local import LocalStore
 from datalake_nb.stores.s3 import S3Store
 
 from support.helpers import write

@@ -53,7 +53,8 @@ from ..core.times import now_ms
 from ..output import human_size
 from .hashing import hash_stream
 from .progress import Progress
-from ..stores.base import Entry, Leftover, Store, remove_old_file
+from ..stores.base import Entry, Leftover, Store
+from ..stores.local import remove_old_file
 
 if TYPE_CHECKING:
     import pandas as pd

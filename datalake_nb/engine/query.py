@@ -12,7 +12,8 @@ from ..core import layout
 from ..core.errors import NotFound
 from ..core.metadata import Record, check_id, check_name
 from ..core.query import Query
-from ..stores.base import Entry, LocalStore, Store
+from ..stores.base import Entry, Store
+from ..stores.local import LocalStore
 from .pool import Pool
 
 WHERE_INDEX_MAX = 8  # wheres a query finds through their where entries; more: data listings

@@ -29,7 +29,7 @@ from ..core.metadata import Record
 from .formats import Parser
 from ..engine.hashing import content_hash, corrupt_message
 from ..stores.base import Store
-from ..stores.factory import open_store
+from ..stores.registry import open_store
 
 # Settings a worker needs to reach the store that are not secret (keys never travel).
 STORE_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_PROFILE",

@@ -26,7 +26,7 @@ import botocore.utils
 from ..config import Config, default_whole, duration_seconds
 from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound, Refused
 from ..core.redact import password_of, redact_url, remember, safe_cause, scrub
-from . import fast
+from . import s3_fast as fast
 from .base import CHUNK, Entry, Leftover, Progress, Sink, Store
 
 log = logging.getLogger(__name__)

@@ -71,7 +71,7 @@ def write(path: Path, text: str) -> Path:
 def snapshot(lake) -> dict[str, object]:
     """Everything a lake holds, byte for byte: each file under a local root (hidden ones
     too), or each object in the S3 bucket with its user metadata."""
-    from datalake_nb.stores.base import LocalStore
+    from datalake_nb.stores.local import LocalStore
     store = lake.store
     if isinstance(store, LocalStore):
         if not store.root.exists():
