@@ -1,6 +1,6 @@
 """Client CPU per small file of ``Lake.push`` and ``Lake.fetch`` (in one process, through
 the API) with the small PUTs and GETs sent by boto3 (``DATALAKE_S3_DATA_PLANE=boto3``)
-or by obstore (``auto``, the default; stores/fast.py).  Listing and everything else are
+or by obstore (``auto``, the default; stores/s3_fast.py).  Listing and everything else are
 boto3's in both.
 
     python -m bench.data_plane [--files 2000] [--concurrency 8] [--endpoint URL]

@@ -389,7 +389,7 @@ class S3Store(Store):
     @property
     def fast_plane(self) -> "fast.FastPlane | None":
         """The obstore data plane for small PUTs and GETs, made on first use (None: boto3
-        does them; see stores/fast.py for when)."""
+        does them; see stores/s3_fast.py for when)."""
         if self._fast_args is None or self._fast_plane is not None:
             return self._fast_plane
         with self._fast_lock:
