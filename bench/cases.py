@@ -29,7 +29,7 @@ from boto3.s3.transfer import TransferConfig
 from datalake_nb import Lake
 from datalake_nb.config import resolve
 from datalake_nb.core import layout
-from datalake_nb.core.metadata import check_fields
+from datalake_nb.core.metadata import validate_fields
 from datalake_nb.engine.hashing import hash_file
 from datalake_nb.stores.local import LocalStore
 
@@ -521,7 +521,7 @@ def seed(store: Any, records: int) -> None:
     keys = []
     for n in range(records):
         hour, where = divmod(n, len(WHERES))
-        fields = check_fields(what="nginx", where=WHERES[where], start=BASE + hour * HOUR,
+        fields = validate_fields(what="nginx", where=WHERES[where], start=BASE + hour * HOUR,
                               end=BASE + (hour + 1) * HOUR - 1, data_version="0")
         keys.append(layout.data_key(layout.build_record(fields, "0" * 32, ".log")))
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
@@ -622,7 +622,7 @@ def seed_wheres(put: Callable[[str, bytes], object], wheres: list[str], hours: i
     from before where entries: queries filter the data listings)."""
     for hour in range(hours):
         for where in wheres:
-            fields = check_fields(what="nginx", where=where, start=BASE + hour * HOUR,
+            fields = validate_fields(what="nginx", where=where, start=BASE + hour * HOUR,
                                   end=BASE + (hour + 1) * HOUR - 1, data_version="0")
             rec = layout.build_record(fields, "0" * 32, ".log")
             put(layout.data_key(rec), b"")

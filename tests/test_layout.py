@@ -10,7 +10,7 @@ import urllib.parse
 import pytest
 
 from datalake_nb.core import layout
-from datalake_nb.core.metadata import Record, check_fields, check_id
+from datalake_nb.core.metadata import Record, validate_fields, validate_id
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -28,7 +28,7 @@ CLASSES = [("1h", HOUR), ("1d", DAY), ("32d", 32 * DAY), ("400d", 400 * DAY),
 def _rec(start=T0, end=None, what="syslog", where="webserver01", data_version="0",
          work_id=None, hash_hex=HASH, ext=".log", **extra) -> Record:
     """A record built the way the lake builds one: validated fields, then build_record."""
-    fields = check_fields(what=what, where=where, start=start, end=end,
+    fields = validate_fields(what=what, where=where, start=start, end=end,
                           data_version=data_version, work_id=work_id)
     return layout.build_record(fields, hash_hex, ext, **extra)
 
@@ -156,7 +156,7 @@ def test_keys_are_well_formed_for_every_record():
         for seg in segments:
             assert seg not in ("", ".", ".."), key
             assert len(seg.encode()) <= 255, key
-        assert check_id(rec.id) == rec.id
+        assert validate_id(rec.id) == rec.id
         assert int(rec.id[:12], 16) == rec.start
         assert int(rec.id[12], 16) == layout.span_class(rec.start, rec.end)
 

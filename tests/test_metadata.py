@@ -10,8 +10,8 @@ import pytest
 
 from datalake_nb.core import metadata
 from datalake_nb.core.errors import InvalidInput
-from datalake_nb.core.metadata import (Record, check_ext, check_fields, check_id, check_name,
-                                       check_work_id, ext_of, make_id)
+from datalake_nb.core.metadata import (Record, validate_ext, validate_fields, validate_id, validate_name,
+                                       validate_work_id, ext_of, make_id)
 
 UTC = dt.timezone.utc
 START = 1426809920345          # 2015-03-20T00:05:20.345Z (the seed's example)
@@ -47,7 +47,7 @@ def _raises_for(field, func, *args, **kwargs) -> InvalidInput:
 
 
 # --------------------------------------------------------------------------
-# check_name: what, where, data-version
+# validate_name: what, where, data-version
 # --------------------------------------------------------------------------
 
 GOOD_NAMES = ["a", "Z", "0", "-", "_", "syslog", "webserver02", "whirlyweb02-prod",
@@ -57,16 +57,16 @@ GOOD_NAMES = ["a", "Z", "0", "-", "_", "syslog", "webserver02", "whirlyweb02-pro
 @pytest.mark.parametrize("field, limit", NAME_FIELDS)
 @pytest.mark.parametrize("value", GOOD_NAMES)
 def test_check_name_accepts(field, limit, value):
-    assert check_name(field, value) == value
+    assert validate_name(field, value) == value
 
 
 @pytest.mark.parametrize("field, limit", NAME_FIELDS)
 def test_check_name_length_limit(field, limit):
-    assert check_name(field, "a" * limit) == "a" * limit
-    assert check_name(field, "-" * limit) == "-" * limit
-    err = _raises_for(field, check_name, field, "a" * (limit + 1))
+    assert validate_name(field, "a" * limit) == "a" * limit
+    assert validate_name(field, "-" * limit) == "-" * limit
+    err = _raises_for(field, validate_name, field, "a" * (limit + 1))
     assert str(limit) in str(err)
-    _raises_for(field, check_name, field, "b" * 1000)
+    _raises_for(field, validate_name, field, "b" * 1000)
 
 
 def test_limits_are_the_spec_limits():
@@ -104,34 +104,34 @@ BAD_NAMES = [
 @pytest.mark.parametrize("field, limit", NAME_FIELDS)
 @pytest.mark.parametrize("value", BAD_NAMES, ids=repr)
 def test_check_name_rejects(field, limit, value):
-    _raises_for(field, check_name, field, value)
+    _raises_for(field, validate_name, field, value)
 
 
 @pytest.mark.parametrize("field, limit", NAME_FIELDS)
 @pytest.mark.parametrize("value", [None, 0, 12, 1.5, True, b"syslog", ["syslog"], ("a",), {}],
                          ids=repr)
 def test_check_name_rejects_wrong_types(field, limit, value):
-    _raises_for(field, check_name, field, value)
+    _raises_for(field, validate_name, field, value)
 
 
 @pytest.mark.parametrize("field, limit", NAME_FIELDS)
 def test_check_name_rejects_trailing_newline(field, limit):
-    _raises_for(field, check_name, field, "syslog\n")
+    _raises_for(field, validate_name, field, "syslog\n")
 
 
 def test_what_with_extension_says_so():
-    err = _raises_for("what", check_name, "what", "nginx.log")
+    err = _raises_for("what", validate_name, "what", "nginx.log")
     assert "extension" in str(err)
     assert "'nginx.log'" in str(err)
 
 
 def test_bad_character_is_named():
-    err = _raises_for("where", check_name, "where", "web/01")
+    err = _raises_for("where", validate_name, "where", "web/01")
     assert "'/'" in str(err)
 
 
 # --------------------------------------------------------------------------
-# check_work_id
+# validate_work_id
 # --------------------------------------------------------------------------
 
 GOOD_WORK_IDS = [
@@ -160,7 +160,7 @@ GOOD_WORK_IDS = [
 
 @pytest.mark.parametrize("value", GOOD_WORK_IDS, ids=repr)
 def test_check_work_id_accepts(value):
-    assert check_work_id(value) == value
+    assert validate_work_id(value) == value
 
 
 BAD_WORK_IDS = [
@@ -187,30 +187,30 @@ BAD_WORK_IDS = [
 
 @pytest.mark.parametrize("value", BAD_WORK_IDS, ids=repr)
 def test_check_work_id_rejects(value):
-    _raises_for("work_id", check_work_id, value)
+    _raises_for("work_id", validate_work_id, value)
 
 
 @pytest.mark.parametrize("value", [0, 1, 1.5, True, b"blappo", ["a"], {"a": 1}], ids=repr)
 def test_check_work_id_rejects_wrong_types(value):
-    _raises_for("work_id", check_work_id, value)
+    _raises_for("work_id", validate_work_id, value)
 
 
 def test_work_id_null_string_message():
-    err = _raises_for("work_id", check_work_id, "null")
+    err = _raises_for("work_id", validate_work_id, "null")
     assert "null" in str(err)
 
 
 def test_work_id_limit_is_bytes_not_characters():
-    err = _raises_for("work_id", check_work_id, "\u00e9" * 33)
+    err = _raises_for("work_id", validate_work_id, "\u00e9" * 33)
     assert "66" in str(err) and "64" in str(err)
 
 
 def test_work_id_with_lone_surrogate_is_invalid_input():
-    _raises_for("work_id", check_work_id, "job-\udcff")
+    _raises_for("work_id", validate_work_id, "job-\udcff")
 
 
 # --------------------------------------------------------------------------
-# check_ext / ext_of
+# validate_ext / ext_of
 # --------------------------------------------------------------------------
 
 GOOD_EXTS = ["", ".log", ".gz", ".log.gz", ".tar.gz.bz2", ".a", ".LOG", ".7z", ".abcdefgh",
@@ -219,7 +219,7 @@ GOOD_EXTS = ["", ".log", ".gz", ".log.gz", ".tar.gz.bz2", ".a", ".LOG", ".7z", "
 
 @pytest.mark.parametrize("value", GOOD_EXTS, ids=repr)
 def test_check_ext_accepts(value):
-    assert check_ext(value) == value
+    assert validate_ext(value) == value
 
 
 BAD_EXTS = [
@@ -245,16 +245,16 @@ BAD_EXTS = [
 
 @pytest.mark.parametrize("value", BAD_EXTS, ids=repr)
 def test_check_ext_rejects(value):
-    _raises_for("ext", check_ext, value)
+    _raises_for("ext", validate_ext, value)
 
 
 def test_check_ext_rejects_trailing_newline():
-    _raises_for("ext", check_ext, ".log\n")
+    _raises_for("ext", validate_ext, ".log\n")
 
 
 @pytest.mark.parametrize("value", [None, 5, b".log"], ids=repr)
 def test_check_ext_rejects_wrong_types(value):
-    _raises_for("ext", check_ext, value)
+    _raises_for("ext", validate_ext, value)
 
 
 EXT_OF = [
@@ -286,7 +286,7 @@ def test_ext_of(name, expected):
 @pytest.mark.parametrize("name", [n for n, _ in EXT_OF] + ["a.b.c.d.e", "x.tar.gz", ".bashrc"])
 def test_ext_of_result_is_a_valid_suffix(name):
     ext = ext_of(name)
-    assert check_ext(ext) == ext
+    assert validate_ext(ext) == ext
     assert name.endswith(ext)
 
 
@@ -295,13 +295,13 @@ def test_ext_of_trailing_newline():
 
 
 # --------------------------------------------------------------------------
-# check_id
+# validate_id
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("value", ["0" * 32, "0123456789abcdef" * 2, "f" * 32,
                                    SEED_RECORD["id"]])
 def test_check_id_accepts(value):
-    assert check_id(value) == value
+    assert validate_id(value) == value
 
 
 @pytest.mark.parametrize("value", ["", "0" * 31, "0" * 33, "A" * 32, "0123456789ABCDEF" * 2,
@@ -309,15 +309,15 @@ def test_check_id_accepts(value):
                                    "0x" + "0" * 30, "\uff10" * 32,
                                    None, 0, 12, True, b"0" * 32, ["0" * 32]], ids=repr)
 def test_check_id_rejects(value):
-    _raises_for("id", check_id, value)
+    _raises_for("id", validate_id, value)
 
 
 def test_check_id_rejects_trailing_newline():
-    _raises_for("id", check_id, "0" * 32 + "\n")
+    _raises_for("id", validate_id, "0" * 32 + "\n")
 
 
 # --------------------------------------------------------------------------
-# check_fields
+# validate_fields
 # --------------------------------------------------------------------------
 
 GOOD_FIELDS = dict(what="syslog", where="webserver02", start=START, end=END,
@@ -325,31 +325,31 @@ GOOD_FIELDS = dict(what="syslog", where="webserver02", start=START, end=END,
 
 
 def test_check_fields_normalises():
-    got = check_fields(what="nginx", where="webserver01", start="2015-03-20T00:05:20.345Z",
+    got = validate_fields(what="nginx", where="webserver01", start="2015-03-20T00:05:20.345Z",
                        end="1426895999114", data_version="0", work_id="blappo-14321359")
     assert got == {"what": "nginx", "where": "webserver01", "data_version": "0",
                    "work_id": "blappo-14321359", "start": START, "end": END}
 
 
 def test_check_fields_defaults_end_and_work_id_to_none():
-    got = check_fields(what="a", where="b", start=dt.date(2015, 3, 20), data_version="v1")
+    got = validate_fields(what="a", where="b", start=dt.date(2015, 3, 20), data_version="v1")
     assert got["end"] is None and got["work_id"] is None
     assert got["start"] == (dt.datetime(2015, 3, 20, tzinfo=UTC)
                             - dt.datetime(1970, 1, 1, tzinfo=UTC)) // dt.timedelta(milliseconds=1)
 
 
 def test_check_fields_end_equal_to_start():
-    got = check_fields(**{**GOOD_FIELDS, "end": START})
+    got = validate_fields(**{**GOOD_FIELDS, "end": START})
     assert got["end"] == got["start"] == START
 
 
 def test_check_fields_end_before_start():
-    err = _raises_for("end", check_fields, **{**GOOD_FIELDS, "end": START - 1})
+    err = _raises_for("end", validate_fields, **{**GOOD_FIELDS, "end": START - 1})
     assert "start" in err.problem
 
 
 def test_check_fields_end_before_start_as_text():
-    _raises_for("end", check_fields, **{**GOOD_FIELDS, "start": "2015-03-20T00:05:32.345Z",
+    _raises_for("end", validate_fields, **{**GOOD_FIELDS, "start": "2015-03-20T00:05:32.345Z",
                                         "end": "2015-03-20T00:05:32.344Z"})
 
 
@@ -377,11 +377,11 @@ def test_check_fields_end_before_start_as_text():
     ("end", "end", 10 ** 18),
 ], ids=repr)
 def test_check_fields_names_the_bad_field(field, key, value):
-    _raises_for(field, check_fields, **{**GOOD_FIELDS, key: value})
+    _raises_for(field, validate_fields, **{**GOOD_FIELDS, key: value})
 
 
 def test_check_fields_quotes_bad_time():
-    err = _raises_for("start", check_fields,
+    err = _raises_for("start", validate_fields,
                       **{**GOOD_FIELDS, "start": "2015-03-20T00:00:05:32.345Z"})
     assert "'2015-03-20T00:00:05:32.345Z'" in str(err)
 
@@ -390,12 +390,12 @@ def test_check_fields_requires_the_required():
     for missing in ("what", "where", "start", "data_version"):
         fields = {k: v for k, v in GOOD_FIELDS.items() if k != missing}
         with pytest.raises(TypeError):
-            check_fields(**fields)
+            validate_fields(**fields)
 
 
 def test_check_fields_is_keyword_only():
     with pytest.raises(TypeError):
-        check_fields("syslog", "web", START)  # type: ignore[misc]
+        validate_fields("syslog", "web", START)  # type: ignore[misc]
 
 
 # --------------------------------------------------------------------------
@@ -456,7 +456,7 @@ BASE = dict(start=START, end=END, where="webserver02", what="syslog", data_versi
 def test_make_id_is_deterministic_and_well_formed():
     first = make_id(dict(BASE), HASH, ".log", 1)
     assert first == make_id(dict(BASE), HASH, ".log", 1)
-    assert check_id(first) == first
+    assert validate_id(first) == first
     assert first[:12] == f"{START:012x}"
     assert first[12] == "1"
 
@@ -509,4 +509,4 @@ def test_make_id_encodes_start_and_class():
         rid = make_id({**BASE, "start": start, "end": None}, HASH, "", cls)
         assert int(rid[:12], 16) == start
         assert int(rid[12], 16) == cls
-        assert check_id(rid) == rid
+        assert validate_id(rid) == rid

@@ -7,7 +7,7 @@ import pytest
 
 from datalake_nb import Lake
 from datalake_nb.core import layout
-from datalake_nb.core.metadata import check_fields
+from datalake_nb.core.metadata import validate_fields
 from datalake_nb.stores.local import LocalStore
 
 from support.helpers import CountingStore
@@ -25,7 +25,7 @@ def seed(store, hours, whats=("nginx",), wheres=WHERES):
     for what in whats:
         for h in range(hours):
             for where in wheres:
-                fields = check_fields(what=what, where=where, start=BASE + h * HOUR,
+                fields = validate_fields(what=what, where=where, start=BASE + h * HOUR,
                                       end=BASE + (h + 1) * HOUR - 1, data_version="0")
                 rec = layout.build_record(fields, "0" * 32, ".log")
                 keys[layout.data_key(rec)] = keys[layout.where_key(rec, 0)] = b""

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import times
 from .errors import InvalidInput
-from .metadata import Record, check_ext, check_fields, check_hash, is_name, make_id
+from .metadata import Record, validate_ext, validate_fields, validate_hash, is_name, make_id
 
 SPAN_CLASSES: tuple[tuple[str, int | None], ...] = (
     ("1h", 3_600_000),
@@ -120,11 +120,11 @@ def parse_data_key(key: str, **extra: Any) -> Record | None:
         start_s, end_s, where, hash_hex = first.split("~")
         dv, rest = second.split("~")
         work_enc, dot, ext = rest.partition(".")
-        fields = check_fields(
+        fields = validate_fields(
             what=what, where=where, data_version=dv, start=times.from_compact(start_s),
             end=None if end_s == "-" else times.from_compact(end_s),
             work_id=urllib.parse.unquote(work_enc, errors="strict") if work_enc else None)
-        rec = build_record(fields, check_hash(hash_hex), check_ext(dot + ext), **extra)
+        rec = build_record(fields, validate_hash(hash_hex), validate_ext(dot + ext), **extra)
     except (ValueError, KeyError, InvalidInput):
         return None
     if SPAN_CLASSES[span_class(rec.start, rec.end)][0] != cls or data_key(rec) != key:

@@ -20,7 +20,7 @@ LIMITS = {"what": 64, "where": 64, "data-version": 32, "work_id": 64}
 EXT_MAX = 16
 
 
-def check_name(field: str, value: Any) -> str:
+def validate_name(field: str, value: Any) -> str:
     """what, where and data-version: 1..limit ASCII letters, digits, - and _."""
     limit = LIMITS[field]
     if not isinstance(value, str):
@@ -38,22 +38,22 @@ def check_name(field: str, value: Any) -> str:
 
 
 def is_name(field: str, value: Any) -> bool:
-    """Whether ``check_name(field, value)`` would accept ``value``."""
+    """Whether ``validate_name(field, value)`` would accept ``value``."""
     try:
-        check_name(field, value)
+        validate_name(field, value)
     except InvalidInput:
         return False
     return True
 
 
-def check_order(start: int | None, end: int | None) -> None:
+def validate_order(start: int | None, end: int | None) -> None:
     """An end before its start is a mistake (in a record or a query); None is open."""
     if start is not None and end is not None and end < start:
         raise InvalidInput("end", f"{times.iso(end)} is before start {times.iso(start)}; "
                                   "end must be >= start or omitted")
 
 
-def check_work_id(value: Any) -> str | None:
+def validate_work_id(value: Any) -> str | None:
     """None, or 1..64 bytes (UTF-8) of printable text that is not the string "null"."""
     if value is None:
         return None
@@ -76,7 +76,7 @@ def check_work_id(value: Any) -> str | None:
     return value
 
 
-def check_ext(value: Any) -> str:
+def validate_ext(value: Any) -> str:
     if not isinstance(value, str):
         raise InvalidInput("ext", f"expected text, got {type(value).__name__} {value!r}")
     if value and (len(value) > EXT_MAX or not EXT_RE.fullmatch(value)):
@@ -140,20 +140,20 @@ class Record:
                 f"end={end}, data_version={self.data_version!r}{work}{size}, id={self.id!r})")
 
 
-def check_fields(*, what: Any, where: Any, start: Any, end: Any = None,
+def validate_fields(*, what: Any, where: Any, start: Any, end: Any = None,
                  data_version: Any, work_id: Any = None) -> dict[str, Any]:
     """Validate user-given fields; return them normalised (times in UTC ms)."""
     fields = {
-        "what": check_name("what", what),
-        "where": check_name("where", where),
-        "data_version": check_name("data-version", data_version),
-        "work_id": check_work_id(work_id),
+        "what": validate_name("what", what),
+        "where": validate_name("where", where),
+        "data_version": validate_name("data-version", data_version),
+        "work_id": validate_work_id(work_id),
     }
     if start is None:
         raise InvalidInput("start", f"is required; use {times.HELP}")
     fields["start"] = times.to_ms(start, "start")
     fields["end"] = None if end is None else times.to_ms(end, "end")
-    check_order(fields["start"], fields["end"])
+    validate_order(fields["start"], fields["end"])
     return fields
 
 
@@ -170,13 +170,13 @@ def make_id(fields: dict[str, Any], hash_hex: str, ext: str, span_class: int) ->
     return f"{fields['start']:012x}{span_class:x}{digest}"
 
 
-def check_hash(value: Any) -> str:
+def validate_hash(value: Any) -> str:
     if not isinstance(value, str) or not HEX32_RE.fullmatch(value):
         raise InvalidInput("hash", f"{value!r} is not a content hash (32 lowercase hex digits)")
     return value
 
 
-def check_id(value: Any) -> str:
+def validate_id(value: Any) -> str:
     if not isinstance(value, str) or not HEX32_RE.fullmatch(value):
         raise InvalidInput("id", f"{value!r} is not a record id (32 lowercase hex digits)")
     return value

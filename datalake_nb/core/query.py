@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any, Sequence
 
 from . import times
-from .metadata import Record, check_name, check_order, check_work_id
+from .metadata import Record, validate_name, validate_order, validate_work_id
 
 Names = str | Sequence[str] | None
 KEYWORDS = ("what", "where", "start", "end", "work_id")
@@ -17,7 +17,7 @@ def split_names(field: str, value: Names) -> list[str] | None:
     if value is None:
         return None
     items = value.split(",") if isinstance(value, str) else list(value)
-    names = [check_name(field, item.strip() if isinstance(item, str) else item) for item in items]
+    names = [validate_name(field, item.strip() if isinstance(item, str) else item) for item in items]
     return list(dict.fromkeys(names))
 
 
@@ -39,9 +39,9 @@ class Query:
         whats, wheres = split_names("what", what), split_names("where", where)
         qs = None if start is None else times.to_ms(start, "start")
         qe = None if end is None else times.to_ms(end, "end")
-        check_order(qs, qe)
+        validate_order(qs, qe)
         return cls(None if whats is None else tuple(whats),
-                   None if wheres is None else tuple(wheres), qs, qe, check_work_id(work_id))
+                   None if wheres is None else tuple(wheres), qs, qe, validate_work_id(work_id))
 
     @property
     def window(self) -> tuple[int | None, int | None]:

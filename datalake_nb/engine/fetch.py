@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from ..core import layout
 from ..core.errors import DatalakeError, IntegrityError, InvalidInput
-from ..core.metadata import Record, check_ext, check_fields, check_hash
+from ..core.metadata import Record, validate_ext, validate_fields, validate_hash
 from ..output import row_fields
 from ..stores.base import Store
 from .background import BackgroundListing
@@ -44,13 +44,13 @@ def resolve(items: Any, get: Callable[[str], Record]) -> list[Record]:
 def from_row(row: Any) -> Record:
     """The record of one list() row (a Series) or JSON dict, checked against its id."""
     try:
-        fields = check_fields(**row_fields(row))
+        fields = validate_fields(**row_fields(row))
         url = str(row["url"])
         ext = row.get("ext")
         if ext is None:  # a JSON record (list --output json) has no ext: its URL ends with it
             tail = url.rsplit("/", 1)[-1].partition(".")[2]
             ext = "." + tail if tail else ""
-        rec = layout.build_record(fields, check_hash(row["hash"]), check_ext(ext),
+        rec = layout.build_record(fields, validate_hash(row["hash"]), validate_ext(ext),
                                   size=int(row["size"]), url=url)
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidInput("fetch", f"not a row of Lake.list(): {exc}") from None

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 
 from ..core import layout
 from ..core.errors import DatalakeError, InvalidInput, Refused
-from ..core.metadata import Record, check_fields, ext_of
+from ..core.metadata import Record, validate_fields, ext_of
 from ..stores.base import Store
 from .hashing import HashedUpload, content_hash, hash_open_file
 from .pool import Cancelled, Pool, counted
@@ -44,7 +44,7 @@ def checked_fields(item: dict[str, Any]) -> dict[str, Any]:
     for name in REQUIRED:
         if name not in fields:
             raise InvalidInput(name, "is required")
-    return check_fields(**fields)
+    return validate_fields(**fields)
 
 
 def checked_path(path: Any) -> Path:

@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from ..core import layout
 from ..core.errors import NotFound
-from ..core.metadata import Record, check_id, check_name
+from ..core.metadata import Record, validate_id, validate_name
 from ..core.query import Query
 from ..stores.base import Entry, Store
 from ..stores.local import LocalStore
@@ -139,7 +139,7 @@ class Index:
 
     def get(self, record_id: str) -> Record:
         """The record with this id (one small listing per what)."""
-        check_id(record_id)
+        validate_id(record_id)
         self.require_lake()
         scans = [s for s in (layout.scan_for_id(w, record_id)
                              for w in self.store.list_dirs(layout.DATA)) if s]
@@ -153,7 +153,7 @@ class Index:
         """The record of ``what`` (from ``wheres``) with the latest start; of records with
         the same start, the longest; of the same start and end, the later push (S3's
         LastModified, a local file's mtime)."""
-        check_name("what", what)
+        validate_name("what", what)
         self.require_lake()
         found = self._latest_by_where(what, wheres)
         if found is None:

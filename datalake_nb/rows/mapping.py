@@ -9,7 +9,7 @@ import pandas as pd
 
 from . import formats
 from ..core.errors import InvalidInput
-from ..core.metadata import Record, check_name
+from ..core.metadata import Record, validate_name
 from ..stores.base import Store
 
 FORMATS = "formats/"
@@ -21,8 +21,8 @@ def format_key(what: str, data_version: str) -> str:
 
 def set_format(store: Store, what: str, data_version: str, format_name: str) -> None:
     """Record in the lake that ``format_name`` parses ``what`` files of ``data_version``."""
-    check_name("what", what)
-    check_name("data-version", data_version)
+    validate_name("what", what)
+    validate_name("data-version", data_version)
     formats.get(format_name)  # known here, so a typo is caught before it is shared
     store.put_bytes(format_key(what, data_version), format_name.encode())
 
@@ -33,8 +33,8 @@ def format_table(store: Store) -> dict[tuple[str, str], str]:
     for entry in store.list(FORMATS):
         what, _, version = entry.key[len(FORMATS):].partition("/")
         try:
-            check_name("what", what)
-            check_name("data-version", version)
+            validate_name("what", what)
+            validate_name("data-version", version)
         except InvalidInput:
             continue  # not an entry the lake writes
         with store.open(entry.key) as stream:
