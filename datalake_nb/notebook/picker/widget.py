@@ -27,12 +27,13 @@ import ipywidgets as widgets
 import pandas as pd
 import traitlets
 
-from ..core import times
-from ..core.errors import DatalakeError, InvalidInput, NotFound
-from ..output import human_size
-from ..output import to_frame
-from ..lake import Interrupted, Lake
-from ..engine.progress import FileCounter
+from . import render
+from ...core import times
+from ...core.errors import DatalakeError, InvalidInput, NotFound
+from ...output import human_size
+from ...output import to_frame
+from ...lake import Interrupted, Lake
+from ...engine.progress import FileCounter
 
 __all__ = ["LakePicker", "QUICK_RANGES"]
 
@@ -46,22 +47,7 @@ QUICK_RANGES: dict[str, dt.timedelta | str | None] = {
     "last week": dt.timedelta(weeks=1),
     "all": None,
 }
-MESSAGE_MAX = 300  # characters of an error message shown; the rest is cut
-PATHS_SHOWN = 10    # more fetched paths than this are collapsed under one line
-PATHS_LISTED = 1000  # at most this many paths are put into the page (all are in .paths)
 TIME_HINT = "2015-03-20 10:00, -2h, now"  # the label says UTC
-
-
-def _stamp(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _short(exc: BaseException) -> str:
-    """One line for people: our own errors say what is wrong; others get their type."""
-    text = " ".join(str(exc).split())
-    if not isinstance(exc, DatalakeError):
-        text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text if len(text) <= MESSAGE_MAX else text[:MESSAGE_MAX - 1] + "…"
 
 
 def _time_text(value: dt.datetime) -> str:
@@ -323,7 +309,7 @@ class LakePicker(widgets.VBox):
         with self._reporting("Timeline"):
             from matplotlib.figure import Figure
 
-            from ..plot import figure_size, timeline
+            from ...plot import figure_size, timeline
 
             frame = self.results
             wheres = frame["where"].nunique() if len(frame) else 0
@@ -631,7 +617,7 @@ class LakePicker(widgets.VBox):
         self.confirm.layout.display = "none"
 
     def _on_paths(self, change: dict[str, Any]) -> None:
-        self.paths_output.value = self._paths_html(change["new"])
+        self.paths_output.value = render.paths_html(change["new"])
 
     def _label_fetch(self) -> None:
         """The Fetch button says what it will do: 'Fetch 2 selected' / 'Fetch all 300'."""
@@ -670,10 +656,10 @@ class LakePicker(widgets.VBox):
         size = int(frame["size"].fillna(0).sum()) if total else 0
         note = f"showing first {shown} of {total}" if shown < total else ""
         self.summary.value = self._summary_html(total, size, note)
-        self.table.value = self._table_html(frame.iloc[:shown], note)
+        self.table.value = render.table_html(frame.iloc[:shown], note)
         self._syncing_rows = True
         try:
-            self.rows.options = [(self._row_label(i, row), i) for i, row
+            self.rows.options = [(render.row_label(i, row), i) for i, row
                                  in enumerate(frame.iloc[:shown].itertuples(index=False))]
             self.rows.value = ()
         finally:
@@ -689,69 +675,13 @@ class LakePicker(widgets.VBox):
         start, end = self._query.get("start"), self._query.get("end")
         span = ""
         if start is not None or end is not None:
-            span = (f" from {html.escape(self._utc(start) or 'the beginning')}"
-                    f" to {html.escape(self._utc(end) or 'now')} UTC")
+            span = (f" from {html.escape(render.utc(start) or 'the beginning')}"
+                    f" to {html.escape(render.utc(end) or 'now')} UTC")
         head = (f"<b>{total}</b> file{'s' if total != 1 else ''}, {human_size(size)}"
                 if total else "<b>no files</b> match")
         hint = self.results.attrs.get("hint") if not total else None
         tail = f" — {html.escape(hint)}" if hint else ""
         return head + span + (f" — <i>{note}</i>" if note else "") + tail
-
-    @staticmethod
-    def _utc(value: Any) -> str:
-        return "" if value is None else times.iso(times.to_ms(value))[:19].replace("T", " ")
-
-    @staticmethod
-    def _table_html(frame: pd.DataFrame, note: str) -> str:
-        if not len(frame):
-            return ""
-        shown = pd.DataFrame({
-            "#": range(len(frame)),
-            "start (UTC)": [_stamp(v) for v in frame["start"]],
-            "end (UTC)": [_stamp(v) for v in frame["end"]],
-            "what": frame["what"].to_numpy(), "where": frame["where"].to_numpy(),
-            "size": [human_size(0 if pd.isna(v) else v) for v in frame["size"]],
-            "work_id": frame["work_id"].fillna("").to_numpy(),
-            "id": frame["id"].to_numpy(),
-        })
-        table = shown.to_html(index=False, escape=True, border=0, na_rep="")
-        tail = f"<p><i>{html.escape(note)}</i></p>" if note else ""
-        return f'<div style="max-height:24em;overflow:auto">{table}</div>{tail}'
-
-    @staticmethod
-    def _row_label(i: int, row: Any) -> str:
-        start, end = _stamp(row.start), _stamp(row.end)
-        if end and end[:10] == start[:10]:
-            end = end[11:]
-        span = f"{start} → {end}" if end else f"{start} (instant)"
-        size = human_size(0 if pd.isna(row.size) else row.size)
-        work = f"  work {row.work_id}" if isinstance(row.work_id, str) else ""
-        return f"{i}: {span}  {row.what} @ {row.where}  {size}{work}"
-
-    def _paths_html(self, paths: list[Path]) -> str:
-        """A few paths one per line; many collapsed under '300 files in DEST: show'."""
-        if not paths:
-            return ""
-        listed = "\n".join(str(p) for p in paths[:PATHS_LISTED])
-        if len(paths) > PATHS_LISTED:
-            listed += f"\n… and {len(paths) - PATHS_LISTED:,} more (all are in .paths)"
-        block = f'<pre style="max-height:16em;overflow:auto">{html.escape(listed)}</pre>'
-        if len(paths) <= PATHS_SHOWN:
-            return block
-        folder = self._common_folder(paths)
-        return (f"<details><summary>{len(paths):,} files in {html.escape(folder)}: show"
-                f"</summary>{block}</details>")
-
-    @staticmethod
-    def _common_folder(paths: list[Path]) -> str:
-        parts = [p.parent.parts for p in paths]
-        common = parts[0]
-        for other in parts[1:]:
-            n = 0
-            while n < min(len(common), len(other)) and common[n] == other[n]:
-                n += 1
-            common = common[:n]
-        return str(Path(*common)) if common else "."
 
     # -- errors ---------------------------------------------------------------
 
@@ -781,7 +711,7 @@ class LakePicker(widgets.VBox):
 
     def _error(self, action: str | None, exc: BaseException) -> None:
         _log.debug("%s failed", action, exc_info=exc)  # the traceback, for whoever enables logging
-        line = f"{action} failed: {_short(exc)}" if action else _short(exc)
+        line = f"{action} failed: {render.short(exc)}" if action else render.short(exc)
         self.message.value = f'<span style="color:#b71c1c">⚠ {html.escape(line)}</span>'
 
     def _note(self, line: str) -> None:
