@@ -155,10 +155,12 @@ def settings_table() -> str:
     for setting in SETTINGS:
         text = setting.described
         if setting.whole:
-            text += f"; from {setting.whole[0]} to {setting.whole[1]}"
+            text += f"; allowed: {setting.whole[0]} to {setting.whole[1]}"
         if setting.duration:
             low, high = setting.duration
-            text += f"; from {_span_text(low)} to {_span_text(high)}"
+            text += f"; allowed: {_span_text(low)} to {_span_text(high)}"
+        if setting.allowed:
+            text += f"; allowed: {setting.allowed}"
         flag = f"`{setting.flag}`" if setting.flag else "-"
         cell = text.replace("|", "\\|")
         rows.append(f"| `{setting.name}` | {flag} | {cell} |")
