@@ -140,6 +140,33 @@ def default_whole(name: str) -> int:
     return int(default_of(name))
 
 
+def _span_text(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def settings_table() -> str:
+    """Every setting as a markdown table: variable, option, what it does (with what it
+    allows and its default).  docs/configuration.md holds a copy, written by ``python
+    docs/config_table.py``; tests/test_docs.py fails while the two differ."""
+    rows = ["| Variable | Option | What it does |", "|---|---|---|"]
+    for setting in SETTINGS:
+        text = setting.described
+        if setting.whole:
+            text += f"; allowed: {setting.whole[0]} to {setting.whole[1]}"
+        if setting.duration:
+            low, high = setting.duration
+            text += f"; allowed: {_span_text(low)} to {_span_text(high)}"
+        if setting.allowed:
+            text += f"; allowed: {setting.allowed}"
+        flag = f"`{setting.flag}`" if setting.flag else "-"
+        cell = text.replace("|", "\\|")
+        rows.append(f"| `{setting.name}` | {flag} | {cell} |")
+    return "\n".join(rows) + "\n"
+
+
 def config_files(environ: Mapping[str, str]) -> list[tuple[Path, bool]]:
     """(path, must_exist) in reading order."""
     user_dir = Path(environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")

@@ -460,3 +460,19 @@ def test_duration_settings_default_and_bounds():
     assert resolve({"DATALAKE_STALE_AGE": "0"}, environ={})["DATALAKE_STALE_AGE"] == "0"
     err = _error(resolve, {"DATALAKE_S3_CONNECT_TIMEOUT": "2h"}, environ={})
     assert "'2h' from argument" in str(err) and "0.1 s to 3600 s" in str(err)
+
+
+# --------------------------------------------------------------------------
+# The settings table of docs/configuration.md (tests/test_docs.py compares the page)
+# --------------------------------------------------------------------------
+
+def test_settings_table_has_one_row_per_setting_with_its_option_default_and_bounds():
+    rows = config.settings_table().splitlines()[2:]
+    assert [row.split(" | ")[0] for row in rows] == [f"| `{s.name}`" for s in SETTINGS]
+    by_name = dict(zip((s.name for s in SETTINGS), rows))
+    assert by_name["DATALAKE_CONCURRENCY"] == (
+        "| `DATALAKE_CONCURRENCY` | `--concurrency` | files in flight at once in push and fetch "
+        "(and listings in parallel) (default: 32); allowed: 1 to 256 |")
+    assert "(default: 5s); allowed: 0.1 s to 1 h |" in by_name["DATALAKE_S3_READ_TIMEOUT"]
+    assert "allowed: a 12-digit AWS account id" in by_name["DATALAKE_S3_EXPECTED_BUCKET_OWNER"]
+    assert by_name["AWS_SECRET_ACCESS_KEY"].startswith("| `AWS_SECRET_ACCESS_KEY` | - | ")

@@ -1,6 +1,6 @@
 """Push: files into the store, each as its data object (the record) and then its index
-entries.  The order of those writes is the lake's commit protocol (README, "What a push
-leaves behind"): no reader ever sees an entry whose data is missing."""
+entries.  The order of those writes is the lake's commit protocol (docs/store-layout.md,
+"What a push leaves behind"): no reader ever sees an entry whose data is missing."""
 from __future__ import annotations
 
 import dataclasses
