@@ -181,8 +181,12 @@ class Lake:
         without data: a row that cannot be fetched, which ``check --repair`` removes).
         """
         try:
-            with open(path, "rb", buffering=0) as src:  # one open: a file renamed over the
-                if os.fstat(src.fileno()).st_size < SMALL_FILE:  # path meanwhile is not read
+            # One open: a file renamed over the path meanwhile is not read.  A small file's
+            # bytes count against the store's memory for transfers until they are sent.
+            with open(path, "rb", buffering=0) as src, contextlib.ExitStack() as held:
+                found = os.fstat(src.fileno()).st_size
+                if found < SMALL_FILE:
+                    held.enter_context(self.store.hold(found, advance))
                     body: bytes | HashedUpload = src.readall()
                     digest = content_hash()
                     digest.update(body)
@@ -205,6 +209,7 @@ class Lake:
                         sent = 0
                 except BaseException as exc:
                     raise (self._unlist(where_key, key, exc) if listed else exc) from None
+                del body  # its bytes go before the memory they took is given back (held)
         except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:
