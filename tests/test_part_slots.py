@@ -6,10 +6,12 @@ push holds in memory (parts, and small files read whole) while its uploads are s
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import sys
 import threading
 import time
+import types
 
 import pytest
 
@@ -121,9 +123,10 @@ def test_a_failed_part_gives_every_slot_back(bucket, aws_env, tmp_path):
 
 
 class LiveBodies:
-    """The file bytes a push holds in memory: every read of a file the lake opens for a
-    push (a part of a large file, a small file read whole) returns a Body, counted from
-    then until it is freed.  The most seen at once is what a bound must hold."""
+    """The file bytes a push holds in memory, counted from when they are made until they
+    are freed: a small file read whole (the lake reads it from a file it opens) and each
+    part of a large file (the S3 store reads it into an mmap of its own, freed by
+    ``close()``).  The most seen at once is what a bound must hold."""
 
     def __init__(self, monkeypatch):
         self.lock = threading.Lock()
@@ -134,7 +137,22 @@ class LiveBodies:
             def __del__(self):
                 live.freed(len(self))
 
+        class Part(mmap.mmap):
+            def __init__(self, fileno, size):
+                live.made(size)
+                self.size = size
+
+            def close(self):
+                if not self.closed:
+                    live.freed(self.size)
+                super().close()
+
+            def __del__(self):
+                self.close()
+
         self.body = Body
+        monkeypatch.setattr(sys.modules["datalake_nb.stores.s3"], "mmap",
+                            types.SimpleNamespace(mmap=Part), raising=False)
 
         class TrackedFile(io.FileIO):
             def read(self, size=-1):
@@ -152,12 +170,15 @@ class LiveBodies:
     def track(self, data: bytes) -> bytes:
         if not data:
             return data
+        self.made(len(data))
+        return self.body(data)
+
+    def made(self, size: int) -> None:
         with self.lock:
             self.count += 1
-            self.bytes += len(data)
+            self.bytes += size
             self.most_count = max(self.most_count, self.count)
             self.most_bytes = max(self.most_bytes, self.bytes)
-        return self.body(data)
 
     def freed(self, size: int) -> None:
         with self.lock:

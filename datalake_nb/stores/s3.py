@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import io
 import logging
+import mmap
 import os
 import re
 import threading
@@ -194,6 +195,40 @@ def _no_expect_for_small_body(request: Any, **kwargs: Any) -> None:
             small = False
         if small:
             del request.headers["Expect"]
+
+
+def _read_part(source: Any, size: int) -> mmap.mmap | None:
+    """Up to ``size`` bytes of ``source`` (None at its end) in memory of their own: an
+    anonymous mmap, which botocore reads like a file as it sends, and whose ``close()``
+    gives the memory back to the system at once.  Parts as bytes left a push's memory at
+    3-4 times the part slots' bytes: the allocator kept freed parts for later use."""
+    body = mmap.mmap(-1, size)
+    try:
+        got = _fill(body, source)
+    except BaseException:
+        body.close()
+        raise
+    if got == size:
+        return body
+    with body:  # the source ended early (rare): what it gave, in a mapping of that size
+        if not got:
+            return None
+        short = mmap.mmap(-1, got)
+        short[:] = body[:got]
+        return short
+
+
+def _fill(buffer: Any, source: Any) -> int:
+    """Bytes read from ``source`` into ``buffer`` until it is full or the source ends."""
+    got = 0
+    with memoryview(buffer) as view:
+        while got < len(view):
+            with view[got:] as rest:
+                n = source.readinto(rest)
+            if not n:
+                break
+            got += n
+    return got
 
 
 class PartSlots:
@@ -507,19 +542,22 @@ class S3Store(Store):
         are in memory across all the files in flight."""
         slots, lock, stop = self.part_slots, threading.Lock(), threading.Event()
         etags: dict[int, str] = {}
+        offset = 0  # bytes read
 
         def worker() -> None:
+            nonlocal offset
             while not stop.is_set():
                 if not slots.acquire(timeout=STOP_CHECK_S):
                     continue  # every slot is taken (other files' parts too): look at stop again
-                body = b""
+                body: Any = None
                 try:
                     with lock:
-                        if stop.is_set():
-                            return
-                        body = source.read(PART)
-                        if not body:
+                        if stop.is_set() or offset >= size:
                             return  # all read (the other workers find that too)
+                        body = _read_part(source, min(PART, size - offset))
+                        if body is None:
+                            return  # shorter than announced: what there was is sent
+                        offset += len(body)
                         number = len(etags) + 1
                         etags[number] = ""  # taken: the next worker's part is the next one
                     with _errors("upload", self.url):
@@ -529,7 +567,8 @@ class S3Store(Store):
                     if progress:
                         progress(len(body))
                 finally:
-                    body = b""  # the bytes go before the slot comes back
+                    if body is not None:
+                        body.close()  # the bytes go before the slot comes back
                     slots.release()
 
         workers = max(1, min(self.part_concurrency, -(-size // PART)))
