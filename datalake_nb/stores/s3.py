@@ -422,7 +422,9 @@ class S3Store(Store):
             else dict(endpoint_url=self.client.meta.endpoint_url if endpoint_url else None,
                       region=self.client.meta.region_name, sse=sse, sse_kms_key_id=sse_kms_key_id,
                       connect_timeout=config.connect_timeout, read_timeout=config.read_timeout,
-                      max_attempts=max_attempts, session=session)
+                      attempts=self.client.meta.config.retries.get("total_max_attempts",
+                                                                   max_attempts + 1),
+                      transport_attempts=TIMEOUT_ATTEMPTS, session=session)
         self._fast_plane: fast.FastPlane | None = None
         self._fast_lock = threading.Lock()
         self.client.meta.events.register("before-send.s3", _no_expect_for_small_body)
