@@ -181,7 +181,8 @@ def code_copies(items: list[str]) -> dict[str, Path]:
 def compare_codes(codes: dict[str, Path], runs: int, once: Callable[[Path], dict[str, float]],
                   files: int, title: str) -> None:
     """``once(code)`` ``runs`` times per copy of the code, in turns that rotate, then a
-    table of the medians (wall, files/s, CPU): bench.push_cli and bench.fetch_cli."""
+    table of the medians (wall, files/s, CPU, and peak RSS when ``once`` gives
+    ``rss_mib``): bench.push_cli and bench.fetch_cli."""
     names = list(codes)
     results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
     for run_number in range(runs):
@@ -190,13 +191,15 @@ def compare_codes(codes: dict[str, Path], runs: int, once: Callable[[Path], dict
             print(f"run {run_number} {name}: {results[name][-1]}", file=sys.stderr)
     print(f"{title}, medians of {runs} alternating runs; load "
           f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}")
-    print("| code | wall | files/s | CPU (user+sys) | CPU per file |")
-    print("|---|---:|---:|---:|---:|")
+    rss = all("rss_mib" in r for measured_runs in results.values() for r in measured_runs)
+    print("| code | wall | files/s | CPU (user+sys) | CPU per file |" + (" peak RSS |" if rss else ""))
+    print("|---|---:|---:|---:|---:|" + ("---:|" if rss else ""))
     for name, measured_runs in results.items():
         wall = statistics.median(r["wall"] for r in measured_runs)
         cpu = statistics.median(r["cpu"] for r in measured_runs)
+        peak = f" {statistics.median(r['rss_mib'] for r in measured_runs):.0f} MiB |" if rss else ""
         print(f"| {name} | {wall:.2f} s | {files / wall:.0f} | {cpu:.2f} s | "
-              f"{cpu / files * 1000:.2f} ms |")
+              f"{cpu / files * 1000:.2f} ms |{peak}")
 
 
 def medians(contenders: dict[str, Callable[[], object]], repeat: int,

@@ -1,18 +1,23 @@
 """Parts of large files in flight are bounded per store, across every file in flight
 (DATALAKE_PART_CONCURRENCY), not per file: many files in flight cannot multiply the memory
 a push holds (one 16 MiB part per part in flight).  Checked on moto over HTTP by recording
-the store's real part requests as they start and end."""
+the store's real part requests as they start and end, and by counting the file bytes a
+push holds in memory (parts, and small files read whole) while its uploads are slow."""
 from __future__ import annotations
 
+import io
+import mmap
 import os
+import sys
 import threading
 import time
+import types
 
 import pytest
 
 from datalake_nb import Lake
 from datalake_nb.core.errors import DatalakeError
-from datalake_nb.stores.s3 import S3Store
+from datalake_nb.stores.s3 import PART, S3Store
 
 MIB = 1 << 20
 FILES = 4
@@ -25,7 +30,7 @@ class InFlight:
     """Wraps one method of a store's boto3 client: counts the calls running at once (each
     held a little, so calls that may overlap do) and can fail one of them."""
 
-    def __init__(self, client, method: str, fail_call: int | None = None):
+    def __init__(self, client, method: str, fail_call: int | None = None, hold: float = 0.05):
         self.lock = threading.Lock()
         self.now = self.most = self.calls = 0
         self.fail_call = fail_call
@@ -38,7 +43,7 @@ class InFlight:
                 self.most = max(self.most, self.now)
                 fail = self.calls == self.fail_call
             try:
-                time.sleep(0.05)
+                time.sleep(hold)
                 if fail:
                     raise DatalakeError("injected: part request failed")
                 return real(**kwargs)
@@ -70,7 +75,7 @@ def slots_back(store: S3Store, cap: int) -> bool:
     """Have all part slots come back (within 30 s: parts in flight end first)?"""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if store.part_slots._value == cap:  # noqa: SLF001 - the count a leak would lower
+        if store.part_slots.free == cap * PART:  # what a leaked slot would lower
             return True
         time.sleep(0.05)
     return False
@@ -115,3 +120,102 @@ def test_a_failed_part_gives_every_slot_back(bucket, aws_env, tmp_path):
     uploads = InFlight(lake.store.client, "upload_part")  # the store still moves large files
     assert len(lake.push_many(big_files(tmp_path / "src2", count=1), **FIELDS)) == 1
     assert uploads.most >= 1
+
+
+class LiveBodies:
+    """The file bytes a push holds in memory, counted from when they are made until they
+    are freed: a small file read whole (the lake reads it from a file it opens) and each
+    part of a large file (the S3 store reads it into an mmap of its own, freed by
+    ``close()``).  The most seen at once is what a bound must hold."""
+
+    def __init__(self, monkeypatch):
+        self.lock = threading.Lock()
+        self.count = self.bytes = self.most_count = self.most_bytes = 0
+        live = self
+
+        class Body(bytes):  # plain bytes cannot say when they are freed (nor be weakly referenced)
+            def __del__(self):
+                live.freed(len(self))
+
+        class Part(mmap.mmap):
+            def __init__(self, fileno, size):
+                live.made(size)
+                self.size = size
+
+            def close(self):
+                if not self.closed:
+                    live.freed(self.size)
+                super().close()
+
+            def __del__(self):
+                self.close()
+
+        self.body = Body
+        monkeypatch.setattr(sys.modules["datalake_nb.stores.s3"], "mmap",
+                            types.SimpleNamespace(mmap=Part), raising=False)
+
+        class TrackedFile(io.FileIO):
+            def read(self, size=-1):
+                return live.track(super().read(size))
+
+            def readall(self):
+                return live.track(super().readall())
+
+        def tracked_open(path, mode="r", buffering=-1, *args, **kwargs):
+            if mode == "rb" and buffering == 0:
+                return TrackedFile(path, "rb")
+            return open(path, mode, buffering, *args, **kwargs)
+        monkeypatch.setattr(sys.modules["datalake_nb.lake"], "open", tracked_open, raising=False)
+
+    def track(self, data: bytes) -> bytes:
+        if not data:
+            return data
+        self.made(len(data))
+        return self.body(data)
+
+    def made(self, size: int) -> None:
+        with self.lock:
+            self.count += 1
+            self.bytes += size
+            self.most_count = max(self.most_count, self.count)
+            self.most_bytes = max(self.most_bytes, self.bytes)
+
+    def freed(self, size: int) -> None:
+        with self.lock:
+            self.count -= 1
+            self.bytes -= size
+
+
+def test_parts_in_memory_stay_within_the_slots_while_uploads_are_slow(bucket, aws_env, tmp_path,
+                                                                       monkeypatch):
+    """Issue 16: with 2 slots and slow part uploads, 6-8 parts were alive at once (each
+    file's loop kept the part it had just sent while it waited for the next slot)."""
+    lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache")
+    uploads = InFlight(lake.store.client, "upload_part", hold=0.3)
+    live = LiveBodies(monkeypatch)
+    paths = big_files(tmp_path / "src", size=2 * PART + 4096)  # three parts each
+    records = lake.push_many(paths, **FIELDS)
+    assert len(records) == FILES and uploads.calls == 3 * FILES
+    assert uploads.most == CAP  # the parts overlapped: the slots were all in use
+    assert live.most_count == CAP and live.most_bytes == CAP * PART
+    assert slots_back(lake.store, CAP)
+
+
+def test_small_files_read_whole_take_their_bytes_from_the_slots(bucket, aws_env, tmp_path,
+                                                                 monkeypatch):
+    """A file under 16 MiB is read whole and sent in one PUT: with 8 files in flight and
+    slow PUTs, all 8 were in memory at once (80 MiB), beyond the 2 slots' 32 MiB."""
+    lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache", files=8)
+    put_bytes = lake.store.put_bytes
+
+    def slow_put(key, data, metadata=None, **options):
+        if data:  # a data object (index entries are empty)
+            time.sleep(0.3)
+        return put_bytes(key, data, metadata, **options)
+    monkeypatch.setattr(lake.store, "put_bytes", slow_put)
+    live = LiveBodies(monkeypatch)
+    paths = big_files(tmp_path / "src", count=8, size=10 * MIB)
+    assert len(lake.push_many(paths, **FIELDS)) == 8
+    assert live.most_bytes <= CAP * PART
+    assert live.most_count == 3  # as many 10 MiB files as 32 MiB hold: they did overlap
+    assert slots_back(lake.store, CAP)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import io
+import mmap
 import os
 import threading
 from pathlib import Path
@@ -37,7 +38,9 @@ def hash_open_file(src: Any) -> tuple[str, int]:
 
     A small file is one read.  A larger one goes through two reused buffers: a helper
     thread reads the next while this one is hashed (both release the GIL), so it hashes
-    at blake2b's own speed rather than that plus the copy out of the page cache.
+    at blake2b's own speed rather than that plus the copy out of the page cache.  They
+    are anonymous mmaps, given back to the system when the hash is done (the allocator
+    would keep them, per thread, for later use: many files in flight add up).
     """
     digest = content_hash()
     if os.fstat(src.fileno()).st_size < CHUNK:  # no buffers to allocate, no thread
@@ -45,7 +48,7 @@ def hash_open_file(src: Any) -> tuple[str, int]:
         digest.update(data)
         return digest.hexdigest(), len(data)
     size = 0
-    views = (memoryview(bytearray(CHUNK)), memoryview(bytearray(CHUNK)))
+    views = (memoryview(mmap.mmap(-1, CHUNK)), memoryview(mmap.mmap(-1, CHUNK)))
     with concurrent.futures.ThreadPoolExecutor(1) as reader:
         n, current = src.readinto(views[0]), 0
         while n:
@@ -92,6 +95,23 @@ class HashedUpload:
         if got < want or (self._left == 0 and want > 0):
             self._verify(truncated=got < want)
         return data
+
+    def readinto(self, buffer: Any) -> int:
+        """``read`` into the caller's buffer (an S3 store's part)."""
+        with memoryview(buffer) as whole, whole[:self._left] as view:
+            want, got = len(view), 0
+            while got < want:
+                with view[got:] as rest:
+                    n = self._raw.readinto(rest)
+                if not n:
+                    break
+                got += n
+            with view[:got] as filled:
+                self._digest.update(filled)
+        self._left -= got
+        if got < want or (self._left == 0 and want > 0):
+            self._verify(truncated=got < want)
+        return got
 
     def _verify(self, truncated: bool) -> None:
         if truncated or self._digest.hexdigest() != self._expected:

@@ -3,6 +3,7 @@ entries.  The order of those writes is the lake's commit protocol (docs/store-la
 "What a push leaves behind"): no reader ever sees an entry whose data is missing."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -98,8 +99,12 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
     appears.
     """
     try:
-        with open(path, "rb", buffering=0) as src:  # one open: a file renamed over the
-            if os.fstat(src.fileno()).st_size < SMALL_FILE:  # path meanwhile is not read
+        # One open: a file renamed over the path meanwhile is not read.  A small file's
+        # bytes count against the store's memory for transfers until they are sent.
+        with open(path, "rb", buffering=0) as src, contextlib.ExitStack() as held:
+            found = os.fstat(src.fileno()).st_size
+            if found < SMALL_FILE:
+                held.enter_context(store.hold(found, advance))
                 body: bytes | HashedUpload = src.readall()
                 digest = content_hash()
                 digest.update(body)
@@ -123,6 +128,7 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
             except DatalakeError as exc:
                 sent = 0
                 _uploaded_after_all(store, key, path, exc)
+            del body  # its bytes go before the memory they took is given back (held)
     except OSError as exc:  # reading the file; a local lake: disk full, no permission
         raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
     try:

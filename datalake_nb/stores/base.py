@@ -9,9 +9,10 @@ writes through temporaries also lists and removes what killed writes left
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator, Protocol, Union
+from typing import BinaryIO, Callable, ContextManager, Iterator, Protocol, Union
 
 Progress = Callable[[int], None]
 Source = Union[Path, BinaryIO]  # a file to upload, or a stream of its bytes (read to the end)
@@ -99,6 +100,13 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def url_for(self, key: str) -> str: ...
+
+    def hold(self, size: int, progress: Progress | None = None) -> ContextManager[None]:
+        """While the block runs, ``size`` bytes of a file read whole into memory count
+        against the store's memory for transfers (S3: its part slots, so a push's memory
+        stays bounded); waiting for them calls ``progress(0)``, which may raise to stop.
+        A local store keeps no such count."""
+        return contextlib.nullcontext()
 
     def leftovers(self) -> Iterator[Leftover]:
         """Temporary files and unfinished uploads that killed writes left (none by default)."""

@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import io
 import logging
+import mmap
 import os
 import re
 import threading
@@ -209,6 +210,68 @@ def _no_expect_for_small_body(request: Any, **kwargs: Any) -> None:
             del request.headers["Expect"]
 
 
+def _read_part(source: Any, size: int) -> mmap.mmap | None:
+    """Up to ``size`` bytes of ``source`` (None at its end) in memory of their own: an
+    anonymous mmap, which botocore reads like a file as it sends, and whose ``close()``
+    gives the memory back to the system at once.  Parts as bytes left a push's memory at
+    3-4 times the part slots' bytes: the allocator kept freed parts for later use."""
+    body = mmap.mmap(-1, size)
+    try:
+        got = _fill(body, source)
+    except BaseException:
+        body.close()
+        raise
+    if got == size:
+        return body
+    with body:  # the source ended early (rare): what it gave, in a mapping of that size
+        if not got:
+            return None
+        short = mmap.mmap(-1, got)
+        short[:] = body[:got]
+        return short
+
+
+def _fill(buffer: Any, source: Any) -> int:
+    """Bytes read from ``source`` into ``buffer`` until it is full or the source ends."""
+    got = 0
+    with memoryview(buffer) as view:
+        while got < len(view):
+            with view[got:] as rest:
+                n = source.readinto(rest)
+            if not n:
+                break
+            got += n
+    return got
+
+
+class PartSlots:
+    """A store's part slots: ``count`` x PART bytes that every transfer in flight shares,
+    so the file bytes a push holds in memory stay within them.  A part of a large upload
+    or download takes a whole slot (PART bytes: the size of an upload's part, read only
+    once it holds one); a small file read whole takes its own size (``hold``).  Waiters
+    are not served in order: a slot freed may go to any of them."""
+
+    def __init__(self, count: int):
+        self.capacity = count * PART
+        self.free = self.capacity  # bytes not held (read it under no lock: a snapshot)
+        self._cond = threading.Condition()
+
+    def acquire(self, timeout: float | None = None, size: int = PART) -> bool:
+        """Take ``size`` bytes (at most the capacity) once they are free; False if
+        ``timeout`` seconds passed first."""
+        size = min(size, self.capacity)
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.free >= size, timeout):
+                return False
+            self.free -= size
+            return True
+
+    def release(self, size: int = PART) -> None:
+        with self._cond:
+            self.free += min(size, self.capacity)
+            self._cond.notify_all()
+
+
 class _RangedDownload:
     """One large object fetched as parallel ranged GETs (``store.download_part`` bytes
     each, taken in order; each holds one of the store's part slots, shared with every
@@ -375,16 +438,19 @@ class S3Store(Store):
             else dict(endpoint_url=self.client.meta.endpoint_url if endpoint_url else None,
                       region=self.client.meta.region_name, sse=sse, sse_kms_key_id=sse_kms_key_id,
                       connect_timeout=config.connect_timeout, read_timeout=config.read_timeout,
-                      max_attempts=max_attempts, session=session)
+                      attempts=self.client.meta.config.retries.get("total_max_attempts",
+                                                                   max_attempts + 1),
+                      transport_attempts=TIMEOUT_ATTEMPTS, session=session)
         self._fast_plane: fast.FastPlane | None = None
         self._fast_lock = threading.Lock()
         self.client.meta.events.register("before-send.s3", _no_expect_for_small_body)
         self.client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
         self.concurrency = concurrency  # files in flight (the Lake's pool; sizes the connection pool)
         # Parts of large transfers in flight, across every file this store moves at once:
-        # a push holds each part (PART bytes) in memory, so this bounds that memory.
+        # a push holds each part (PART bytes) and each small file it reads whole in memory,
+        # and both take their bytes from these slots, so they bound that memory.
         self.part_concurrency = part_concurrency
-        self.part_slots = threading.BoundedSemaphore(part_concurrency)
+        self.part_slots = PartSlots(part_concurrency)
 
     @property
     def fast_plane(self) -> "fast.FastPlane | None":
@@ -419,7 +485,17 @@ class S3Store(Store):
             return created
         if if_absent and self.head(key) is not None:
             return False  # a key names its bytes' hash: the same bytes are there already
-        return self._multipart(key, source, metadata, progress, if_absent)
+        return self._multipart(key, source, metadata, progress, if_absent, size)
+
+    @contextlib.contextmanager
+    def hold(self, size: int, progress: Progress | None = None) -> Iterator[None]:
+        while not self.part_slots.acquire(timeout=STOP_CHECK_S, size=size):
+            if progress:
+                progress(0)  # raises once the push is interrupted
+        try:
+            yield
+        finally:
+            self.part_slots.release(size)
 
     def _not_fast(self, why: fast.Unsuitable) -> None:
         """From now on boto3 does the small transfers too (it follows region redirects)."""
@@ -450,7 +526,7 @@ class S3Store(Store):
         raise DatalakeError(f"put: concurrent writes of {self.url}{key} kept conflicting")
 
     def _multipart(self, key: str, source: Any, metadata: dict[str, str], progress: Any,
-                   if_absent: bool) -> bool:
+                   if_absent: bool, size: int) -> bool:
         """Our own multipart upload: parts are read in order (so a verifying stream sees
         every byte before the last read) and sent in parallel; the object appears only
         when the upload completes, which is conditional with ``if_absent``.  Any error,
@@ -460,7 +536,7 @@ class S3Store(Store):
             upload_id = self.client.create_multipart_upload(
                 Bucket=self.bucket, Key=full, Metadata=metadata, **self.write_args)["UploadId"]
         try:
-            etags = self._send_parts(full, upload_id, source, progress)
+            etags = self._send_parts(full, upload_id, source, progress, size)
             parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]
             condition = {"IfNoneMatch": "*"} if if_absent else {}
             with _errors("upload", self.url, created=True):
@@ -475,47 +551,58 @@ class S3Store(Store):
             self._abort(full, upload_id)
             raise
 
-    def _send_parts(self, full: str, upload_id: str, source: Any, progress: Any) -> list[str]:
-        """The parts' ETags.  A part is read only once it holds one of the store's part
-        slots (shared with every large transfer in flight), and the slot is given back when
-        its upload ends: at most ``part_concurrency`` parts are in memory at once."""
-        slots = self.part_slots
+    def _send_parts(self, full: str, upload_id: str, source: Any, progress: Any,
+                    size: int) -> list[str]:
+        """The parts' ETags.  Each worker takes a part slot (shared with every large
+        transfer in flight), then reads the next part (in turn: the source is read in
+        order, so a verifying stream sees every byte before its last read), uploads it and
+        drops its bytes before giving the slot back: at most ``part_concurrency`` parts
+        are in memory across all the files in flight."""
+        slots, lock, stop = self.part_slots, threading.Lock(), threading.Event()
+        etags: dict[int, str] = {}
+        offset = 0  # bytes read
 
-        def send(number: int, body: bytes) -> str:
-            with _errors("upload", self.url):
-                etag = self.client.upload_part(Bucket=self.bucket, Key=full, UploadId=upload_id,
-                                               PartNumber=number, Body=body,
-                                               **self.read_args)["ETag"]
-            if progress:
-                progress(len(body))
-            return etag
-
-        futures: list[concurrent.futures.Future[str]] = []
-        pool = concurrent.futures.ThreadPoolExecutor(self.part_concurrency)
-        try:
-            while True:
-                while not slots.acquire(timeout=STOP_CHECK_S):  # other parts hold them all
-                    if progress:
-                        progress(0)  # raises once the push is interrupted
+        def worker() -> None:
+            nonlocal offset
+            while not stop.is_set():
+                if not slots.acquire(timeout=STOP_CHECK_S):
+                    continue  # every slot is taken (other files' parts too): look at stop again
+                body: Any = None
                 try:
+                    with lock:
+                        if stop.is_set() or offset >= size:
+                            return  # all read (the other workers find that too)
+                        body = _read_part(source, min(PART, size - offset))
+                        if body is None:
+                            return  # shorter than announced: what there was is sent
+                        offset += len(body)
+                        number = len(etags) + 1
+                        etags[number] = ""  # taken: the next worker's part is the next one
+                    with _errors("upload", self.url):
+                        etags[number] = self.client.upload_part(
+                            Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number,
+                            Body=body, **self.read_args)["ETag"]
                     if progress:
-                        progress(0)
-                    failed = next((f for f in futures if f.done() and f.exception()), None)
-                    if failed is not None:
-                        failed.result()
-                    body = source.read(PART)
-                except BaseException:
+                        progress(len(body))
+                finally:
+                    if body is not None:
+                        body.close()  # the bytes go before the slot comes back
                     slots.release()
-                    raise
-                if not body:
-                    slots.release()
-                    break
-                future = pool.submit(send, len(futures) + 1, body)
-                # The slot comes back when the part ends, fails or is cancelled unsent.
-                future.add_done_callback(lambda _: slots.release())
-                futures.append(future)
-            return [future.result() for future in futures]
+
+        workers = max(1, min(self.part_concurrency, -(-size // PART)))
+        pool = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="datalake-put")
+        try:
+            pending: Any = [pool.submit(worker) for _ in range(workers)]
+            while pending:
+                done, pending = concurrent.futures.wait(
+                    pending, STOP_CHECK_S, return_when=concurrent.futures.FIRST_EXCEPTION)
+                for future in done:
+                    future.result()  # the first error stops the others (finally)
+                if progress:
+                    progress(0)  # raises once the push is interrupted
+            return [etags[n] for n in range(1, len(etags) + 1)]
         finally:  # on an error, the caller aborts the upload at once: parts in flight fail
+            stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
     def _abort(self, full: str, upload_id: str) -> None:

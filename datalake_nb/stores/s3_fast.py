@@ -8,14 +8,20 @@ boto3 refreshes them), so profiles, roles and SSO keep working.
 
 Used only where it sends what boto3 would: not with an expected bucket owner (obstore
 cannot sign a header of our choosing), nor without credentials (boto3's error says
-better what to do).  ``DATALAKE_S3_DATA_PLANE=boto3`` turns it off.
+better what to do).  ``DATALAKE_S3_DATA_PLANE=boto3`` turns it off.  Its retries are
+boto3's standard mode's (``FastPlane._retried``), so both planes ride out the same
+throttling.
 """
 from __future__ import annotations
 
 import contextlib
 import datetime
 import importlib.util
+import itertools
+import logging
+import random
 import re
+import time
 from typing import Any, Callable, Iterator
 
 from ..core.errors import DatalakeError, NotFound, Refused
@@ -35,6 +41,17 @@ class Unsuitable(Exception):
 
 CLOSED_HELP = "try again, and check AWS_ENDPOINT_URL (or a proxy on the way) if it keeps happening"
 REGION_ERRORS = ("PermanentRedirect", "AuthorizationHeaderMalformed", "IllegalLocationConstraintException")
+# What botocore's standard retry mode tries again (botocore/retries/standard.py): these
+# statuses, throttling and transient error codes, and failed connections and timeouts.
+RETRY_CAP_S = 20.0  # its longest wait between two tries
+RETRIED_STATUS = (429, 500, 502, 503, 504)
+RETRIED_CODES = ("SlowDown", "Throttling", "ThrottlingException", "ThrottledException",
+                 "RequestThrottled", "RequestThrottledException", "TooManyRequestsException",
+                 "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException",
+                 "RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete")
+TRANSPORT_KINDS = ("Connect", "Request", "Timeout", "Interrupted")  # obstore's HttpErrorKind
+
+log = logging.getLogger(__name__)
 
 
 def available() -> bool:
@@ -48,7 +65,9 @@ class FastPlane:
     def __init__(self, bucket: str, prefix: str, url: str, *, endpoint_url: str | None,
                  region: str | None, credentials: Any, sse: str | None,
                  sse_kms_key_id: str | None, connect_timeout: float, read_timeout: float,
-                 max_attempts: int) -> None:
+                 attempts: int, transport_attempts: int) -> None:
+        """``attempts``: tries of a throttled or failed request in all (boto3's total max
+        attempts); ``transport_attempts``: of one that timed out or found no server."""
         global obstore
         import obstore
         import obstore.exceptions
@@ -66,29 +85,57 @@ class FastPlane:
         client = {"allow_http": bool(endpoint_url and endpoint_url.startswith("http://")),
                   "connect_timeout": datetime.timedelta(seconds=connect_timeout),
                   "read_timeout": datetime.timedelta(seconds=read_timeout)}
-        retry = {"max_retries": max_attempts - 1,
-                 "retry_timeout": datetime.timedelta(seconds=connect_timeout + read_timeout)}
-        self.store = obstore.store.S3Store(
+        self.attempts, self.transport_attempts = attempts, transport_attempts
+        self.store = obstore.store.S3Store(  # no retries of its own: see _retried
             bucket, prefix=prefix.rstrip("/") or None, config=config, client_options=client,
-            retry_config=retry, credential_provider=_provider(credentials))
+            retry_config={"max_retries": 0}, credential_provider=_provider(credentials))
 
     def put(self, key: str, data: bytes, metadata: dict[str, str], if_absent: bool) -> None:
         """Raises Exists when ``if_absent`` and the key is there."""
         with self._errors("put", key):
-            obstore.put(self.store, key, data, attributes=metadata or None,
-                        mode="create" if if_absent else "overwrite")
+            self._retried(lambda: obstore.put(self.store, key, data, attributes=metadata or None,
+                                              mode="create" if if_absent else "overwrite"))
 
     def get(self, key: str, write: Callable[[bytes], Any], whole: bool = False) -> None:
         """The object's bytes, in order, into ``write``; with ``whole`` (a small object)
         in one piece: one wait on obstore's runtime instead of one per chunk and one more
         for the end of the stream."""
         with self._errors(f"download {key}", key):
-            result = obstore.get(self.store, key)
             if whole:
-                write(result.bytes())
+                write(self._retried(lambda: obstore.get(self.store, key).bytes()))
                 return
-            for chunk in result:
+            # Tried again until the answer starts; once bytes are written, an error is final.
+            for chunk in self._retried(lambda: obstore.get(self.store, key)):
                 write(chunk)
+
+    def _retried(self, call: Callable[[], Any]) -> Any:
+        """``call()``, tried again as boto3's standard retry mode does (and as S3Store
+        bounds it): throttling and server errors up to ``attempts`` tries in all, a
+        timeout or a failed connection up to ``transport_attempts``, each after a random
+        wait of up to 1, 2, 4, ... seconds (at most RETRY_CAP_S).  obstore's own retries
+        wait 100 ms, then about twice as long each time: they gave up on 4 s of throttling
+        within 2 s, when boto3 rode it out."""
+        for attempt in itertools.count(1):
+            try:
+                return call()
+            except (obstore.exceptions.BaseError, OSError) as exc:
+                if attempt >= self._tries(str(exc)):
+                    raise
+                delay = random.random() * min(2.0 ** (attempt - 1), RETRY_CAP_S)
+                log.debug("%s: try %d failed, the next in %.2f s: %s", self.url, attempt, delay,
+                          str(exc).split("\n", 1)[0])
+            time.sleep(delay)
+
+    def _tries(self, text: str) -> int:
+        """How many tries an error that obstore describes so is worth, in all."""
+        kind = re.search(r"kind: (\w+)", text)
+        if kind and kind[1] in TRANSPORT_KINDS:
+            return self.transport_attempts
+        status = re.search(r"status code: (\d+)", text)
+        code = re.search(r"<Code>([^<]+)</Code>", text)
+        if (status and int(status[1]) in RETRIED_STATUS) or (code and code[1] in RETRIED_CODES):
+            return self.attempts
+        return 1
 
     @contextlib.contextmanager
     def _errors(self, what: str, key: str) -> Iterator[None]:
