@@ -7,7 +7,7 @@ import threading
 import botocore.exceptions
 import pytest
 
-from datalake_nb import DatalakeError, InvalidInput, Lake
+from datalake_nb import DatalakeError, IntegrityError, InvalidInput, Lake
 from datalake_nb.config import resolve
 from datalake_nb.core import layout
 from datalake_nb.progress import Progress, TqdmProgress, as_progress
@@ -79,7 +79,7 @@ def test_progress_is_closed_after_a_failure(tmp_path):
     rec = lake.push(write(tmp_path / "a.log", "abc"), **FIELDS)
     (tmp_path / "lake" / layout.data_key(rec)).write_text("abd")  # same size, other bytes
     seen = Recorder()
-    with pytest.raises(DatalakeError):
+    with pytest.raises(IntegrityError, match="nothing was written"):
         lake.fetch([rec], dest=tmp_path / "out", progress=seen)
     assert seen.events[-1] == ("close",)
 
