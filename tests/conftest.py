@@ -8,8 +8,9 @@ import socket
 import boto3
 import pytest
 
-from datalake_nb import Lake
+from datalake_nb import Lake, config
 
+from support.isolation import clean_environment, etc_file
 from support.s3servers import SERVERS, S3Server, new_bucket, selected_backends
 
 S3_BACKENDS = selected_backends()
@@ -65,14 +66,19 @@ def bucket(aws_env, s3_server):
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """No test reads or writes the real user's config, data or cache folders."""
+    """No test reads or writes the real user's config, data or cache folders or the
+    machine's /etc/datalake.conf, and no DATALAKE_* or AWS_* setting from outside reaches
+    it (support/isolation.py); test_environment.py checks what a test sees."""
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for var in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "DATALAKE_CONFIG",
-                "DATALAKE_STORAGE_URL", "DATALAKE_CACHE_DIR", "DATALAKE_FETCH_DIR",
-                *(v for v in os.environ if v.startswith("DATALAKE_S3_"))):
-        monkeypatch.delenv(var, raising=False)
+    clean = clean_environment(os.environ, home)
+    for name in set(os.environ) - set(clean):
+        monkeypatch.delenv(name)
+    for name, value in clean.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setattr(config, "ETC_FILE", etc_file())
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the first credentials
     return home
 
 
