@@ -22,28 +22,35 @@ FIELDS = dict(what="big", where="web01", start="2015-03-20T00:00:00Z", data_vers
 
 
 class InFlight:
-    """Wraps one method of a store's boto3 client: counts the calls running at once (each
-    held a little, so calls that may overlap do) and can fail one of them."""
+    """Wraps one method of a store's boto3 client: counts the calls running at once and
+    can fail one of them.  The first calls are held until ``overlap`` of them run at once
+    (then none is held any more), for at most ``hold`` seconds from the first call: so calls
+    that may overlap do, and a cap that holds shows as the bound it is."""
 
-    def __init__(self, client, method: str, fail_call: int | None = None):
-        self.lock = threading.Lock()
+    def __init__(self, client, method: str, fail_call: int | None = None, overlap: int = 0,
+                 hold: float = 60.0):
+        self.changed = threading.Condition()
         self.now = self.most = self.calls = 0
         self.fail_call = fail_call
+        self.deadline: float | None = None
         real = getattr(client, method)
 
         def call(**kwargs):
-            with self.lock:
+            with self.changed:
                 self.now += 1
                 self.calls += 1
                 self.most = max(self.most, self.now)
                 fail = self.calls == self.fail_call
+                self.deadline = self.deadline or time.monotonic() + hold
+                self.changed.notify_all()
+                while self.most < overlap and time.monotonic() < self.deadline:
+                    self.changed.wait(self.deadline - time.monotonic())
             try:
-                time.sleep(0.05)
                 if fail:
                     raise DatalakeError("injected: part request failed")
                 return real(**kwargs)
             finally:
-                with self.lock:
+                with self.changed:
                     self.now -= 1
         setattr(client, method, call)
 
@@ -79,7 +86,8 @@ def slots_back(store: S3Store, cap: int) -> bool:
 def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_path):
     url = f"s3://{bucket}/logs"
     lake = lake_with(url, aws_env, tmp_path / "cache")
-    uploads = InFlight(lake.store.client, "upload_part")
+    # one more than the cap never runs at once: the first parts wait 2 s for it, in vain
+    uploads = InFlight(lake.store.client, "upload_part", overlap=CAP + 1, hold=2)
     paths = big_files(tmp_path / "src")
     records = lake.push_many(paths, **FIELDS)
     assert uploads.calls == 2 * FILES
@@ -88,7 +96,7 @@ def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_p
 
     # fetch: ranged GETs of 1 MiB, several files at once, the same cap
     fetcher = lake_with(url, aws_env, tmp_path / "cache2", download_part=MIB)
-    gets = InFlight(fetcher.store.client, "get_object")
+    gets = InFlight(fetcher.store.client, "get_object", overlap=CAP + 1, hold=2)
     placed = fetcher.fetch(records, dest=tmp_path / "out")
     assert [p.read_bytes() for p in placed] == [p.read_bytes() for p in paths]
     assert gets.calls == FILES * -(-SIZE // MIB)
@@ -99,7 +107,7 @@ def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_p
 def test_without_a_low_cap_parts_of_several_files_overlap(bucket, aws_env, tmp_path):
     """The check above can fail: with more slots, parts of different files run at once."""
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache", parts=8)
-    uploads = InFlight(lake.store.client, "upload_part")
+    uploads = InFlight(lake.store.client, "upload_part", overlap=CAP + 1)  # comes at once
     lake.push_many(big_files(tmp_path / "src"), **FIELDS)
     assert uploads.most > CAP
 

@@ -1,7 +1,10 @@
-"""Helpers shared by the tests: a call-counting Store wrapper and a file writer."""
+"""Helpers shared by the tests: a call-counting Store wrapper, a file writer and a wait
+for a state (never a fixed sleep)."""
 from __future__ import annotations
 
 import collections
+import threading
+import time
 from pathlib import Path
 
 from datalake_nb.stores.base import Store
@@ -60,6 +63,22 @@ class CountingStore(Store):
 
     def url_for(self, key):
         return self.inner.url_for(key)
+
+
+def until(condition, timeout: float = 60.0) -> bool:
+    """Whether ``condition()`` became true within ``timeout`` seconds (a bound on a hang:
+    it returns as soon as the state is reached)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def threads_end(before: list[threading.Thread], timeout: float = 60.0) -> bool:
+    """Whether every thread started since ``before`` (threading.enumerate()) ended in time."""
+    return until(lambda: all(t in before for t in threading.enumerate()), timeout)
 
 
 def write(path: Path, text: str) -> Path:
