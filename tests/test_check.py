@@ -158,7 +158,7 @@ def test_cli_check_exit_status_and_output(lake_url, lake, filled, tmp_path):
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "datalake_nb", "check", *args],
-                              capture_output=True, text=True, env=env)
+                              capture_output=True, text=True, env=env, timeout=120)
 
     found = run()
     assert found.returncode == 1 and found.stderr == ""

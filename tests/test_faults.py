@@ -192,12 +192,12 @@ def test_cat_of_damaged_bytes_exits_1_naming_the_file(lake_url, lake, tmp_path):
     lake.store.put_bytes(layout.data_key(rec), b"evil\n")
     env = dict(os.environ, DATALAKE_STORAGE_URL=lake_url, DATALAKE_CACHE_DIR=str(tmp_path / "c"))
     proc = subprocess.run([sys.executable, "-m", "datalake_nb", "cat", rec.id],
-                          capture_output=True, text=True, env=env)
+                          capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and rec.id in proc.stderr
     assert lake.store.url_for(layout.data_key(rec)) in proc.stderr
     fetched = subprocess.run([sys.executable, "-m", "datalake_nb", "fetch", rec.id, "--dest",
-                              str(tmp_path / "out")], capture_output=True, text=True, env=env)
+                              str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=120)
     assert fetched.returncode == 1 and "nothing was written" in fetched.stderr
     assert leftovers(tmp_path / "out") == [] and leftovers(tmp_path / "c") == []
 
@@ -275,6 +275,6 @@ def test_throttling_that_never_ends_on_the_fast_plane_is_a_clear_error(s3_server
 
 def test_a_missing_bucket_is_a_clear_error(aws_env, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "datalake_nb", "list", "--storage-url",
-                           "s3://no-such-bucket-datalake/x"], capture_output=True, text=True)
+                           "s3://no-such-bucket-datalake/x"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and proc.stderr.strip() == (
         "datalake: list: the bucket of s3://no-such-bucket-datalake/x/ does not exist")

@@ -39,7 +39,7 @@ def run_until_busy(argv, busy, env):
     proc = subprocess.Popen([sys.executable, "-m", "datalake_nb", *argv], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert until(lambda: busy() or proc.poll() is not None), "the transfer never started"
-    assert proc.poll() is None, proc.communicate()
+    assert proc.poll() is None, proc.communicate(timeout=120)
     return proc
 
 

@@ -62,7 +62,7 @@ def test_load_is_quiet_and_registers_both_magics(tmp_path):
             "m = ip.magics_manager.magics\nassert 'lake' in m['line'] and 'lake' in m['cell']\n"
             "ip.run_line_magic('unload_ext', 'datalake_nb')\n"
             "assert 'lake' not in m['line'] and 'lake' not in m['cell']\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and proc.stderr == ""
 

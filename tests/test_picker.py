@@ -79,7 +79,8 @@ def test_lazy_import_from_the_package():
     assert lazy is LakePicker
     code = ("import sys, datalake_nb; assert 'ipywidgets' not in sys.modules; "
             "from datalake_nb import LakePicker; print('ipywidgets' in sys.modules, LakePicker.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)
     assert out.stdout.split() == ["True", "LakePicker"]
 
 

@@ -175,9 +175,9 @@ def test_grep_matches_gnu_grep_on_the_fetched_files(lake, tmp_path, pattern, fla
     grep_flags = [f for f in flags if f != "-E"] + (["-E"] if "-F" not in flags else [])
     for rec, path in zip(records, paths):
         counted = subprocess.run([GREP, "-c", *grep_flags, "--", pattern, str(path)],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, timeout=120)
         numbered = subprocess.run([GREP, "-n", "-h", *grep_flags, "--", pattern, str(path)],
-                                  capture_output=True, text=True).stdout.splitlines()
+                                  capture_output=True, text=True, timeout=120).stdout.splitlines()
         mine = hits[hits["id"] == rec.id]
         assert len(mine) == int(counted.stdout)
         assert [f"{n}:{line}" for n, line in zip(mine["line_number"], mine["line"])] == numbered

@@ -216,5 +216,5 @@ def test_lake_timeline_rejects_bad_filters(local_lake):
 def test_importing_the_package_does_not_import_matplotlib_pandas_or_ipywidgets():
     code = ("import sys, datalake_nb, datalake_nb.notebook.timeline, datalake_nb.lake; "
             "print(sorted(m for m in ('matplotlib', 'pandas', 'ipywidgets') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"

@@ -140,7 +140,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=30)
 
 
 @contextlib.contextmanager
