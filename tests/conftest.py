@@ -1,5 +1,8 @@
 """Fixtures: real S3 endpoints over HTTP on 127.0.0.1 (moto, and SeaweedFS where
-selected: see s3servers.py) and lakes on a local folder or on each of them."""
+selected: see s3servers.py) and lakes on a local folder or on each of them.
+
+Every test on SeaweedFS is marked ``seaweedfs``: the default run leaves those out (with
+``slow`` and ``browser``: see pyproject.toml), ``.ci/run`` runs them."""
 from __future__ import annotations
 
 import os
@@ -11,9 +14,12 @@ import pytest
 from datalake_nb import Lake, config
 
 from support.isolation import clean_environment, etc_file
-from support.s3servers import SERVERS, S3Server, new_bucket, selected_backends
+from support import figures
+from support.s3servers import (SERVERS, S3Server, backend_marks, lake_kinds, new_bucket,
+                               selected_backends)
 
 S3_BACKENDS = selected_backends()
+LAKE_KINDS = lake_kinds(S3_BACKENDS)
 
 
 def _server(request, name: str) -> S3Server:
@@ -41,7 +47,7 @@ def _point_at(server: S3Server, monkeypatch) -> None:
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the first credentials
 
 
-@pytest.fixture(params=S3_BACKENDS)
+@pytest.fixture(params=[pytest.param(b, marks=backend_marks(b)) for b in S3_BACKENDS])
 def s3_server(request) -> S3Server:
     """Each selected S3 server in turn."""
     return _server(request, request.param)
@@ -82,9 +88,6 @@ def isolated_home(tmp_path, monkeypatch):
     return home
 
 
-LAKE_KINDS = ["local", *(["s3"] if S3_BACKENDS == ["moto"] else [f"s3-{b}" for b in S3_BACKENDS])]
-
-
 @pytest.fixture(params=LAKE_KINDS)
 def lake_url(request, tmp_path, monkeypatch):
     """A root URL for an empty lake: a local folder, or a prefix in a fresh bucket of
@@ -97,9 +100,19 @@ def lake_url(request, tmp_path, monkeypatch):
     return f"s3://{new_bucket(server)}/archive/logs"
 
 
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker hands its figures to the controller (pytest_testnodedown)."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["figures"] = dict(figures.FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    figures.FIGURES.update(getattr(node, "workeroutput", {}).get("figures", {}))
+
+
 def pytest_terminal_summary(terminalreporter):
     """The figures the reliability tests counted (faults injected, files lost, ...)."""
-    from support import figures
     if figures.line():
         terminalreporter.write_line(figures.line())
 

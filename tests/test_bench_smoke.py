@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow  # every case of the bench, tiny: about 15 s
 def test_bench_quick_run_writes_every_case(tmp_path):
     out = tmp_path / "RESULTS.md"
     done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],

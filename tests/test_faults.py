@@ -236,6 +236,7 @@ def test_throttled_requests_are_retried_and_the_user_sees_success(bucket, tmp_pa
     assert wire.throttled == refused and wire.sent > 16
 
 
+@pytest.mark.slow  # boto3's backoff before it gives up: about 10 s
 def test_throttling_that_never_ends_is_a_clear_error_and_no_record(bucket, tmp_path):
     lake = s3_lake(bucket, tmp_path)
     lake.store = S3Store(lake.url, max_attempts=3, data_plane="boto3")  # default backoff, fewer tries
@@ -261,6 +262,7 @@ def test_throttled_small_transfers_are_retried_by_the_fast_plane(s3_server, buck
     assert wire.throttled == 4 and len(wire.requests("GET", "/data/")) >= 3
 
 
+@pytest.mark.slow  # every retry of both planes before they give up: 20-40 s
 def test_throttling_that_never_ends_on_the_fast_plane_is_a_clear_error(s3_server, bucket, tmp_path):
     with wire_proxy(s3_server.url, pick=lambda n: True) as wire:
         lake = s3_lake(bucket, tmp_path, AWS_ENDPOINT_URL=wire.url,

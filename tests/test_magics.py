@@ -20,6 +20,7 @@ from datalake_nb.config import BY_NAME
 from datalake_nb.commands import COMMANDS, build_parser, parse, subparsers
 
 from support.helpers import write
+from support.s3servers import lake_kinds, selected_backends
 
 
 @pytest.fixture
@@ -202,6 +203,8 @@ def cli_options():
                     yield name, flag
 
 
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("lake_url", lake_kinds(selected_backends(), slow=True), indirect=True)
 def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_path, request, capsys):
     """Parity: each option of each command parses and runs the same in %lake and the CLI
     (cli.main in this process: the entry point has its own smoke test in test_cli)."""

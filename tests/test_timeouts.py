@@ -71,6 +71,7 @@ def assert_names_the_endpoint(message: str, server: SilentServer) -> None:
     assert "list-type" not in message and "prefix=" not in message and "nobucket" not in message
 
 
+@pytest.mark.slow  # the default timeouts: about 11 s
 def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path):
     lake = Lake("s3://nobucket/x", cache_dir=tmp_path / "cache", progress=False)
     started = time.monotonic()
@@ -83,6 +84,7 @@ def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path):
     assert isinstance(info.value.__cause__, botocore.exceptions.BotoCoreError)
 
 
+@pytest.mark.slow  # the default timeouts: about 11 s
 def test_cli_on_a_silent_endpoint_exits_1_with_one_line(silent, tmp_path):
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "datalake_nb", "list", "--what", "nginx",
