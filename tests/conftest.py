@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Iterator
 
 import boto3
 import pytest
@@ -15,8 +16,10 @@ from datalake_nb import Lake, config
 
 from support.isolation import clean_environment, etc_file
 from support import figures
+from support.helpers import write
 from support.s3servers import (SERVERS, S3Server, backend_marks, lake_kinds, new_bucket,
                                selected_backends)
+from support.wire import SilentServer
 
 S3_BACKENDS = selected_backends()
 LAKE_KINDS = lake_kinds(S3_BACKENDS)
@@ -120,6 +123,56 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def lake(lake_url, tmp_path):
     return Lake(lake_url, cache_dir=tmp_path / "cache", progress=False)
+
+
+@pytest.fixture
+def local_lake(tmp_path):
+    """An empty lake in a local folder (the folder exists: reading one that does not fails)."""
+    (tmp_path / "lake").mkdir()
+    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+
+
+@pytest.fixture
+def silent(monkeypatch) -> Iterator[SilentServer]:
+    """An S3 endpoint that accepts connections and never answers (the environment points
+    at it)."""
+    server = SilentServer()
+    for name, value in {"AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ip(lake_url, tmp_path, monkeypatch):
+    """A fresh IPython shell with the extension loaded, its lake at lake_url."""
+    monkeypatch.setenv("DATALAKE_STORAGE_URL", lake_url)
+    monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DATALAKE_PROGRESS", "off")
+    monkeypatch.chdir(tmp_path)  # fetch's default destination is the current folder
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+    start_ipython()
+    shell = InteractiveShell.instance()
+    shell.reset(new_session=False)
+    shell.run_line_magic("load_ext", "datalake_nb")
+    yield shell
+    shell.run_line_magic("unload_ext", "datalake_nb")
+    shell.config.pop("LakeMagics", None)  # %config settings outlive the extension
+
+
+@pytest.fixture
+def filled(lake_url, tmp_path):
+    """Three records in the lake at lake_url: nginx of web01 and web02, syslog of web01."""
+    lake = Lake(lake_url, cache_dir=tmp_path / "cache", progress=False)
+    recs = []
+    for what, where, hour in [("nginx", "web01", 10), ("nginx", "web02", 11), ("syslog", "web01", 10)]:
+        recs.append(lake.push(write(tmp_path / f"{what}{where}.log", f"{what} {where}\n"), what=what,
+                              where=where, start=f"2015-03-20T{hour}:00:00Z",
+                              end=f"2015-03-20T{hour}:59:59Z", data_version="0", work_id=f"w-{where}"))
+    return recs
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import pytest
 from datalake_nb import IntegrityError, Lake
 from datalake_nb.config import resolve
 
+from support.helpers import corrupt, push_samples
 from support.s3servers import new_bucket
-from test_reading import corrupt, push_samples
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")

@@ -13,9 +13,9 @@ from datalake_nb.core import layout
 from datalake_nb.progress import Progress, TqdmProgress, as_progress
 from datalake_nb.stores.base import LocalStore
 
-from support.helpers import write
+from support.helpers import fields, write
 
-FIELDS = dict(what="app", where="h1", start="2015-03-20T10:00:00Z", data_version="0")
+FIELDS = fields(what="app", where="h1", start="2015-03-20T10:00:00Z")
 
 
 def test_url_and_config_together_is_an_error(tmp_path):

@@ -16,11 +16,11 @@ from datalake_nb.stores.s3 import S3Store
 
 from support import figures
 from support.faults import FaultyStore, throttle
-from support.helpers import snapshot, write
+from support.helpers import fields, snapshot, write
 from support.wire import wire_proxy
 
 T0, T1 = "2015-03-20T00:00:00Z", "2015-03-20T01:00:00Z"
-FIELDS = dict(what="nginx", where="web01", start=T0, end=T1, data_version="0", work_id="job-7")
+FIELDS = fields(start=T0, end=T1, work_id="job-7")
 
 
 def faulty(lake: Lake) -> tuple[Lake, FaultyStore]:

@@ -18,10 +18,10 @@ from datalake_nb.lake import Interrupted
 from datalake_nb.progress import Progress, TqdmProgress
 from datalake_nb.stores.base import LocalStore
 
-from support.helpers import CountingStore, write
+from support.helpers import CountingStore, fields, gated_lake, push_many_small, write
 
 BOUND_S = 30  # a bound on a hang, never a speed test
-FIELDS = dict(what="nginx", where="web01", data_version="0")
+FIELDS = fields("start")  # each test gives its own
 
 
 def relative(paths, root):
@@ -217,7 +217,6 @@ def test_placing_makes_a_missing_folder_and_says_when_the_cached_file_is_gone(tm
 
 
 def test_a_cancelled_query_fetch_counts_every_listed_file_and_placed_the_finished(tmp_path):
-    from test_picker import gated_lake, push_many_small
     lake, store = gated_lake(tmp_path, "get", nth=3)
     recs = push_many_small(lake, tmp_path, 40)
     lake.concurrency = 2

@@ -9,7 +9,6 @@ import os
 import random
 import re
 import threading
-import time
 
 import pytest
 

@@ -18,20 +18,10 @@ from datalake_nb import Lake
 from datalake_nb.lake import Interrupted
 
 from support import figures
-from support.helpers import threads_end, until
+from support.helpers import big_files, fields, options, threads_end, until
 
 MIB = 1 << 20
-FIELDS = ["--what", "big", "--where", "web01", "--start", "2015-03-20", "--data-version", "0"]
-
-
-def big_files(folder, count, size):
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(count):
-        path = folder / f"big-{i}.log"
-        path.write_bytes(os.urandom(1024) * (size // 1024))
-        paths.append(path)
-    return paths
+FIELDS = options(fields(what="big", start="2015-03-20"))
 
 
 def run_until_busy(argv, busy, env):

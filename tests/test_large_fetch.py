@@ -18,12 +18,12 @@ from datalake_nb.progress import Progress
 from datalake_nb.stores.s3 import S3Store
 
 from support.faults import FaultyStore
-from support.helpers import threads_end
+from support.helpers import fields, threads_end
 
 MIB = 1 << 20
 PART = 1 * MIB  # smaller than the default, so a 20 MiB object is 21 parts
 SIZE = 20 * MIB + 123  # above the 16 MiB threshold of ranged GETs
-FIELDS = dict(what="big", where="web01", start="2015-03-20T00:00:00Z", data_version="0")
+FIELDS = fields(what="big")
 
 
 def files_in(folder):

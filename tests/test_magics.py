@@ -11,8 +11,6 @@ import sys
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 
 from datalake_nb import Lake
 from datalake_nb.cli import main
@@ -21,33 +19,6 @@ from datalake_nb.commands import COMMANDS, build_parser, parse, subparsers
 
 from support.helpers import write
 from support.s3servers import lake_kinds, selected_backends
-
-
-@pytest.fixture
-def ip(lake_url, tmp_path, monkeypatch):
-    """A fresh IPython shell with the extension loaded, its lake at lake_url."""
-    monkeypatch.setenv("DATALAKE_STORAGE_URL", lake_url)
-    monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("DATALAKE_PROGRESS", "off")
-    monkeypatch.chdir(tmp_path)  # fetch's default destination is the current folder
-    start_ipython()
-    shell = InteractiveShell.instance()
-    shell.reset(new_session=False)
-    shell.run_line_magic("load_ext", "datalake_nb")
-    yield shell
-    shell.run_line_magic("unload_ext", "datalake_nb")
-    shell.config.pop("LakeMagics", None)  # %config settings outlive the extension
-
-
-@pytest.fixture
-def filled(lake_url, tmp_path):
-    lake = Lake(lake_url, cache_dir=tmp_path / "cache", progress=False)
-    recs = []
-    for what, where, hour in [("nginx", "web01", 10), ("nginx", "web02", 11), ("syslog", "web01", 10)]:
-        recs.append(lake.push(write(tmp_path / f"{what}{where}.log", f"{what} {where}\n"), what=what,
-                              where=where, start=f"2015-03-20T{hour}:00:00Z",
-                              end=f"2015-03-20T{hour}:59:59Z", data_version="0", work_id=f"w-{where}"))
-    return recs
 
 
 def cell(ip, source):

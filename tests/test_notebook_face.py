@@ -20,7 +20,6 @@ from datalake_nb.frame import COLUMNS, to_frame
 from datalake_nb.notebook.magics import LakeFailure
 from datalake_nb.progress import TqdmProgress
 
-from test_magics import filled, ip  # noqa: F401  (fixtures)
 from support.helpers import write
 
 

@@ -4,7 +4,6 @@ a push holds (one 16 MiB part per part in flight).  Checked on moto over HTTP by
 the store's real part requests as they start and end."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -14,11 +13,13 @@ from datalake_nb import Lake
 from datalake_nb.core.errors import DatalakeError
 from datalake_nb.stores.s3 import S3Store
 
+from support.helpers import big_files, fields
+
 MIB = 1 << 20
 FILES = 4
 SIZE = 16 * MIB + 4096  # two parts each: 16 MiB and 4 KiB
 CAP = 2
-FIELDS = dict(what="big", where="web01", start="2015-03-20T00:00:00Z", data_version="0")
+FIELDS = fields(what="big")
 
 
 class InFlight:
@@ -55,16 +56,6 @@ class InFlight:
         setattr(client, method, call)
 
 
-def big_files(folder, count=FILES, size=SIZE):
-    folder.mkdir(exist_ok=True)
-    paths = []
-    for i in range(count):
-        path = folder / f"big-{i}.log"
-        path.write_bytes(os.urandom(size))
-        paths.append(path)
-    return paths
-
-
 def lake_with(url, endpoint, cache, *, files=FILES, parts=CAP, **store_args) -> Lake:
     store = S3Store(url, endpoint_url=endpoint, concurrency=files, part_concurrency=parts,
                     **store_args)
@@ -88,7 +79,7 @@ def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_p
     lake = lake_with(url, aws_env, tmp_path / "cache")
     # one more than the cap never runs at once: the first parts wait 2 s for it, in vain
     uploads = InFlight(lake.store.client, "upload_part", overlap=CAP + 1, hold=2)
-    paths = big_files(tmp_path / "src")
+    paths = big_files(tmp_path / "src", FILES, SIZE)
     records = lake.push_many(paths, **FIELDS)
     assert uploads.calls == 2 * FILES
     assert uploads.most == CAP  # four files in flight, at most CAP parts among them
@@ -108,7 +99,7 @@ def test_without_a_low_cap_parts_of_several_files_overlap(bucket, aws_env, tmp_p
     """The check above can fail: with more slots, parts of different files run at once."""
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache", parts=8)
     uploads = InFlight(lake.store.client, "upload_part", overlap=CAP + 1)  # comes at once
-    lake.push_many(big_files(tmp_path / "src"), **FIELDS)
+    lake.push_many(big_files(tmp_path / "src", FILES, SIZE), **FIELDS)
     assert uploads.most > CAP
 
 
@@ -116,10 +107,10 @@ def test_a_failed_part_gives_every_slot_back(bucket, aws_env, tmp_path):
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache")
     InFlight(lake.store.client, "upload_part", fail_call=3)
     with pytest.raises(DatalakeError, match="injected"):
-        lake.push_many(big_files(tmp_path / "src"), **FIELDS)
+        lake.push_many(big_files(tmp_path / "src", FILES, SIZE), **FIELDS)
     assert slots_back(lake.store, CAP)
     assert len(lake.list(what="big")) < FILES  # the files in flight may end; the failed one is not there
     assert list(lake.store.leftovers()) == []  # its upload was aborted
     uploads = InFlight(lake.store.client, "upload_part")  # the store still moves large files
-    assert len(lake.push_many(big_files(tmp_path / "src2", count=1), **FIELDS)) == 1
+    assert len(lake.push_many(big_files(tmp_path / "src2", 1, SIZE), **FIELDS)) == 1
     assert uploads.most >= 1

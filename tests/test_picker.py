@@ -30,13 +30,6 @@ UTC = dt.timezone.utc
 BOUND_S = 60  # a bound on a hang, not a benchmark
 
 
-@pytest.fixture
-def local_lake(tmp_path):
-    """An empty lake (its folder exists: a folder that does not is an error, tested below)."""
-    (tmp_path / "lake").mkdir()
-    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
-
-
 def push_recent(lake, tmp_path):
     """Files 30 minutes, 3 days and 10 days old; returns {name: Record}."""
     out = {}
@@ -453,51 +446,7 @@ def test_close_closes_the_controls(local_lake):
 
 from datalake_nb.stores.base import LocalStore  # noqa: E402
 
-from support.helpers import CountingStore  # noqa: E402
-
-class GatedStore(CountingStore):
-    """A real local store whose chosen call kind waits at a gate until the test opens it,
-    as a slow or silent endpoint would: the nth such call and every later one (so other
-    workers cannot race ahead); ``reached`` is set when the nth waits there."""
-
-    def __init__(self, inner, kind, nth=1):
-        super().__init__(inner)
-        self.kind, self.nth = kind, nth
-        self.gate, self.reached = threading.Event(), threading.Event()
-        self._seen = 0
-        self._lock = threading.Lock()
-
-    def _hold(self, kind):
-        if kind != self.kind:
-            return
-        with self._lock:
-            self._seen += 1
-            seen = self._seen
-        if seen >= self.nth:
-            if seen == self.nth:
-                self.reached.set()
-            assert self.gate.wait(BOUND_S), "the test never opened the gate"
-
-    def list(self, prefix, start_after=None, stop=None):
-        self._hold("list")
-        yield from super().list(prefix, start_after, stop)
-
-    def get_file(self, key, sink, progress=None, size=None):
-        self._hold("get")
-        return super().get_file(key, sink, progress, size)
-
-
-def gated_lake(tmp_path, kind, nth=1):
-    store = GatedStore(LocalStore(tmp_path / "lake"), kind, nth)
-    return Lake(store=store, cache_dir=tmp_path / "cache", progress=False), store
-
-
-def push_many_small(lake, tmp_path, count):
-    items = [dict(path=write(tmp_path / "many" / f"{n}.log", f"small file {n}\n"), what="nginx",
-                  where="web01", start=f"2015-03-20T{n // 60:02d}:{n % 60:02d}:00Z",
-                  data_version="0") for n in range(count)]
-    return lake.push_many(items)
-
+from support.helpers import gated_lake, push_many_small  # noqa: E402
 
 def test_the_picker_appears_at_once_and_loads_the_catalog_in_the_background(tmp_path):
     lake, store = gated_lake(tmp_path, "list")

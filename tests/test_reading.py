@@ -4,7 +4,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,44 +11,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datalake_nb import IntegrityError, InvalidInput, Lake, formats
-from datalake_nb.core import layout
-from datalake_nb.stores.base import LocalStore
+from datalake_nb import IntegrityError, InvalidInput, formats
 
-from support.helpers import write
+from support.helpers import SAMPLES, corrupt, push_samples, write
 
-SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
 GREP = shutil.which("grep")
 
 
 def nginx_line(stamp: str, path: str = "/", status: int = 200) -> str:
     return f'10.0.0.1 - - [{stamp} +0000] "GET {path} HTTP/1.1" {status} 12 "-" "curl/8"'
-
-
-def push_samples(lake: Lake, compress=None) -> list:
-    """The sample nginx logs, each an hour, data-version 1 (``compress``: also as .gz)."""
-    records = []
-    for path in sorted(SAMPLES.glob("*_nginx_*.log")):
-        host, what, hour = path.stem.split("_")
-        records.append(lake.push(path, what=what, where=host, start=f"{hour}:00:00Z",
-                                 end=f"{hour}:59:59.999Z", data_version="1"))
-    return records
-
-
-def corrupt(lake: Lake, rec) -> None:
-    """Spoil the stored bytes of a record behind the lake's back (same length)."""
-    key = layout.data_key(rec)
-    if isinstance(lake.store, LocalStore):
-        path = lake.store._path(key)
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 1
-        os.chmod(path, 0o644)
-        path.write_bytes(bytes(data))
-    else:
-        store = lake.store
-        body = store.client.get_object(Bucket=store.bucket, Key=store.prefix + key)["Body"].read()
-        spoiled = body[:len(body) // 2] + bytes([body[len(body) // 2] ^ 1]) + body[len(body) // 2 + 1:]
-        store.client.put_object(Bucket=store.bucket, Key=store.prefix + key, Body=spoiled)
 
 
 def test_read_clips_at_both_edges_inclusive(lake, tmp_path):

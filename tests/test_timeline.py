@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
-from datalake_nb import InvalidInput, Lake  # noqa: E402
+from datalake_nb import InvalidInput  # noqa: E402
 from datalake_nb.notebook.timeline import timeline  # noqa: E402
 
 from support.helpers import write  # noqa: E402
@@ -24,12 +24,6 @@ from support.helpers import write  # noqa: E402
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.fixture
-def local_lake(tmp_path):
-    (tmp_path / "lake").mkdir()  # an empty lake
-    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
 
 
 def num(text):

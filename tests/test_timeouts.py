@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
-from typing import Iterator
 
 import boto3
 import botocore.exceptions
@@ -23,46 +21,9 @@ from datalake_nb.hashing import VerifiedFile
 from datalake_nb.stores.s3 import TIMEOUT_ATTEMPTS
 
 from support.helpers import until
+from support.wire import SilentServer
 
 BOUND = 30  # seconds: a bound on a hang, not a benchmark (the default setting gives ~11 s)
-
-
-class SilentServer:
-    """Listens on 127.0.0.1, accepts every connection, reads nothing, answers nothing."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
-
-
-@pytest.fixture
-def silent(monkeypatch) -> Iterator[SilentServer]:
-    server = SilentServer()
-    for name, value in {"AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    yield server
-    server.close()
 
 
 def assert_names_the_endpoint(message: str, server: SilentServer) -> None:
