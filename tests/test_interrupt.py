@@ -18,7 +18,7 @@ from datalake_nb import Lake
 from datalake_nb.lake import Interrupted
 
 from support import figures
-from support.helpers import big_files, fields, options, threads_end, until
+from support.helpers import big_files, fields, options, snapshot, threads_end, until, write
 
 MIB = 1 << 20
 FIELDS = options(fields(what="big", start="2015-03-20"))
@@ -115,4 +115,46 @@ def test_keyboard_interrupt_stops_a_push_in_the_api(tmp_path):
     assert time.monotonic() - begun < 10
     assert threads_end(before)  # the puts in flight end; their records complete or are rolled back
     assert len(lake.list()) < 40
+    assert lake.check().ok
+
+
+def in_the_wait_for_work_in_flight() -> bool:
+    """Whether the main thread waits in concurrent.futures.wait, as an interrupted push
+    does for its work in flight (before the interrupt it waits on an Event)."""
+    frame = sys._current_frames().get(threading.main_thread().ident)
+    while frame is not None:
+        if frame.f_code.co_name == "wait" and frame.f_code.co_filename.endswith(
+                os.path.join("concurrent", "futures", "_base.py")):
+            return True
+        frame = frame.f_back
+    return False
+
+
+@pytest.mark.parametrize("earlier", [False, True], ids=["new", "pushed-before"])
+def test_a_small_upload_that_completes_after_the_interrupt_is_removed_again(lake, tmp_path,
+                                                                            earlier):
+    """Ctrl-C while a small file's PUT is on its way; the PUT then completes.  The push
+    removes the object (and its where entry) again if it created them, and keeps what an
+    earlier push of the same file made."""
+    path = write(tmp_path / "a.log", "payload\n")
+    metadata = fields(work_id="job-1")
+    first = lake.push(path, **metadata) if earlier else None
+    real_put = lake.store.put_bytes
+
+    def put_then_interrupt(key, data, metadata=None, **options):
+        created = real_put(key, data, metadata, **options)
+        if key.startswith("data/"):
+            _thread.interrupt_main()  # Ctrl-C: the answer to the PUT is on its way
+            assert until(in_the_wait_for_work_in_flight), "the push did not see the interrupt"
+        return created
+
+    lake.store.put_bytes = put_then_interrupt
+    with pytest.raises(Interrupted, match=r"interrupted: 0 of 1 file\(s\) archived"):
+        lake.push(path, **metadata)
+    lake.store.put_bytes = real_put
+    if earlier:
+        assert [r.id for r in lake.records()] == [first.id]
+    else:
+        assert lake.records() == [] and lake.records(where="web01") == []
+        assert [k for k in snapshot(lake) if "data/" in k or "where/" in k] == []
     assert lake.check().ok
