@@ -25,8 +25,12 @@ DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
 
 
 def codec_of(name: str) -> str | None:
-    """'.gz', '.bz2' or '.xz' when the name (or extension) ends with it, else None."""
+    """'.gz', '.bz2' or '.xz' when the name (or extension) ends with it, else None; a
+    ``.zst`` name is refused (its bytes read as text would be garbage rows)."""
     lowered = name.lower()
+    if lowered.endswith(".zst"):
+        raise DatalakeError(f"{name}: cannot read a .zst file: Zstandard is not supported (no "
+                            "zstandard library is a dependency); fetch it and run zstd -d")
     return next((ext for ext in DECOMPRESSORS if lowered.endswith(ext)), None)
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from datalake_nb import IntegrityError, InvalidInput, formats
+from datalake_nb import DatalakeError, IntegrityError, InvalidInput, formats
 
 from support.helpers import SAMPLES, corrupt, push_samples, write
 
@@ -214,3 +216,28 @@ def test_read_is_the_same_as_parsing_the_fetched_files(lake, tmp_path):
     pd.testing.assert_frame_equal(df.drop(columns=["id", "what", "where"]), expected)
     assert df["id"].astype(str).tolist() == [r.id for r, p in zip(records, paths)
                                              for _ in Path(p).read_text().splitlines()]
+
+
+def test_a_zst_file_is_refused_not_read_as_text(lake, lake_url, tmp_path):
+    """.zst is not supported (no zstandard library is a dependency): reading one is a
+    one-line error, never its compressed bytes taken for lines; it still archives and
+    fetches unchanged."""
+    packed = b"\x28\xb5\x2f\xfd\x00\x58\x61\x00\x00hello\n"  # a Zstandard frame's magic first
+    path = tmp_path / "app.log.zst"
+    path.write_bytes(packed)
+    rec = lake.push(path, what="app", where="h1", start="2015-03-20", data_version="0")
+    refused = "cannot read a .zst file: Zstandard is not supported"
+    for call in (lambda: lake.read(what="app", format="lines"),
+                 lambda: lake.grep("hello", what="app"),
+                 lambda: lake.open(rec.id, decompress=True).read()):
+        with pytest.raises(DatalakeError, match=refused):
+            call()
+    with lake.open(rec.id) as stream:
+        assert stream.read() == packed
+    assert lake.fetch([rec], dest=tmp_path / "out")[0].read_bytes() == packed
+    env = dict(os.environ, DATALAKE_STORAGE_URL=lake_url, DATALAKE_CACHE_DIR=str(tmp_path / "c"))
+    done = subprocess.run([sys.executable, "-m", "datalake_nb", "read", "--what", "app",
+                           "--format", "lines"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and refused in done.stderr
