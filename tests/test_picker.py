@@ -703,3 +703,27 @@ def test_a_lake_folder_that_does_not_exist_is_an_error_line(tmp_path):
     picker = LakePicker(Lake(str(tmp_path / "typo"), cache_dir=tmp_path / "cache"))
     assert picker.wait(BOUND_S)
     assert "no lake at" in picker.message.value and "typo" in picker.message.value
+
+
+@pytest.mark.parametrize("confirm_bytes, asks", [(20, True), (10_000, False)])
+def test_fetch_all_asks_above_confirm_bytes_whatever_the_count(local_lake, tmp_path,
+                                                               confirm_bytes, asks):
+    """Two listed files of 30 bytes, nothing selected, confirm_files far above 2: Fetch
+    asks first exactly when their 60 bytes are more than confirm_bytes."""
+    for n in range(2):
+        local_lake.push(write(tmp_path / "src" / f"{n}.log", f"{n}" * 29 + "\n"), what="nginx",
+                        where="web01", start=f"2015-03-20T0{n}:00Z", data_version="0")
+    picker = LakePicker(local_lake, quick="all")
+    picker.confirm_files, picker.confirm_bytes = 1000, confirm_bytes
+    picker.dest.value = str(tmp_path / "out")
+    assert picker.wait(BOUND_S)
+    picker.list_button.click()
+    assert picker.wait(BOUND_S) and len(picker.results) == 2
+    picker.fetch_button.click()
+    assert picker.wait(BOUND_S)
+    assert (picker.confirm.layout.display != "none") == asks
+    if asks:
+        assert "all 2 files" in text(picker.confirm_text.value) and picker.paths == []
+        picker.confirm_yes.click()
+        assert picker.wait(BOUND_S)
+    assert sorted(p.read_text() for p in picker.paths) == ["0" * 29 + "\n", "1" * 29 + "\n"]
