@@ -60,6 +60,16 @@ def environment(env: dict[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each notebook's cells in their order, one notebook after another, in the places the
+    cells had: a plugin that shuffles tests (pytest-randomly) must not shuffle cells."""
+    from nbval.plugin import IPyNbCell
+    places = [n for n, item in enumerate(items) if isinstance(item, IPyNbCell)]
+    cells = sorted((items[n] for n in places), key=lambda c: (str(c.parent.path), c.cell_num))
+    for n, cell in zip(places, cells):
+        items[n] = cell
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_setup(item: pytest.Item):
     """Around the first cell's setup, where nbval starts the notebook's kernel."""
