@@ -2,7 +2,7 @@
 
     python notebooks/refresh.py [NOTEBOOK ...]
 
-Uses the same environment as the nbval run (see conftest.py).  nbconvert stores the
+Each notebook runs alone, in the environment the nbval run gives it (see conftest.py).  nbconvert stores the
 widgets' state in the notebook's metadata (``widgets`` /
 ``application/vnd.jupyter.widget-state+json``), so GitHub, nbviewer and Voila draw the
 picker as it was at the end of the run.  The stored outputs and that state are then
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from conftest import notebook_environment  # noqa: E402
+from conftest import environment, notebook_environment, notebook_home  # noqa: E402
 
 RULES = re.findall(r"^regex: (.*)$\n^replace: (.*)$", (HERE / "sanitize.cfg").read_text(),
                    flags=re.MULTILINE)  # parsed as nbval parses it
@@ -51,10 +52,17 @@ def sanitize_notebook(path: Path) -> None:
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
 
+def refresh(path: Path) -> None:
+    home = notebook_home()
+    try:
+        with environment(notebook_environment(home)):
+            subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
+                            "--execute", "--inplace", str(path)], check=True, timeout=600)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    sanitize_notebook(path)
+
+
 if __name__ == "__main__":
-    notebook_environment()
-    notebooks = sys.argv[1:] or sorted(str(p) for p in HERE.glob("*.ipynb"))
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook",
-                    "--execute", "--inplace", *notebooks], check=True)
-    for name in notebooks:
-        sanitize_notebook(Path(name))
+    for name in sys.argv[1:] or sorted(str(p) for p in HERE.glob("*.ipynb")):
+        refresh(Path(name).resolve())

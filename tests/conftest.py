@@ -1,18 +1,28 @@
 """Fixtures: real S3 endpoints over HTTP on 127.0.0.1 (moto, and SeaweedFS where
-selected: see s3servers.py) and lakes on a local folder or on each of them."""
+selected: see s3servers.py) and lakes on a local folder or on each of them.
+
+Every test on SeaweedFS is marked ``seaweedfs``: the default run leaves those out (with
+``slow`` and ``browser``: see pyproject.toml), ``.ci/run`` runs them."""
 from __future__ import annotations
 
 import os
 import socket
+from typing import Iterator
 
 import boto3
 import pytest
 
-from datalake_nb import Lake
+from datalake_nb import Lake, config
 
-from support.s3servers import SERVERS, S3Server, new_bucket, selected_backends
+from support.isolation import clean_environment, etc_file
+from support import figures
+from support.helpers import write
+from support.s3servers import (SERVERS, S3Server, backend_marks, lake_kinds, new_bucket,
+                               selected_backends)
+from support.wire import SilentServer
 
 S3_BACKENDS = selected_backends()
+LAKE_KINDS = lake_kinds(S3_BACKENDS)
 
 
 def _server(request, name: str) -> S3Server:
@@ -40,7 +50,7 @@ def _point_at(server: S3Server, monkeypatch) -> None:
     monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the first credentials
 
 
-@pytest.fixture(params=S3_BACKENDS)
+@pytest.fixture(params=[pytest.param(b, marks=backend_marks(b)) for b in S3_BACKENDS])
 def s3_server(request) -> S3Server:
     """Each selected S3 server in turn."""
     return _server(request, request.param)
@@ -65,18 +75,20 @@ def bucket(aws_env, s3_server):
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
-    """No test reads or writes the real user's config, data or cache folders."""
+    """No test reads or writes the real user's config, data or cache folders or the
+    machine's /etc/datalake.conf, and no DATALAKE_* or AWS_* setting from outside reaches
+    it (support/isolation.py); test_environment.py checks what a test sees."""
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for var in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "DATALAKE_CONFIG",
-                "DATALAKE_STORAGE_URL", "DATALAKE_CACHE_DIR", "DATALAKE_FETCH_DIR",
-                *(v for v in os.environ if v.startswith("DATALAKE_S3_"))):
-        monkeypatch.delenv(var, raising=False)
+    clean = clean_environment(os.environ, home)
+    for name in set(os.environ) - set(clean):
+        monkeypatch.delenv(name)
+    for name, value in clean.items():
+        if os.environ.get(name) != value:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setattr(config, "ETC_FILE", etc_file())
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)  # it caches the first credentials
     return home
-
-
-LAKE_KINDS = ["local", *(["s3"] if S3_BACKENDS == ["moto"] else [f"s3-{b}" for b in S3_BACKENDS])]
 
 
 @pytest.fixture(params=LAKE_KINDS)
@@ -91,9 +103,19 @@ def lake_url(request, tmp_path, monkeypatch):
     return f"s3://{new_bucket(server)}/archive/logs"
 
 
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker hands its figures to the controller (pytest_testnodedown)."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["figures"] = dict(figures.FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    figures.FIGURES.update(getattr(node, "workeroutput", {}).get("figures", {}))
+
+
 def pytest_terminal_summary(terminalreporter):
     """The figures the reliability tests counted (faults injected, files lost, ...)."""
-    from support import figures
     if figures.line():
         terminalreporter.write_line(figures.line())
 
@@ -101,6 +123,56 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture
 def lake(lake_url, tmp_path):
     return Lake(lake_url, cache_dir=tmp_path / "cache", progress=False)
+
+
+@pytest.fixture
+def local_lake(tmp_path):
+    """An empty lake in a local folder (the folder exists: reading one that does not fails)."""
+    (tmp_path / "lake").mkdir()
+    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+
+
+@pytest.fixture
+def silent(monkeypatch) -> Iterator[SilentServer]:
+    """An S3 endpoint that accepts connections and never answers (the environment points
+    at it)."""
+    server = SilentServer()
+    for name, value in {"AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def ip(lake_url, tmp_path, monkeypatch):
+    """A fresh IPython shell with the extension loaded, its lake at lake_url."""
+    monkeypatch.setenv("DATALAKE_STORAGE_URL", lake_url)
+    monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("DATALAKE_PROGRESS", "off")
+    monkeypatch.chdir(tmp_path)  # fetch's default destination is the current folder
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+    start_ipython()
+    shell = InteractiveShell.instance()
+    shell.reset(new_session=False)
+    shell.run_line_magic("load_ext", "datalake_nb")
+    yield shell
+    shell.run_line_magic("unload_ext", "datalake_nb")
+    shell.config.pop("LakeMagics", None)  # %config settings outlive the extension
+
+
+@pytest.fixture
+def filled(lake_url, tmp_path):
+    """Three records in the lake at lake_url: nginx of web01 and web02, syslog of web01."""
+    lake = Lake(lake_url, cache_dir=tmp_path / "cache", progress=False)
+    recs = []
+    for what, where, hour in [("nginx", "web01", 10), ("nginx", "web02", 11), ("syslog", "web01", 10)]:
+        recs.append(lake.push(write(tmp_path / f"{what}{where}.log", f"{what} {where}\n"), what=what,
+                              where=where, start=f"2015-03-20T{hour}:00:00Z",
+                              end=f"2015-03-20T{hour}:59:59Z", data_version="0", work_id=f"w-{where}"))
+    return recs
 
 
 @pytest.fixture

@@ -267,12 +267,12 @@ def test_an_unreadable_file(world, tmp_path):
     before = snapshot(lake)
     args = [a for k, v in GOOD.items() for a in (FLAG[k], v)]
     cli = subprocess.run([*unprivileged(), sys.executable, "-m", "datalake_nb", "push", str(path),
-                          str(locked), *args], capture_output=True, text=True)
+                          str(locked), *args], capture_output=True, text=True, timeout=120)
     api = subprocess.run([*unprivileged(), sys.executable, "-c",
                           "import sys\nfrom datalake_nb import Lake, InvalidInput\n"
                           "try:\n    Lake().push(sys.argv[1], **eval(sys.argv[2]))\n"
                           "except InvalidInput as e:\n    print(type(e).__name__, e)\n",
-                          str(locked), repr(GOOD)], capture_output=True, text=True)
+                          str(locked), repr(GOOD)], capture_output=True, text=True, timeout=120)
     assert cli.returncode == 2 and cli.stdout == ""
     assert_one_line(cli.stderr, ["path", "is not readable", "Permission denied"])
     assert api.stdout.startswith("InvalidInput path: ") and "is not readable" in api.stdout

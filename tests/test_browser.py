@@ -10,7 +10,7 @@ runs all cells, picks a what, lists, checks that Fetch with nothing selected ask
 before fetching every listed file (and fetches nothing), that the rows list and
 the labels stay in their boxes, selects the first row, fetches it, and checks
 that the local path shows in the picker and the file is on disk.  A screenshot goes to ``$DATALAKE_SCREENSHOT_DIR/picker.png``
-(default ``<repo>/.artifacts/``), or ``picker-failed.png`` when a step fails.
+(default: the test's temporary folder), or ``picker-failed.png`` when a step fails.
 
 Without Chromium, playwright or JupyterLab the test is skipped, saying what is
 missing — except under CI (``CI`` set), where ``.ci/run`` installs them and a
@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+from support.ci import in_ci
+
 pytestmark = pytest.mark.browser
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,10 +52,7 @@ ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
 WAIT_MS = 120_000       # bound of any one wait in the browser
 SERVER_WAIT_S = 120     # bound of the server's start
 SHUTDOWN_WAIT_S = 30    # bound of each step of the server's shutdown
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+SCREENSHOT_DIR = os.environ.get("DATALAKE_SCREENSHOT_DIR")  # read before a test clears DATALAKE_*
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,7 @@ def sync_api():
               "jupyterlab": "jupyterlab",
               "jupyterlab_widgets": "jupyterlab_widgets (ipywidgets' JupyterLab extension)",
               "ipykernel": "ipykernel"}
-    if _in_ci():  # .ci/run installs everything: a missing piece is CI's failure, not a skip
+    if in_ci():  # .ci/run installs everything: a missing piece is CI's failure, not a skip
         missing = [what for module, what in needed.items()
                    if importlib.util.find_spec(module) is None]
         if not os.access(CHROMIUM, os.X_OK):
@@ -229,17 +228,18 @@ def page(sync_api):
             browser.close()
 
 
-def _screenshot_dir() -> Path:
-    folder = Path(os.environ.get("DATALAKE_SCREENSHOT_DIR") or REPO / ".artifacts")
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    folder = Path(SCREENSHOT_DIR or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 
-def test_picker_lists_and_fetches_in_jupyterlab(sync_api, lab, page):
+def test_picker_lists_and_fetches_in_jupyterlab(sync_api, lab, page, screenshots):
     try:
         _pick_list_fetch(sync_api.expect, lab, page)
     except BaseException:
-        failed = _screenshot_dir() / "picker-failed.png"
+        failed = screenshots / "picker-failed.png"
         try:
             page.screenshot(path=str(failed), timeout=30_000)
             print(f"screenshot of the failure: {failed}")
@@ -247,7 +247,7 @@ def test_picker_lists_and_fetches_in_jupyterlab(sync_api, lab, page):
             print(f"no screenshot of the failure: {exc}")
         print(f"jupyter lab log (tail):\n{_tail(lab.log)}")
         raise
-    shot = _screenshot_dir() / "picker.png"
+    shot = screenshots / "picker.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 0
 

@@ -22,7 +22,7 @@ ORPHAN = "data/nginx/1h/2015/03/20/not-a-record.log"
 
 
 @pytest.fixture
-def filled(lake, tmp_path):
+def three_records(lake, tmp_path):
     """Three records: two with a work id, one of them the only file from web02."""
     recs = [lake.push(write(tmp_path / f"{n}.log", f"file {n}\n"), what="nginx", where=where,
                       start=T0, end=T1, data_version="0", work_id=work_id)
@@ -38,7 +38,7 @@ def key_of(rec):
     return layout.data_key(rec)
 
 
-def test_a_sound_lake_has_nothing_to_report(lake, filled):
+def test_a_sound_lake_has_nothing_to_report(lake, three_records):
     report = check(lake.store, deep=True)
     assert report.ok and report.findings == []
     assert (report.data, report.where, report.work, report.catalog) == (3, 3, 2, 2)
@@ -46,8 +46,8 @@ def test_a_sound_lake_has_nothing_to_report(lake, filled):
             in report.summary())
 
 
-def test_missing_index_entries_are_found_and_rebuilt(lake, filled):
-    one, _, three = filled
+def test_missing_index_entries_are_found_and_rebuilt(lake, three_records):
+    one, _, three = three_records
     lake.store.delete(layout.work_key(one, one.size))
     lake.store.delete(layout.catalog_key("nginx", "web02"))
     assert [r.id for r in lake.records(work_id="job-1")] == [three.id]
@@ -63,23 +63,23 @@ def test_missing_index_entries_are_found_and_rebuilt(lake, filled):
     assert check(lake.store).findings == []
 
 
-def test_index_entries_whose_data_is_gone_are_removed(lake, filled):
-    three = filled[2]
+def test_index_entries_whose_data_is_gone_are_removed(lake, three_records):
+    three = three_records[2]
     lake.store.delete(key_of(three))
     report = check(lake.store)
     assert kinds(report) == ["dangling-catalog-entry", "dangling-where-entry",
                              "dangling-work-entry"]
-    assert [r.id for r in lake.records(work_id="job-1")] == [filled[0].id, three.id]
+    assert [r.id for r in lake.records(work_id="job-1")] == [three_records[0].id, three.id]
     assert [r.id for r in lake.records(where="web02")] == [three.id]  # the where entry misleads
     check(lake.store, repair=True)
-    assert [r.id for r in lake.records(work_id="job-1")] == [filled[0].id]
+    assert [r.id for r in lake.records(work_id="job-1")] == [three_records[0].id]
     assert lake.records(where="web02") == []
     assert lake.catalog() == {"nginx": ["web01"]}
     assert check(lake.store).ok
 
 
-def test_a_work_entry_that_disagrees_with_its_data_is_replaced(lake, filled):
-    one = filled[0]
+def test_a_work_entry_that_disagrees_with_its_data_is_replaced(lake, three_records):
+    one = three_records[0]
     wrong_size = layout.work_key(one, one.size + 5)
     other_folder = layout.work_key(one, one.size).replace("work/job-1/", "work/job-2/")
     lake.store.put_bytes(wrong_size, b"")
@@ -89,11 +89,11 @@ def test_a_work_entry_that_disagrees_with_its_data_is_replaced(lake, filled):
     assert kinds(report) == ["wrong-work-entry", "wrong-work-entry"]
     check(lake.store, repair=True)
     assert lake.records(work_id="job-2") == []
-    assert [r.size for r in lake.records(work_id="job-1")] == [one.size, filled[2].size]
+    assert [r.size for r in lake.records(work_id="job-1")] == [one.size, three_records[2].size]
     assert check(lake.store).ok
 
 
-def test_data_without_a_record_is_deleted_only_when_asked(lake, filled):
+def test_data_without_a_record_is_deleted_only_when_asked(lake, three_records):
     lake.store.put_bytes(ORPHAN, b"precious bytes nobody can list")
     lake.store.put_bytes("work/x/not-a-size/y", b"")
     lake.store.put_bytes("catalog/nginx/web 01", b"")
@@ -108,8 +108,8 @@ def test_data_without_a_record_is_deleted_only_when_asked(lake, filled):
     assert len(lake.list()) == 3 and check(lake.store).ok
 
 
-def test_deep_finds_corrupt_bytes_and_cannot_fix_them(lake, filled):
-    two = filled[1]
+def test_deep_finds_corrupt_bytes_and_cannot_fix_them(lake, three_records):
+    two = three_records[1]
     with lake.store.open(key_of(two)) as stream:
         good = stream.read()
     lake.store.put_bytes(key_of(two), spoil(good))  # same length: only a hash shows it
@@ -140,8 +140,8 @@ def test_deep_compares_the_json_record_stored_with_an_s3_object(bucket, tmp_path
     assert "disagrees" in report.findings[0].detail
 
 
-def test_repairs_that_fail_are_reported(lake, filled):
-    one = filled[0]
+def test_repairs_that_fail_are_reported(lake, three_records):
+    one = three_records[0]
     lake.store.delete(layout.work_key(one, one.size))
     faulty = FaultyStore(lake.store).inject("put", "*")
     report = check(faulty, repair=True)
@@ -151,14 +151,14 @@ def test_repairs_that_fail_are_reported(lake, filled):
     assert not report.ok
 
 
-def test_cli_check_exit_status_and_output(lake_url, lake, filled, tmp_path):
+def test_cli_check_exit_status_and_output(lake_url, lake, three_records, tmp_path):
     lake.store.delete(layout.catalog_key("nginx", "web02"))
     lake.store.put_bytes(ORPHAN, b"x")
     env = dict(os.environ, DATALAKE_STORAGE_URL=lake_url, DATALAKE_CACHE_DIR=str(tmp_path / "c"))
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "datalake_nb", "check", *args],
-                              capture_output=True, text=True, env=env)
+                              capture_output=True, text=True, env=env, timeout=120)
 
     found = run()
     assert found.returncode == 1 and found.stderr == ""

@@ -96,7 +96,7 @@ def test_seed_examples(run_process, tmp_path):
     assert run("push", "--what", "syslog", "--where", "webserver01", "--start", "2015-03-21",
                "--data-version", "0", syslog)[0] == 0
     # list example, with `date -u` unquoted as the shell would split it
-    date_u = subprocess.run(["date", "-u"], capture_output=True, text=True).stdout.split()
+    date_u = subprocess.run(["date", "-u"], capture_output=True, text=True, timeout=120).stdout.split()
     code, out, err = run("list", "--where", "webserver01", "--start", "2015-03-20", "--end",
                          *date_u, "--what", "syslog,foobar")
     assert code == 0, err
@@ -210,7 +210,7 @@ def test_default_lake_location_is_reported(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATALAKE_")}
     env.update(HOME=str(home), XDG_DATA_HOME=str(tmp_path / "xdg"))
     out = subprocess.run([sys.executable, "-m", "datalake_nb", "config"], capture_output=True,
-                         text=True, env=env, check=True).stdout
+                         text=True, env=env, check=True, timeout=120).stdout
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[1:]}
     assert rows["DATALAKE_STORAGE_URL"] == [str(tmp_path / "xdg" / "datalake_nb" / "lake"), "default"]
 
@@ -225,7 +225,7 @@ def test_help_documents_every_setting_and_stays_light():
             "print(buf.getvalue())\n"
             "print('HEAVY', sorted(m for m in ('pandas', 'boto3', 'botocore') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+                         check=True, timeout=120).stdout
     for setting in SETTINGS:
         assert setting.name in out
     assert "HEAVY []" in out

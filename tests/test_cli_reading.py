@@ -16,7 +16,7 @@ import pytest
 from datalake_nb import Lake
 from datalake_nb.cli import main
 
-from test_reading import DAMAGED, damaged_file
+from support.damage import DAMAGED, damaged_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "logs"
 NGINX = sorted(SAMPLES.glob("*_nginx_*.log"))
@@ -63,7 +63,7 @@ def test_grep_matches_gnu_grep_on_the_fetched_files(cli_lake, capsys, tmp_path, 
     lines = out.splitlines()
     paths = cli_lake.fetch(cli_lake.list(what="nginx"), dest=tmp_path / "fetched")
     expected = subprocess.run(["grep", "-h", *flags, "-e", pattern, *map(str, paths)],
-                              capture_output=True, text=True).stdout.splitlines()
+                              capture_output=True, text=True, timeout=120).stdout.splitlines()
     # where:what:start:line_number:line -- the log line last and unchanged
     assert sorted(line.split(":", 4)[4] for line in lines) == sorted(expected)
     assert all(line.split(":")[0] in ("web01", "web02") and line.split(":")[1] == "nginx"

@@ -40,7 +40,7 @@ def test_parallel_pushers_lose_nothing(lake_url, tmp_path):
                               f"job-{p % 2}", *paths))
     figures.add("concurrent writers", PROCESSES)
     for proc in procs:
-        out, err = proc.communicate()
+        out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert len(out.splitlines()) == FILES
     lake = Lake(lake_url, progress=False)
@@ -68,7 +68,7 @@ def test_parallel_fetchers_share_one_cache(lake_url, tmp_path):
                       "app", "--dest", str(dest), "--progress", "off") for _ in range(FETCHERS)]
     outputs = []
     for proc in procs:
-        out, err = proc.communicate()
+        out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         outputs.append(out.splitlines())
     assert outputs[0] == outputs[1] and len(outputs[0]) == FETCHED

@@ -1,11 +1,14 @@
 """Tests for datalake_nb.config: argument > environment > config files > defaults.
 
 Every test passes ``environ=`` explicitly and points HOME at a temporary folder,
-so the real user's files are never read.  /etc/datalake.conf is read when it
-exists; it must not exist on the machine that runs these tests.
+so the real user's files are never read; the system file (/etc/datalake.conf) is a
+temporary one too (conftest's isolated_home), so the machine's is never read either.
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,8 @@ from datalake_nb import config
 from datalake_nb.config import BY_NAME, SETTINGS, Config, read_config_file, resolve
 from datalake_nb.core.errors import InvalidInput
 
+from support.isolation import ETC_VARIABLE
+
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 
@@ -21,7 +26,6 @@ ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """A fake HOME with no XDG variables, so only files a test writes are read."""
-    assert not Path("/etc/datalake.conf").exists(), "tests assume no /etc/datalake.conf"
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)  # tests/conftest.py may have made it already
     monkeypatch.setenv("HOME", str(home))
@@ -125,10 +129,20 @@ def test_config_file_order(tmp_path):
     extra = _write(tmp_path / "extra.conf", "DATALAKE_FETCH_DIR=/extra\n")
     env = {"XDG_CONFIG_HOME": str(xdg), "DATALAKE_CONFIG": str(extra)}
     files = config.config_files(env)
-    assert files == [(Path("/etc/datalake.conf"), False), (user, False), (extra, True)]
+    assert files == [(config.ETC_FILE, False), (user, False), (extra, True)]  # a temporary one
     cfg = resolve({}, environ=env)
     assert (cfg["DATALAKE_FETCH_DIR"], cfg.sources["DATALAKE_FETCH_DIR"]) == ("/extra", str(extra))
     assert (cfg["AWS_PROFILE"], cfg.sources["AWS_PROFILE"]) == ("user-profile", str(user))
+
+
+def test_the_system_file_is_etc_datalake_conf():
+    """What every test here reads instead of it is a temporary file (support/isolation.py)."""
+    env = {k: v for k, v in os.environ.items() if k != ETC_VARIABLE}
+    shown = subprocess.run([sys.executable, "-c", "from datalake_nb import config; "
+                            "print(config.ETC_FILE)"], env=env, capture_output=True, text=True,
+                           check=True, timeout=120)
+    assert shown.stdout == "/etc/datalake.conf\n"
+    assert config.ETC_FILE != Path("/etc/datalake.conf")
 
 
 def test_user_file_defaults_to_home_dot_config(isolated):

@@ -7,8 +7,9 @@ import pytest
 from datalake_nb import DamagedFile, IntegrityError, Lake
 from datalake_nb.config import resolve
 
+from support.damage import DAMAGED, damaged_file
+from support.helpers import corrupt, push_samples
 from support.s3servers import new_bucket
-from test_reading import DAMAGED, corrupt, damaged_file, push_samples
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("dask.dataframe")
@@ -106,3 +107,29 @@ def test_a_shared_folder_lake_and_the_configured_scheduler(cluster, tmp_path):
         assert len(got) == 217 and got["unparsed"].notna().all()  # nginx lines are not syslog
     finally:
         lake.dask_client.close()
+
+
+def test_without_a_client_or_a_scheduler_a_local_cluster_is_started(tmp_path):
+    """No active Client and no DATALAKE_DASK_SCHEDULER: to_dask starts a LocalCluster of
+    worker processes (which becomes the default client) and gives the rows of read."""
+    lake = Lake(config=resolve({"DATALAKE_STORAGE_URL": str(tmp_path / "lake"),
+                                "DATALAKE_CACHE_DIR": str(tmp_path / "cache"),
+                                "DATALAKE_PROGRESS": "off"}))
+    assert lake.config["DATALAKE_DASK_SCHEDULER"] in (None, "")
+    push_samples(lake)
+    with pytest.raises(ValueError):
+        distributed.get_client()  # none is active
+    ddf = lake.to_dask(what="nginx", where="web01", format="nginx")
+    client = distributed.default_client()
+    try:
+        assert isinstance(client.cluster, distributed.LocalCluster)
+        assert all(worker.process is not None for worker in client.cluster.workers.values())
+        got = ddf.compute().reset_index(drop=True)
+        expected = lake.read(what="nginx", where="web01", format="nginx")
+        assert len(got) == len(expected) > 0
+        assert list(got["id"]) == list(expected["id"]) and list(got["line_number"]) == list(
+            expected["line_number"])
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()

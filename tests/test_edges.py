@@ -7,15 +7,15 @@ import threading
 import botocore.exceptions
 import pytest
 
-from datalake_nb import DatalakeError, InvalidInput, Lake
+from datalake_nb import DatalakeError, IntegrityError, InvalidInput, Lake
 from datalake_nb.config import resolve
 from datalake_nb.core import layout
 from datalake_nb.engine.progress import Progress, TqdmProgress, as_progress
 from datalake_nb.stores.local import LocalStore
 
-from support.helpers import write
+from support.helpers import fields, write
 
-FIELDS = dict(what="app", where="h1", start="2015-03-20T10:00:00Z", data_version="0")
+FIELDS = fields(what="app", where="h1", start="2015-03-20T10:00:00Z")
 
 
 def test_url_and_config_together_is_an_error(tmp_path):
@@ -79,7 +79,7 @@ def test_progress_is_closed_after_a_failure(tmp_path):
     rec = lake.push(write(tmp_path / "a.log", "abc"), **FIELDS)
     (tmp_path / "lake" / layout.data_key(rec)).write_text("abd")  # same size, other bytes
     seen = Recorder()
-    with pytest.raises(DatalakeError):
+    with pytest.raises(IntegrityError, match="nothing was written"):
         lake.fetch([rec], dest=tmp_path / "out", progress=seen)
     assert seen.events[-1] == ("close",)
 

@@ -18,10 +18,10 @@ from datalake_nb import Interrupted
 from datalake_nb.engine.progress import Progress, TqdmProgress
 from datalake_nb.stores.local import LocalStore
 
-from support.helpers import CountingStore, write
+from support.helpers import CountingStore, fields, gated_lake, push_many_small, write
 
 BOUND_S = 30  # a bound on a hang, never a speed test
-FIELDS = dict(what="nginx", where="web01", data_version="0")
+FIELDS = fields("start")  # each test gives its own
 
 
 def relative(paths, root):
@@ -70,8 +70,11 @@ def test_a_query_fetch_that_finds_nothing_writes_nothing(lake, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_fetch_takes_items_or_a_query_and_checks_the_query_first(lake, tmp_path):
+def test_fetch_takes_items_or_a_query_and_checks_the_query_first(lake, tmp_path, monkeypatch):
     [rec] = seed(lake, tmp_path)[:1]
+    cwd = tmp_path / "cwd"  # the default destination (DATALAKE_FETCH_DIR is ".")
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
     for call, field in [(lambda: lake.fetch([rec], what="nginx"), "fetch"),
                         (lambda: lake.fetch(dest=tmp_path / "out"), "fetch"),
                         (lambda: lake.fetch(what="no such/what"), "what"),
@@ -80,7 +83,7 @@ def test_fetch_takes_items_or_a_query_and_checks_the_query_first(lake, tmp_path)
         with pytest.raises(InvalidInput) as info:
             call()
         assert info.value.field == field, info.value
-    assert not (tmp_path / "out").exists() and not Path("web01").exists()
+    assert not (tmp_path / "out").exists() and list(cwd.iterdir()) == []
 
 
 class ListingWaitsForADownload(CountingStore):
@@ -214,7 +217,6 @@ def test_placing_makes_a_missing_folder_and_says_when_the_cached_file_is_gone(tm
 
 
 def test_a_cancelled_query_fetch_counts_every_listed_file_and_placed_the_finished(tmp_path):
-    from test_picker import gated_lake, push_many_small
     lake, store = gated_lake(tmp_path, "get", nth=3)
     recs = push_many_small(lake, tmp_path, 40)
     lake.concurrency = 2

@@ -9,12 +9,13 @@ import os
 import random
 import re
 import threading
-import time
 
 import pytest
 
 from datalake_nb import DatalakeError
 from datalake_nb.engine.hashing import CHUNK, SinkClosed, VerifiedFile, content_hash, hash_file
+
+from support.helpers import until
 
 
 @pytest.mark.parametrize("size", [0, 1, 4096, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK, 3 * CHUNK + 17])
@@ -78,9 +79,9 @@ def test_verified_file_holds_at_most_its_limit_ahead_and_the_gap_writer_never_wa
         ahead = [threading.Thread(target=sink.write_at, args=p) for p in pieces[1:]]
         for thread in ahead:
             thread.start()
-        time.sleep(0.3)  # time for every writer to try: two are held, three wait for room
-        assert sink.waiting_bytes == 2 * piece
-        assert sum(thread.is_alive() for thread in ahead) == 3
+        # every writer tries: two are held, three wait for room (and stay waiting)
+        assert until(lambda: sink.waiting_bytes == 2 * piece
+                     and sum(thread.is_alive() for thread in ahead) == 3)
         sink.write_at(*pieces[0])  # the bytes at the hash's position: never wait
         for thread in ahead:
             thread.join(30)

@@ -7,7 +7,8 @@ before it confuses anyone.
 from __future__ import annotations
 
 import ast
-import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,4 +130,10 @@ def test_every_module_has_a_layer():
 
 @pytest.mark.parametrize("name", sorted(set(modules()) - {f"{NAME}.__main__"}))  # that one runs the CLI
 def test_each_module_imports_on_its_own(name):
-    importlib.import_module(name)
+    """In a fresh interpreter: in this one, most modules were imported already (by conftest
+    and other tests), and ``import_module`` would only look them up."""
+    code = f"import sys, {name}; assert sys.modules[{name!r}].__file__.startswith({str(PACKAGE)!r})"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=PACKAGE.parent, timeout=120)  # the package beside the cwd: this copy
+    assert proc.returncode == 0, proc.stderr
+

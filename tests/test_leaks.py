@@ -46,14 +46,14 @@ def by_kind(report) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def local_lake(tmp_path):
+def one_file_lake(tmp_path):
     lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
     lake.push(write(tmp_path / "a.log", "one\n"), what="nginx", where="web01", start=T0, end=T1,
               data_version="0")
     return lake
 
 
-def test_old_temp_files_are_reported_with_sizes_and_removed_young_ones_kept(local_lake, tmp_path):
+def test_old_temp_files_are_reported_with_sizes_and_removed_young_ones_kept(one_file_lake, tmp_path):
     root, cache = tmp_path / "lake", tmp_path / "cache" / "objects" / "ab"
     old_push = lake_temp(root, 3 * 1024 * 1024, 2 * DAY)
     young_push = lake_temp(root, 10, 60)
@@ -62,7 +62,7 @@ def test_old_temp_files_are_reported_with_sizes_and_removed_young_ones_kept(loca
     young_fetch = aged(cache / ".datalake-zzz.part", 5, 10)
     cached = aged(cache / ("ab" + "0" * 30), 7, 3 * DAY)  # a cache entry: no leftover
 
-    report = local_lake.check()
+    report = one_file_lake.check()
     assert by_kind(report) == {
         "stale-temp-file": sorted(map(str, [old_push, old_fetch, old_s3transfer])),
         "recent-temp-file": sorted(map(str, [young_push, young_fetch]))}
@@ -74,33 +74,33 @@ def test_old_temp_files_are_reported_with_sizes_and_removed_young_ones_kept(loca
         in report.summary()
     assert all(p.exists() for p in (old_push, old_fetch, old_s3transfer))  # check alone removes nothing
 
-    repaired = local_lake.check(repair=True)
+    repaired = one_file_lake.check(repair=True)
     assert repaired.ok
     assert not any(p.exists() for p in (old_push, old_fetch, old_s3transfer))
     assert young_push.exists() and young_fetch.exists() and cached.exists()
-    assert [r.what for r in local_lake.records()] == ["nginx"]  # the lake itself is untouched
-    again = local_lake.check(repair=True)
+    assert [r.what for r in one_file_lake.records()] == ["nginx"]  # the lake itself is untouched
+    again = one_file_lake.check(repair=True)
     assert by_kind(again) == {"recent-temp-file": sorted(map(str, [young_push, young_fetch]))}
     assert not any(f.fixed for f in again.findings) and again.ok
     assert "0 problem(s), 0 repaired, 0 left; leftovers of killed pushes/fetches: 2, 15 B" \
         in again.summary()
 
 
-def test_a_shorter_stale_age_takes_younger_files(local_lake, tmp_path):
+def test_a_shorter_stale_age_takes_younger_files(one_file_lake, tmp_path):
     young = lake_temp(tmp_path / "lake", 10, 120)
-    assert by_kind(local_lake.check(repair=True)) == {"recent-temp-file": [str(young)]}
+    assert by_kind(one_file_lake.check(repair=True)) == {"recent-temp-file": [str(young)]}
     assert young.exists()
-    report = local_lake.check(repair=True, stale_age="1m")
+    report = one_file_lake.check(repair=True, stale_age="1m")
     assert by_kind(report) == {"stale-temp-file": [str(young)]} and report.ok
     assert not young.exists()
 
 
-def test_a_file_written_since_the_listing_is_not_removed(local_lake, tmp_path):
+def test_a_file_written_since_the_listing_is_not_removed(one_file_lake, tmp_path):
     """remove_leftover looks at the file's age again: a push that wrote it just now keeps it."""
     path = lake_temp(tmp_path / "lake", 10, 2 * DAY)
-    (leftover,) = list(local_lake.store.leftovers())
+    (leftover,) = list(one_file_lake.store.leftovers())
     path.write_bytes(b"still being written")
-    assert local_lake.store.remove_leftover(leftover, older_than_ms=int((time.time() - DAY) * 1000)) \
+    assert one_file_lake.store.remove_leftover(leftover, older_than_ms=int((time.time() - DAY) * 1000)) \
         is False
     assert path.exists()
 

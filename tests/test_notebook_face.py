@@ -16,11 +16,10 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from datalake_nb import DatalakeError, Lake
-from datalake_nb.output import COLUMNS, to_frame
+from datalake_nb.output import COLUMNS
 from datalake_nb.notebook.magics import LakeFailure
 from datalake_nb.engine.progress import TqdmProgress
 
-from test_magics import filled, ip  # noqa: F401  (fixtures)
 from support.helpers import write
 
 

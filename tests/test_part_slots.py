@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import mmap
-import os
 import sys
 import threading
 import time
@@ -19,48 +18,49 @@ from datalake_nb import Lake
 from datalake_nb.core.errors import DatalakeError
 from datalake_nb.stores.s3 import PART, S3Store
 
+from support.helpers import big_files, fields
+
 MIB = 1 << 20
 FILES = 4
 SIZE = 16 * MIB + 4096  # two parts each: 16 MiB and 4 KiB
 CAP = 2
-FIELDS = dict(what="big", where="web01", start="2015-03-20T00:00:00Z", data_version="0")
+FIELDS = fields(what="big")
 
 
 class InFlight:
-    """Wraps one method of a store's boto3 client: counts the calls running at once (each
-    held a little, so calls that may overlap do) and can fail one of them."""
+    """Wraps one method of a store's boto3 client: counts the calls running at once and
+    can fail one of them.  The first calls are held until ``overlap`` of them run at once
+    (then none is held any more), for at most ``hold`` seconds from the first call: so calls
+    that may overlap do, and a cap that holds shows as the bound it is.  Each call takes
+    ``delay`` seconds more (a slow network)."""
 
-    def __init__(self, client, method: str, fail_call: int | None = None, hold: float = 0.05):
-        self.lock = threading.Lock()
+    def __init__(self, client, method: str, fail_call: int | None = None, overlap: int = 0,
+                 hold: float = 60.0, delay: float = 0.0):
+        self.changed = threading.Condition()
         self.now = self.most = self.calls = 0
         self.fail_call = fail_call
+        self.deadline: float | None = None
         real = getattr(client, method)
 
         def call(**kwargs):
-            with self.lock:
+            with self.changed:
                 self.now += 1
                 self.calls += 1
                 self.most = max(self.most, self.now)
                 fail = self.calls == self.fail_call
+                self.deadline = self.deadline or time.monotonic() + hold
+                self.changed.notify_all()
+                while self.most < overlap and time.monotonic() < self.deadline:
+                    self.changed.wait(self.deadline - time.monotonic())
             try:
-                time.sleep(hold)
+                time.sleep(delay)  # a slow upload (not a wait for some state)
                 if fail:
                     raise DatalakeError("injected: part request failed")
                 return real(**kwargs)
             finally:
-                with self.lock:
+                with self.changed:
                     self.now -= 1
         setattr(client, method, call)
-
-
-def big_files(folder, count=FILES, size=SIZE):
-    folder.mkdir(exist_ok=True)
-    paths = []
-    for i in range(count):
-        path = folder / f"big-{i}.log"
-        path.write_bytes(os.urandom(size))
-        paths.append(path)
-    return paths
 
 
 def lake_with(url, endpoint, cache, *, files=FILES, parts=CAP, **store_args) -> Lake:
@@ -84,8 +84,9 @@ def slots_back(store: S3Store, cap: int) -> bool:
 def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_path):
     url = f"s3://{bucket}/logs"
     lake = lake_with(url, aws_env, tmp_path / "cache")
-    uploads = InFlight(lake.store.client, "upload_part")
-    paths = big_files(tmp_path / "src")
+    # one more than the cap never runs at once: the first parts wait 2 s for it, in vain
+    uploads = InFlight(lake.store.client, "upload_part", overlap=CAP + 1, hold=2)
+    paths = big_files(tmp_path / "src", FILES, SIZE)
     records = lake.push_many(paths, **FIELDS)
     assert uploads.calls == 2 * FILES
     assert uploads.most == CAP  # four files in flight, at most CAP parts among them
@@ -93,7 +94,7 @@ def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_p
 
     # fetch: ranged GETs of 1 MiB, several files at once, the same cap
     fetcher = lake_with(url, aws_env, tmp_path / "cache2", download_part=MIB)
-    gets = InFlight(fetcher.store.client, "get_object")
+    gets = InFlight(fetcher.store.client, "get_object", overlap=CAP + 1, hold=2)
     placed = fetcher.fetch(records, dest=tmp_path / "out")
     assert [p.read_bytes() for p in placed] == [p.read_bytes() for p in paths]
     assert gets.calls == FILES * -(-SIZE // MIB)
@@ -104,8 +105,8 @@ def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_p
 def test_without_a_low_cap_parts_of_several_files_overlap(bucket, aws_env, tmp_path):
     """The check above can fail: with more slots, parts of different files run at once."""
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache", parts=8)
-    uploads = InFlight(lake.store.client, "upload_part")
-    lake.push_many(big_files(tmp_path / "src"), **FIELDS)
+    uploads = InFlight(lake.store.client, "upload_part", overlap=CAP + 1)  # comes at once
+    lake.push_many(big_files(tmp_path / "src", FILES, SIZE), **FIELDS)
     assert uploads.most > CAP
 
 
@@ -113,12 +114,12 @@ def test_a_failed_part_gives_every_slot_back(bucket, aws_env, tmp_path):
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache")
     InFlight(lake.store.client, "upload_part", fail_call=3)
     with pytest.raises(DatalakeError, match="injected"):
-        lake.push_many(big_files(tmp_path / "src"), **FIELDS)
+        lake.push_many(big_files(tmp_path / "src", FILES, SIZE), **FIELDS)
     assert slots_back(lake.store, CAP)
     assert len(lake.list(what="big")) < FILES  # the files in flight may end; the failed one is not there
     assert list(lake.store.leftovers()) == []  # its upload was aborted
     uploads = InFlight(lake.store.client, "upload_part")  # the store still moves large files
-    assert len(lake.push_many(big_files(tmp_path / "src2", count=1), **FIELDS)) == 1
+    assert len(lake.push_many(big_files(tmp_path / "src2", 1, SIZE), **FIELDS)) == 1
     assert uploads.most >= 1
 
 
@@ -191,7 +192,7 @@ def test_parts_in_memory_stay_within_the_slots_while_uploads_are_slow(bucket, aw
     """Issue 16: with 2 slots and slow part uploads, 6-8 parts were alive at once (each
     file's loop kept the part it had just sent while it waited for the next slot)."""
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache")
-    uploads = InFlight(lake.store.client, "upload_part", hold=0.3)
+    uploads = InFlight(lake.store.client, "upload_part", overlap=CAP, hold=5, delay=0.3)
     live = LiveBodies(monkeypatch)
     paths = big_files(tmp_path / "src", size=2 * PART + 4096)  # three parts each
     records = lake.push_many(paths, **FIELDS)

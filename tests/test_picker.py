@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -26,13 +27,7 @@ from datalake_nb.notebook.picker import LakePicker  # noqa: E402
 from support.helpers import write  # noqa: E402
 
 UTC = dt.timezone.utc
-
-
-@pytest.fixture
-def local_lake(tmp_path):
-    """An empty lake (its folder exists: a folder that does not is an error, tested below)."""
-    (tmp_path / "lake").mkdir()
-    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
+BOUND_S = 60  # a bound on a hang, not a benchmark
 
 
 def push_recent(lake, tmp_path):
@@ -61,7 +56,7 @@ def text(html):
 
 def test_starts_empty_with_list_columns(local_lake):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     for frame in (picker.results, picker.selected):
         assert isinstance(frame, pd.DataFrame) and list(frame.columns) == COLUMNS and len(frame) == 0
     assert picker.paths == []
@@ -77,13 +72,14 @@ def test_lazy_import_from_the_package():
     assert lazy is LakePicker
     code = ("import sys, datalake_nb; assert 'ipywidgets' not in sys.modules; "
             "from datalake_nb import LakePicker; print('ipywidgets' in sys.modules, LakePicker.__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)
     assert out.stdout.split() == ["True", "LakePicker"]
 
 
 def test_stable_css_classes_for_browser_tests(local_lake):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     for control, name in [(picker.list_button, "datalake-list"), (picker.fetch_button, "datalake-fetch"),
                           (picker.rows, "datalake-rows"), (picker.what, "datalake-what"),
                           (picker.paths_output, "datalake-paths")]:
@@ -96,7 +92,7 @@ def test_whats_from_catalog_and_wheres_narrowed(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 1, what="nginx", where="web02")
     push_fixed(local_lake, tmp_path, 1, what="syslog", where="db01")
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.what.options == ("nginx", "syslog")
     assert picker.where.options == ("db01", "web01", "web02")  # no what chosen: all
     picker.where.value = ("web02",)
@@ -109,18 +105,18 @@ def test_whats_from_catalog_and_wheres_narrowed(local_lake, tmp_path):
 
 def test_refresh_rereads_the_catalog(local_lake, tmp_path):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.what.options == ()
     push_fixed(local_lake, tmp_path, 1, what="late", where="web09")
     assert picker.what.options == ()
     picker.refresh_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.what.options == ("late",) and picker.where.options == ("web09",)
 
 
 def test_quick_ranges_set_start_and_end(local_lake):
     picker = LakePicker(local_lake, quick=None)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.start.value == "" and picker.end.value == ""
     assert picker.query()["start"] is None and picker.query()["end"] is None
     for name, span in [("last hour", dt.timedelta(hours=1)), ("last day", dt.timedelta(days=1)),
@@ -137,7 +133,7 @@ def test_quick_ranges_set_start_and_end(local_lake):
 
 def test_editing_start_by_hand_leaves_the_quick_range(local_lake):
     picker = LakePicker(local_lake, quick="last day")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.quick.value == "last day"
     picker.start.value = "2015-03-20"
     assert picker.quick.value is None
@@ -147,13 +143,13 @@ def test_editing_start_by_hand_leaves_the_quick_range(local_lake):
 def test_quick_ranges_choose_the_files(local_lake, tmp_path):
     recs = push_recent(local_lake, tmp_path)
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     expected = {"last hour": {"recent"}, "last day": {"recent"}, "last week": {"recent", "days"},
                 "all": {"recent", "days", "old"}}
     for name, names in expected.items():
         picker.quick.value = name
         picker.list_button.click()
-        picker.wait()
+        assert picker.wait(BOUND_S)
         assert set(picker.results["id"]) == {recs[n].id for n in names}, name
     assert picker.message.value == ""
 
@@ -162,7 +158,7 @@ def test_list_fills_results_summary_table_and_rows(local_lake, tmp_path):
     recs = push_fixed(local_lake, tmp_path, 3)
     push_fixed(local_lake, tmp_path, 2, what="syslog")
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.what.value = ("nginx",)
     frame = picker.do_list()
     assert frame is picker.results
@@ -183,11 +179,11 @@ def test_list_fills_results_summary_table_and_rows(local_lake, tmp_path):
 def test_summary_names_the_time_range(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 3)
     picker = LakePicker(local_lake, quick=None)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.start.value = "2015-03-20 01:30"
     picker.end.value = "2015-03-20T05:00:00Z"
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 2  # 01:00-01:59 and 02:00-02:59 overlap the range
     assert "from 2015-03-20 01:30:00 to 2015-03-20 05:00:00 UTC" in text(picker.summary.value)
 
@@ -195,9 +191,9 @@ def test_summary_names_the_time_range(local_lake, tmp_path):
 def test_truncated_table_says_so(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 5)
     picker = LakePicker(local_lake, quick="all", max_rows=2)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 5
     assert "showing first 2 of 5" in text(picker.summary.value)
     assert "showing first 2 of 5" in text(picker.table.value)
@@ -210,9 +206,9 @@ def test_truncated_table_says_so(local_lake, tmp_path):
 def test_no_match_says_so(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 1)
     picker = LakePicker(local_lake, quick="last hour")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 0 and list(picker.results.columns) == COLUMNS
     assert "no files" in text(picker.summary.value)
     assert picker.rows.options == ()
@@ -221,45 +217,45 @@ def test_no_match_says_so(local_lake, tmp_path):
 def test_selecting_rows_sets_selected(local_lake, tmp_path):
     recs = push_fixed(local_lake, tmp_path, 4)
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.rows.value = (3, 1)
     assert list(picker.selected["id"]) == [recs[1].id, recs[3].id]
     assert list(picker.selected.columns) == COLUMNS
     picker.list_button.click()  # a new listing clears the selection
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.selected) == 0 and picker.rows.value == ()
 
 
 def test_observers_fire(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 2)
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     seen = {"results": [], "selected": [], "paths": []}
     for name in seen:
         picker.observe(lambda change, name=name: seen[name].append(change["new"]), names=name)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(seen["results"]) == 1 and len(seen["results"][0]) == 2
     picker.rows.value = (1,)
     assert len(seen["selected"][-1]) == 1
     picker.dest.value = str(tmp_path / "out")
     picker.fetch_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(seen["paths"]) == 1 and len(seen["paths"][0]) == 1
 
 
 def test_fetch_selected_rows(lake, tmp_path):
     recs = push_fixed(lake, tmp_path, 3, work_id="job-1")
     picker = LakePicker(lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.rows.value = (0, 2)
     picker.dest.value = str(tmp_path / "out")
     picker.fetch_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.message.value == ""
     assert len(picker.paths) == 2 and all(isinstance(p, Path) for p in picker.paths)
     assert [p.read_text() for p in picker.paths] == ["file 0\n", "file 2\n"]
@@ -273,7 +269,7 @@ def test_fetch_selected_rows(lake, tmp_path):
 def test_fetch_with_nothing_selected_fetches_all_listed(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 3)
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.dest.value = str(tmp_path / "all")
     picker.do_list()
     paths = picker.do_fetch()
@@ -287,7 +283,7 @@ def test_fetch_moves_the_progress_bar_file_by_file(local_lake, tmp_path):
     local_lake.concurrency = 2
     push_fixed(local_lake, tmp_path, 5)
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     values = []
     picker.progress.observe(lambda change: values.append(change["new"]), names="value")
     picker.dest.value = str(tmp_path / "out")
@@ -302,7 +298,7 @@ def test_dest_defaults_to_the_configured_fetch_dir(tmp_path, monkeypatch):
     lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
     push_fixed(lake, tmp_path, 1)
     picker = LakePicker(lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.dest.value == str(tmp_path / "fetched")
     picker.do_list()
     (path,) = picker.do_fetch()
@@ -314,7 +310,7 @@ def test_default_lake_comes_from_the_configuration(tmp_path, monkeypatch):
     monkeypatch.setenv("DATALAKE_CACHE_DIR", str(tmp_path / "cache"))
     push_fixed(Lake(progress=False), tmp_path, 1, what="conf")
     picker = LakePicker()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.lake.url.endswith("configured")
     assert picker.what.options == ("conf",)
 
@@ -323,10 +319,10 @@ def test_work_id_filter(local_lake, tmp_path):
     job = push_fixed(local_lake, tmp_path, 2, work_id="job-7")
     push_fixed(local_lake, tmp_path, 2, what="other")
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.work_id.value = " job-7 "
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert set(picker.results["id"]) == {r.id for r in job}
     assert "work job-7" in picker.rows.options[0][0]
 
@@ -342,49 +338,49 @@ def assert_short_error(picker, *needles):
 def test_bad_work_id_shows_a_message_not_a_traceback(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 2)
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 2
     picker.work_id.value = "null"
     picker.list_button.click()  # must not raise
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert_short_error(picker, "List failed", "work_id", "null")
     assert len(picker.results) == 0 and not picker.list_button.disabled
     picker.work_id.value = ""
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.message.value == "" and len(picker.results) == 2  # the message goes away
 
 
 def test_end_before_start_shows_a_message(local_lake):
     picker = LakePicker(local_lake, quick=None)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.start.value = "2015-03-21"
     picker.end.value = "2015-03-20"
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert_short_error(picker, "end", "before start")
 
 
 def test_fetch_before_list_shows_a_message(local_lake):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.fetch_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert_short_error(picker, "Fetch failed", "nothing to fetch")
     assert picker.paths == []
 
 
 def test_unexpected_errors_are_one_line_too(local_lake, monkeypatch):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
 
     def boom(**_):
         raise RuntimeError("store exploded\nwith details\n  on more lines")
     monkeypatch.setattr(local_lake, "list", boom)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert_short_error(picker, "RuntimeError: store exploded with details on more lines")
 
 
@@ -395,12 +391,12 @@ def test_a_corrupt_file_fails_the_fetch_inside_the_widget(local_lake, tmp_path):
     stored[0].chmod(0o644)
     stored[0].write_text("tampered\n")
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.dest.value = str(tmp_path / "out")
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.fetch_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert_short_error(picker, "Fetch failed", "hash")
     assert picker.paths == [] and picker.progress.bar_style == "danger"
     assert not picker.fetch_button.disabled
@@ -409,11 +405,11 @@ def test_a_corrupt_file_fails_the_fetch_inside_the_widget(local_lake, tmp_path):
 def test_a_bad_configuration_shows_in_the_widget(monkeypatch):
     monkeypatch.setenv("DATALAKE_CONCURRENCY", "0")
     picker = LakePicker()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.lake is None
     assert_short_error(picker, "DATALAKE_CONCURRENCY")
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert_short_error(picker, "no lake")
 
 
@@ -421,9 +417,9 @@ def test_timeline_tab_draws_the_results(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 2)
     push_fixed(local_lake, tmp_path, 1, where="db01")
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.timeline_output.outputs == ()  # drawn only when the tab is shown
     picker.tabs.selected_index = 1
     (output,) = picker.timeline_output.outputs
@@ -431,7 +427,7 @@ def test_timeline_tab_draws_the_results(local_lake, tmp_path):
     assert output["data"]["text/plain"] == "<timeline of 3 files>"
     picker.where.value = ("db01",)
     picker.list_button.click()  # the visible timeline follows new results
-    picker.wait()
+    assert picker.wait(BOUND_S)
     (output,) = picker.timeline_output.outputs
     assert output["data"]["text/plain"] == "<timeline of 1 files>"
     import matplotlib.pyplot as plt
@@ -441,7 +437,7 @@ def test_timeline_tab_draws_the_results(local_lake, tmp_path):
 
 def test_close_closes_the_controls(local_lake):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.close()
     assert picker.list_button.comm is None and picker.comm is None
 
@@ -450,54 +446,7 @@ def test_close_closes_the_controls(local_lake):
 
 from datalake_nb.stores.local import LocalStore  # noqa: E402
 
-from support.helpers import CountingStore  # noqa: E402
-
-BOUND_S = 30  # a bound on a hang, not a benchmark
-
-
-class GatedStore(CountingStore):
-    """A real local store whose chosen call kind waits at a gate until the test opens it,
-    as a slow or silent endpoint would: the nth such call and every later one (so other
-    workers cannot race ahead); ``reached`` is set when the nth waits there."""
-
-    def __init__(self, inner, kind, nth=1):
-        super().__init__(inner)
-        self.kind, self.nth = kind, nth
-        self.gate, self.reached = threading.Event(), threading.Event()
-        self._seen = 0
-        self._lock = threading.Lock()
-
-    def _hold(self, kind):
-        if kind != self.kind:
-            return
-        with self._lock:
-            self._seen += 1
-            seen = self._seen
-        if seen >= self.nth:
-            if seen == self.nth:
-                self.reached.set()
-            assert self.gate.wait(BOUND_S), "the test never opened the gate"
-
-    def list(self, prefix, start_after=None, stop=None):
-        self._hold("list")
-        yield from super().list(prefix, start_after, stop)
-
-    def get_file(self, key, sink, progress=None, size=None):
-        self._hold("get")
-        return super().get_file(key, sink, progress, size)
-
-
-def gated_lake(tmp_path, kind, nth=1):
-    store = GatedStore(LocalStore(tmp_path / "lake"), kind, nth)
-    return Lake(store=store, cache_dir=tmp_path / "cache", progress=False), store
-
-
-def push_many_small(lake, tmp_path, count):
-    items = [dict(path=write(tmp_path / "many" / f"{n}.log", f"small file {n}\n"), what="nginx",
-                  where="web01", start=f"2015-03-20T{n // 60:02d}:{n % 60:02d}:00Z",
-                  data_version="0") for n in range(count)]
-    return lake.push_many(items)
-
+from support.helpers import gated_lake, push_many_small  # noqa: E402
 
 def test_the_picker_appears_at_once_and_loads_the_catalog_in_the_background(tmp_path):
     lake, store = gated_lake(tmp_path, "list")
@@ -529,7 +478,7 @@ def test_list_runs_in_the_background_and_cancel_abandons_it(tmp_path):
     lake, store = gated_lake(tmp_path, "list", nth=2)  # the 1st list: the catalog; the 2nd: List
     push_fixed(lake, tmp_path, 2)
     picker = LakePicker(lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.list_button.click()  # returns at once, though the listing hangs
     assert store.reached.wait(BOUND_S) and picker.busy == "List"
     assert picker.list_button.disabled and picker.fetch_button.disabled
@@ -542,21 +491,21 @@ def test_list_runs_in_the_background_and_cancel_abandons_it(tmp_path):
             thread.join(BOUND_S)
     assert len(picker.results) == 0 and "List cancelled" in text(picker.message.value)
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 2
 
 
 def test_fetch_with_nothing_selected_asks_before_fetching_everything(local_lake, tmp_path):
     recs = push_many_small(local_lake, tmp_path, 300)
     picker = LakePicker(local_lake, quick="all", max_rows=50)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.dest.value = str(tmp_path / "out")
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 300 and len(picker.rows.options) == 50
     assert picker.fetch_button.description == "Fetch all 300"  # it says what it will do
     picker.fetch_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.paths == [] and not (tmp_path / "out").exists()  # nothing fetched yet
     assert picker.confirm.layout.display != "none"
     question = text(picker.confirm_text.value)
@@ -568,14 +517,14 @@ def test_fetch_with_nothing_selected_asks_before_fetching_everything(local_lake,
     picker.rows.value = (4, 7)  # Fetch acts on the selection
     assert picker.fetch_button.description == "Fetch 2 selected"
     picker.fetch_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert [p.read_text() for p in picker.paths] == ["small file 4\n", "small file 7\n"]
     assert len(list((tmp_path / "out").rglob("*.log"))) == 2
 
     picker.rows.value = ()
     picker.fetch_button.click()
     picker.confirm_yes.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.message.value == "" and len(picker.paths) == 300
     assert sorted(p.read_text() for p in picker.paths) == sorted(f"small file {n}\n" for n in range(300))
     shown = picker.paths_output.value
@@ -588,10 +537,10 @@ def test_cancel_stops_a_fetch_and_keeps_the_finished_files(tmp_path):
     push_many_small(lake, tmp_path, 300)
     lake.concurrency = 8
     picker = LakePicker(lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.dest.value = str(tmp_path / "out")
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.fetch_button.click()
     picker.confirm_yes.click()
     assert store.reached.wait(BOUND_S) and picker.busy == "Fetch"
@@ -611,7 +560,7 @@ def test_cancel_stops_a_fetch_and_keeps_the_finished_files(tmp_path):
     assert picker.busy == "" and not picker.list_button.disabled
     picker.fetch_button.click()  # again: the rest, the kept ones come from the cache
     picker.confirm_yes.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.paths) == 300 and picker.message.value == ""
     assert store.calls["get"] < 300 + 30 - len(kept)
 
@@ -619,14 +568,14 @@ def test_cancel_stops_a_fetch_and_keeps_the_finished_files(tmp_path):
 def test_a_new_list_clears_the_last_fetch(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 3)
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.dest.value = str(tmp_path / "out")
     picker.do_list()
     picker.rows.value = (0,)
     picker.do_fetch()
     assert len(picker.paths) == 1 and picker.paths_output.value and picker.progress.value == 1
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.paths == [] and picker.paths_output.value == ""
     assert picker.progress.value == 0 and picker.progress.bar_style == ""
     assert picker.progress.description == ""
@@ -635,37 +584,42 @@ def test_a_new_list_clears_the_last_fetch(local_lake, tmp_path):
 def test_an_unreadable_time_is_an_error_line_not_no_limit(local_lake, tmp_path):
     push_fixed(local_lake, tmp_path, 3)
     picker = LakePicker(local_lake, quick="all")
-    picker.wait()
+    assert picker.wait(BOUND_S)
     picker.start.value = "2015-03-20 1:30"  # what a person may type: not a time the lake reads
     assert_short_error(picker, "start: cannot read", "2015-03-20 1:30")
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert_short_error(picker, "List failed", "start", "cannot read")
     assert len(picker.results) == 0  # not all files, as if no start was given
     picker.start.value = "2015-03-20 01:30"
     assert picker.message.value == ""  # fixed: the message goes away
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 2
 
 
-def test_times_are_utc_whatever_the_local_time_zone(local_lake, tmp_path, monkeypatch):
-    monkeypatch.setenv("TZ", "America/New_York")
+def test_times_are_utc_whatever_the_local_time_zone(local_lake, tmp_path):
+    saved = os.environ.get("TZ")
+    os.environ["TZ"] = "America/New_York"
     time.tzset()
     try:
         push_fixed(local_lake, tmp_path, 12)
+        before = dt.datetime.now(UTC).replace(microsecond=0) - dt.timedelta(hours=1)
         picker = LakePicker(local_lake, quick="last hour")
-        picker.wait()
-        hour_ago = dt.datetime.now(UTC) - dt.timedelta(hours=1)
+        assert picker.wait(BOUND_S)
+        after = dt.datetime.now(UTC) - dt.timedelta(hours=1)
         shown = dt.datetime.strptime(picker.start.value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
-        assert abs(shown - hour_ago) < dt.timedelta(seconds=5)
+        assert before <= shown <= after  # an hour before now in UTC (New York is 4-5 h off)
         picker.start.value, picker.end.value = "2015-03-20 10:00", "2015-03-20 10:30"
         picker.list_button.click()
-        picker.wait()
+        assert picker.wait(BOUND_S)
         assert [s.hour for s in picker.results["start"]] == [10]  # 10:00 UTC, not New York
         assert "from 2015-03-20 10:00:00 to 2015-03-20 10:30:00 UTC" in text(picker.summary.value)
-    finally:
-        monkeypatch.delenv("TZ")
+    finally:  # the zone this process had, for the tests after this one
+        if saved is None:
+            os.environ.pop("TZ", None)
+        else:
+            os.environ["TZ"] = saved
         time.tzset()
 
 
@@ -674,21 +628,21 @@ def test_the_default_range_is_the_newest_files_day(local_lake, tmp_path):
     old = local_lake.push(write(tmp_path / "src" / "old.log", "old\n"), what="syslog",
                           where="db01", start="2014-07-01T12:00Z", data_version="0")
     picker = LakePicker(local_lake)  # the data is years old: "last day" would show nothing
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.quick.value == "newest day"
     assert (picker.start.value, picker.end.value) == ("2015-03-20 00:00:00", "2015-03-21 00:00:00")
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.results) == 3 and set(picker.results["what"]) == {"nginx"}
     picker.what.value = ("syslog",)  # the newest day of the chosen what, at List time
     picker.list_button.click()
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.start.value == "2014-07-01 00:00:00" and list(picker.results["id"]) == [old.id]
 
 
 def test_the_newest_day_of_an_empty_lake_is_no_limit(local_lake):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.start.value == "" and picker.end.value == ""
 
 
@@ -699,7 +653,7 @@ def test_search_narrows_whats_and_wheres(local_lake, tmp_path):
                       where="db01", start="2015-03-20", data_version="0"))
     local_lake.push_many(items)
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert len(picker.where.options) == 201
     picker.where.value = ("web007",)
     picker.search.value = "DB"  # any case
@@ -715,7 +669,7 @@ def test_search_narrows_whats_and_wheres(local_lake, tmp_path):
 
 def test_layout_keeps_long_things_in_their_boxes(local_lake):
     picker = LakePicker(local_lake)
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert picker.timeline_output.layout.max_height and picker.timeline_output.layout.overflow == "auto"
     for control in (picker.what, picker.where, picker.start, picker.end, picker.work_id,
                     picker.dest, picker.search):
@@ -747,5 +701,29 @@ def test_lake_fetch_stops_when_its_cancel_event_is_set(tmp_path):
 
 def test_a_lake_folder_that_does_not_exist_is_an_error_line(tmp_path):
     picker = LakePicker(Lake(str(tmp_path / "typo"), cache_dir=tmp_path / "cache"))
-    picker.wait()
+    assert picker.wait(BOUND_S)
     assert "no lake at" in picker.message.value and "typo" in picker.message.value
+
+
+@pytest.mark.parametrize("confirm_bytes, asks", [(20, True), (10_000, False)])
+def test_fetch_all_asks_above_confirm_bytes_whatever_the_count(local_lake, tmp_path,
+                                                               confirm_bytes, asks):
+    """Two listed files of 30 bytes, nothing selected, confirm_files far above 2: Fetch
+    asks first exactly when their 60 bytes are more than confirm_bytes."""
+    for n in range(2):
+        local_lake.push(write(tmp_path / "src" / f"{n}.log", f"{n}" * 29 + "\n"), what="nginx",
+                        where="web01", start=f"2015-03-20T0{n}:00Z", data_version="0")
+    picker = LakePicker(local_lake, quick="all")
+    picker.confirm_files, picker.confirm_bytes = 1000, confirm_bytes
+    picker.dest.value = str(tmp_path / "out")
+    assert picker.wait(BOUND_S)
+    picker.list_button.click()
+    assert picker.wait(BOUND_S) and len(picker.results) == 2
+    picker.fetch_button.click()
+    assert picker.wait(BOUND_S)
+    assert (picker.confirm.layout.display != "none") == asks
+    if asks:
+        assert "all 2 files" in text(picker.confirm_text.value) and picker.paths == []
+        picker.confirm_yes.click()
+        assert picker.wait(BOUND_S)
+    assert sorted(p.read_text() for p in picker.paths) == ["0" * 29 + "\n", "1" * 29 + "\n"]

@@ -9,52 +9,24 @@ import random
 import re
 import shutil
 import subprocess
-import zlib
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from datalake_nb import DamagedFile, IntegrityError, InvalidInput, Lake
+from datalake_nb import DamagedFile, DatalakeError, IntegrityError, InvalidInput
 from datalake_nb.rows import formats
 from datalake_nb.rows import grep as grepping
-from datalake_nb.core import layout
-from datalake_nb.stores.local import LocalStore
 
-from support.helpers import write
+from support.damage import DAMAGED, damaged_file
+from support.helpers import SAMPLES, corrupt, push_samples, write
 
-SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
 GREP = shutil.which("grep")
 
 
 def nginx_line(stamp: str, path: str = "/", status: int = 200) -> str:
     return f'10.0.0.1 - - [{stamp} +0000] "GET {path} HTTP/1.1" {status} 12 "-" "curl/8"'
-
-
-def push_samples(lake: Lake, compress=None) -> list:
-    """The sample nginx logs, each an hour, data-version 1 (``compress``: also as .gz)."""
-    records = []
-    for path in sorted(SAMPLES.glob("*_nginx_*.log")):
-        host, what, hour = path.stem.split("_")
-        records.append(lake.push(path, what=what, where=host, start=f"{hour}:00:00Z",
-                                 end=f"{hour}:59:59.999Z", data_version="1"))
-    return records
-
-
-def corrupt(lake: Lake, rec) -> None:
-    """Spoil the stored bytes of a record behind the lake's back (same length)."""
-    key = layout.data_key(rec)
-    if isinstance(lake.store, LocalStore):
-        path = lake.store._path(key)
-        data = bytearray(path.read_bytes())
-        data[len(data) // 2] ^= 1
-        os.chmod(path, 0o644)
-        path.write_bytes(bytes(data))
-    else:
-        store = lake.store
-        body = store.client.get_object(Bucket=store.bucket, Key=store.prefix + key)["Body"].read()
-        spoiled = body[:len(body) // 2] + bytes([body[len(body) // 2] ^ 1]) + body[len(body) // 2 + 1:]
-        store.client.put_object(Bucket=store.bucket, Key=store.prefix + key, Body=spoiled)
 
 
 def test_read_clips_at_both_edges_inclusive(lake, tmp_path):
@@ -179,9 +151,9 @@ def test_grep_matches_gnu_grep_on_the_fetched_files(lake, tmp_path, pattern, fla
     grep_flags = [f for f in flags if f != "-E"] + (["-E"] if "-F" not in flags else [])
     for rec, path in zip(records, paths):
         counted = subprocess.run([GREP, "-c", *grep_flags, "--", pattern, str(path)],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, timeout=120)
         numbered = subprocess.run([GREP, "-n", "-h", *grep_flags, "--", pattern, str(path)],
-                                  capture_output=True, text=True).stdout.splitlines()
+                                  capture_output=True, text=True, timeout=120).stdout.splitlines()
         mine = hits[hits["id"] == rec.id]
         assert len(mine) == int(counted.stdout)
         assert [f"{n}:{line}" for n, line in zip(mine["line_number"], mine["line"])] == numbered
@@ -223,28 +195,6 @@ def test_corrupt_object_is_refused_by_read_and_grep(lake, tmp_path):
     assert len(lake.read(records[:2])) == 220  # the others are fine
 
 
-PLAIN = SAMPLES / "web01_nginx_2026-11-01T09.log"
-DAMAGED = [  # extension, compressor, damage, what the decompressor raises while streaming
-    (".log.gz", gzip.compress, "truncated", EOFError),
-    (".log.gz", gzip.compress, "altered", zlib.error),  # bad deflate data
-    (".log.bz2", bz2.compress, "truncated", EOFError),
-    (".log.bz2", bz2.compress, "altered", OSError),  # "Invalid data stream"
-    (".log.xz", lzma.compress, "truncated", EOFError),
-    (".log.xz", lzma.compress, "altered", lzma.LZMAError),
-]
-
-
-def damaged_file(folder: Path, ext: str, compress, damage: str) -> Path:
-    """A compressed copy of PLAIN, cut in half or with a byte of its compressed data altered
-    before it is pushed (so the lake's hash of it is right)."""
-    data = bytearray(compress(PLAIN.read_bytes()))
-    if damage == "truncated":
-        del data[len(data) // 2:]
-    else:
-        data[30] ^= 0xFF
-    path = folder / f"damaged{ext}"
-    path.write_bytes(data)
-    return path
 
 
 @pytest.mark.parametrize("ext,compress,damage,cause", DAMAGED)
@@ -338,3 +288,28 @@ def test_read_is_the_same_as_parsing_the_fetched_files(lake, tmp_path):
     pd.testing.assert_frame_equal(df.drop(columns=["id", "what", "where"]), expected)
     assert df["id"].astype(str).tolist() == [r.id for r, p in zip(records, paths)
                                              for _ in Path(p).read_text().splitlines()]
+
+
+def test_a_zst_file_is_refused_not_read_as_text(lake, lake_url, tmp_path):
+    """.zst is not supported (no zstandard library is a dependency): reading one is a
+    one-line error, never its compressed bytes taken for lines; it still archives and
+    fetches unchanged."""
+    packed = b"\x28\xb5\x2f\xfd\x00\x58\x61\x00\x00hello\n"  # a Zstandard frame's magic first
+    path = tmp_path / "app.log.zst"
+    path.write_bytes(packed)
+    rec = lake.push(path, what="app", where="h1", start="2015-03-20", data_version="0")
+    refused = "cannot read a .zst file: Zstandard is not supported"
+    for call in (lambda: lake.read(what="app", format="lines"),
+                 lambda: lake.grep("hello", what="app"),
+                 lambda: lake.open(rec.id, decompress=True).read()):
+        with pytest.raises(DatalakeError, match=refused):
+            call()
+    with lake.open(rec.id) as stream:
+        assert stream.read() == packed
+    assert lake.fetch([rec], dest=tmp_path / "out")[0].read_bytes() == packed
+    env = dict(os.environ, DATALAKE_STORAGE_URL=lake_url, DATALAKE_CACHE_DIR=str(tmp_path / "c"))
+    done = subprocess.run([sys.executable, "-m", "datalake_nb", "read", "--what", "app",
+                           "--format", "lines"], capture_output=True, text=True, env=env,
+                          timeout=120)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and refused in done.stderr

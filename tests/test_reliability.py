@@ -18,10 +18,9 @@ from datalake_nb.stores.local import LocalStore
 
 from support import figures
 from support.faults import FaultyStore
-from support.helpers import CountingStore, write
+from support.helpers import CountingStore, fields, write
 
-FIELDS = dict(what="app", where="web01", start="2015-03-20T00:00:00Z",
-              end="2015-03-20T01:00:00Z", data_version="0", work_id="job-7")
+FIELDS = fields(what="app", end="2015-03-20T01:00:00Z", work_id="job-7")
 BIG = (16 << 20) + 12345  # over the one-PUT limit: a multipart upload on S3
 
 

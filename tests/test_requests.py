@@ -9,6 +9,7 @@ import pytest
 
 from datalake_nb import Lake
 from datalake_nb.config import resolve
+from datalake_nb.core import layout
 from datalake_nb.engine.hashing import VerifiedFile
 
 from support.helpers import write
@@ -131,3 +132,36 @@ def test_a_bucket_in_another_region_falls_back_to_boto3(s3_server, bucket, tmp_p
             assert fetched[0].read_text() == "hello\n"
         assert lake.store.fast_plane is None and wire.throttled == 1
         assert [s.method for s in wire.sent][:2] == (["PUT", "PUT"] if first == "push" else ["GET", "GET"])
+
+
+def test_a_large_file_completes_its_upload_only_if_absent(s3_server, bucket, tmp_path):
+    """A file from 16 MiB up is a HEAD, then a multipart upload whose completion carries
+    If-None-Match: *, so an object that appeared meanwhile (a concurrent push) is never
+    overwritten: the completion is refused, the upload aborted, the object kept."""
+    data = os.urandom((16 << 20) + 1234)
+    path = tmp_path / "big.log"
+    path.write_bytes(data)
+    settings = {"DATALAKE_STORAGE_URL": f"s3://{bucket}/logs",
+                "DATALAKE_CACHE_DIR": str(tmp_path / "cache")}
+    with wire_proxy(s3_server.url) as wire:
+        lake = Lake(config=resolve({**settings, "AWS_ENDPOINT_URL": wire.url}), progress=False)
+        rec = lake.push(path, what="big", where="web01", start=T0, data_version="0")
+        [complete] = [s for s in wire.requests("POST", "/data/") if "uploadId=" in s.query]
+        assert complete.headers.get("if-none-match") == "*"
+
+    # another writer creates the key between this push's HEAD and its completion
+    lake = Lake(config=resolve(settings), progress=False)
+    assert lake.fetch([rec], dest=tmp_path / "out")[0].read_bytes() == data
+    store = lake.store
+    key = store.prefix + layout.data_key(rec)
+    store.client.delete_object(Bucket=store.bucket, Key=key)
+    real_complete = store.client.complete_multipart_upload
+
+    def complete_after_another_writer(**kwargs):
+        store.client.put_object(Bucket=store.bucket, Key=key, Body=b"the other writer's")
+        return real_complete(**kwargs)
+
+    store.client.complete_multipart_upload = complete_after_another_writer
+    assert lake.push(path, what="big", where="web01", start=T0, data_version="0") == rec
+    assert store.client.get_object(Bucket=store.bucket, Key=key)["Body"].read() == b"the other writer's"
+    assert store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []

@@ -114,7 +114,8 @@ def test_a_hostile_lake_cannot_steer_fetched_names(lake, lake_url, tmp_path):
     # the command line prints only paths inside its destination too
     env = dict(os.environ, DATALAKE_STORAGE_URL=lake_url, DATALAKE_CACHE_DIR=str(tmp_path / "c2"))
     out = subprocess.run([sys.executable, "-m", "datalake_nb", "fetch", "--what", "nginx", "--dest",
-                          str(tmp_path / "cli")], capture_output=True, text=True, env=env, check=True)
+                          str(tmp_path / "cli")], capture_output=True, text=True, env=env, check=True,
+                         timeout=120)
     assert len(out.stdout.splitlines()) == 2
     assert all(Path(p).resolve().is_relative_to((tmp_path / "cli").resolve())
                for p in out.stdout.splitlines())
@@ -167,7 +168,7 @@ def test_no_secret_in_cli_output_or_debug_logs(credentials, bucket, tmp_path):
                  ["list", "--what", "bad.name"], ["list", "--storage-url", "s3://no-such-bucket-dl/x"]]:
         args = [str(a).replace("{id}", rec_id or "") for a in args]
         proc = subprocess.run([sys.executable, "-m", "datalake_nb", *args], capture_output=True,
-                              text=True, env=env)
+                              text=True, env=env, timeout=120)
         if args[0] == "push":
             rec_id = json.loads(proc.stdout)["id"]
         transcript.append(proc.stdout + proc.stderr)

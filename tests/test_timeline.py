@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.collections import LineCollection, PolyCollection  # noqa: E402
 
-from datalake_nb import InvalidInput, Lake  # noqa: E402
+from datalake_nb import InvalidInput  # noqa: E402
 from datalake_nb.plot import timeline  # noqa: E402
 
 from support.helpers import write  # noqa: E402
@@ -24,12 +24,6 @@ from support.helpers import write  # noqa: E402
 def close_figures():
     yield
     plt.close("all")
-
-
-@pytest.fixture
-def local_lake(tmp_path):
-    (tmp_path / "lake").mkdir()  # an empty lake
-    return Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
 
 
 def num(text):
@@ -216,5 +210,5 @@ def test_lake_timeline_rejects_bad_filters(local_lake):
 def test_importing_the_package_does_not_import_matplotlib_pandas_or_ipywidgets():
     code = ("import sys, datalake_nb, datalake_nb.plot, datalake_nb.lake; "
             "print(sorted(m for m in ('matplotlib', 'pandas', 'ipywidgets') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "[]"

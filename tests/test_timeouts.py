@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 import traceback
-from typing import Iterator
+
 
 import boto3
 import botocore.exceptions
@@ -23,45 +22,10 @@ from datalake_nb.config import resolve
 from datalake_nb.engine.hashing import VerifiedFile
 from datalake_nb.stores.s3 import TIMEOUT_ATTEMPTS
 
+from support.helpers import until
+from support.wire import SilentServer
+
 BOUND = 30  # seconds: a bound on a hang, not a benchmark (the default setting gives ~11 s)
-
-
-class SilentServer:
-    """Listens on 127.0.0.1, accepts every connection, reads nothing, answers nothing."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.accepted: list[socket.socket] = []
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.accepted.append(conn)
-
-    def close(self) -> None:
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
-
-
-@pytest.fixture
-def silent(monkeypatch) -> Iterator[SilentServer]:
-    server = SilentServer()
-    for name, value in {"AWS_ENDPOINT_URL": server.url, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
-    yield server
-    server.close()
 
 
 def assert_names_the_endpoint(message: str, server: SilentServer) -> None:
@@ -70,6 +34,7 @@ def assert_names_the_endpoint(message: str, server: SilentServer) -> None:
     assert "list-type" not in message and "prefix=" not in message and "nobucket" not in message
 
 
+@pytest.mark.slow  # the default timeouts: about 11 s
 def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path):
     lake = Lake("s3://nobucket/x", cache_dir=tmp_path / "cache", progress=False)
     started = time.monotonic()
@@ -82,6 +47,7 @@ def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path):
     assert isinstance(info.value.__cause__, botocore.exceptions.BotoCoreError)
 
 
+@pytest.mark.slow  # the default timeouts: about 11 s
 def test_cli_on_a_silent_endpoint_exits_1_with_one_line(silent, tmp_path):
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "datalake_nb", "list", "--what", "nginx",
@@ -127,7 +93,8 @@ def test_a_timed_out_request_is_tried_twice_not_eight_times(silent, tmp_path):
     assert lake.store.client.meta.config.retries["total_max_attempts"] == 9  # for other errors
     with pytest.raises(DatalakeError, match="did not answer in time"):
         lake.store.list_dirs("data/")
-    time.sleep(0.2)  # the accept thread sees the last connection
+    # the accept thread records each connection a little after the client made it
+    assert until(lambda: len(silent.accepted) >= TIMEOUT_ATTEMPTS)
     assert len(silent.accepted) == TIMEOUT_ATTEMPTS == 2
 
 

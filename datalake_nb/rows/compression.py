@@ -14,7 +14,7 @@ import lzma
 import zlib
 from typing import Any, BinaryIO, Callable
 
-from ..core.errors import DamagedFile
+from ..core.errors import DamagedFile, DatalakeError
 
 OPENERS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
     ".gz": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
@@ -27,8 +27,12 @@ DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
 
 
 def codec_of(name: str) -> str | None:
-    """'.gz', '.bz2' or '.xz' when the name (or extension) ends with it, else None."""
+    """'.gz', '.bz2' or '.xz' when the name (or extension) ends with it, else None; a
+    ``.zst`` name is refused (its bytes read as text would be garbage rows)."""
     lowered = name.lower()
+    if lowered.endswith(".zst"):
+        raise DatalakeError(f"{name}: cannot read a .zst file: Zstandard is not supported (no "
+                            "zstandard library is a dependency); fetch it and run zstd -d")
     return next((ext for ext in DECOMPRESSORS if lowered.endswith(ext)), None)
 
 

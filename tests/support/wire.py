@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import http.client
 import http.server
+import socket
 import threading
 import urllib.parse
 from typing import Callable, Iterator
@@ -131,3 +132,29 @@ def wire_proxy(target: str, pick: Callable[[int], bool] = lambda n: False,
     finally:
         proxy.server.shutdown()
         proxy.server.server_close()
+
+
+class SilentServer:
+    """Listens on 127.0.0.1, accepts every connection, reads nothing, answers nothing."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
