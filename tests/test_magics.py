@@ -243,10 +243,10 @@ def shown_by_the_cli(line: list[str], value: object) -> str:
     if args.command == "list" and isinstance(value, pd.DataFrame):  # the table: same rows?
         ids = "\n".join(value["id"])
         return ids + "\n" if ids else ""
-    if args.command == "list" and args.format == "json":
+    if args.command == "list" and args.output == "json":
         return "".join(json.dumps(row) + "\n" for row in value)
     if args.command == "list":
-        return value if args.format == "csv" else "".join(f"{url}\n" for url in value)
+        return value if args.output == "csv" else "".join(f"{url}\n" for url in value)
     if args.command == "grep" and args.files:
         return "".join(f"{record_id}\n" for record_id in value)
     if args.command == "grep" and args.count:
@@ -264,7 +264,7 @@ def comparable(line: list[str], stdout: str) -> str:
     """The CLI's output, with what ``shown_by_the_cli`` cannot rebuild left out: the table
     of ``list`` becomes its ids, ``grep -c`` lines lose the file's start."""
     args = parse(line)
-    if args.command == "list" and args.format == "table":
+    if args.command == "list" and args.output == "table":
         return "".join(f"{record_id}\n" for record_id in re.findall(r"^([0-9a-f]{32})  ", stdout, re.M))
     if args.command == "grep" and args.count:
         return "".join(f"{where}:{what}:{count}\n" for where, what, _, count in

@@ -166,7 +166,7 @@ class LiveBodies:
             if mode == "rb" and buffering == 0:
                 return TrackedFile(path, "rb")
             return open(path, mode, buffering, *args, **kwargs)
-        monkeypatch.setattr(sys.modules["datalake_nb.lake"], "open", tracked_open, raising=False)
+        monkeypatch.setattr(sys.modules["datalake_nb.engine.push"], "open", tracked_open, raising=False)
 
     def track(self, data: bytes) -> bytes:
         if not data:

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from datalake_nb import Lake
-from datalake_nb.stores import fast
+from datalake_nb.stores import s3_fast as fast
 
 from support.wire import wire_proxy
 
