@@ -18,7 +18,7 @@ from datalake_nb import Lake
 from datalake_nb import Interrupted
 
 from support import figures
-from support.helpers import big_files, fields, options, snapshot, threads_end, until, write
+from support.helpers import big_files, fields, options, threads_end, until, write
 
 MIB = 1 << 20
 FIELDS = options(fields(what="big", start="2015-03-20"))
@@ -119,12 +119,11 @@ def test_keyboard_interrupt_stops_a_push_in_the_api(tmp_path):
 
 
 def in_the_wait_for_work_in_flight() -> bool:
-    """Whether the main thread waits in concurrent.futures.wait, as an interrupted push
-    does for its work in flight (before the interrupt it waits on an Event)."""
+    """Whether the main thread waits for the work in flight, as an interrupted push does
+    (before the interrupt it waits for its work to end)."""
     frame = sys._current_frames().get(threading.main_thread().ident)
     while frame is not None:
-        if frame.f_code.co_name == "wait" and frame.f_code.co_filename.endswith(
-                os.path.join("concurrent", "futures", "_base.py")):
+        if frame.f_code.co_name == "_wait_for_work_in_flight":
             return True
         frame = frame.f_back
     return False

@@ -67,21 +67,27 @@ class Pool:
         # Items queued and not ended, and an event set when that reaches 0 or one fails:
         # the main thread waits on one event, not on every future (each such wait costs
         # a lock per pending future: ~5 ms for 2,000, ten times a second).
+        # ``finished`` counts the items whose work returned: an interrupt can come while
+        # an item is being submitted, before its future is in ``futures``.
         count_lock, settled = threading.Lock(), threading.Event()
-        outstanding = 0
+        outstanding = finished = 0
 
         def run(item: Any) -> Any:
-            nonlocal outstanding
+            nonlocal outstanding, finished
+            ended = False
             try:
                 if failed.is_set():
                     return NOT_STARTED
-                return progress(0) or work(item, progress)
+                result = progress(0) or work(item, progress)
+                ended = True
+                return result
             except BaseException:
                 failed.set()
                 raise
             finally:
                 with count_lock:
                     outstanding -= 1
+                    finished += ended
                     if outstanding == 0 or failed.is_set():
                         settled.set()
 
@@ -111,12 +117,14 @@ class Pool:
             concurrent.futures.wait(futures)
         except KeyboardInterrupt:
             cancelled.set()
-            for future in futures:
-                future.cancel()
-            concurrent.futures.wait(futures, timeout=GRACE_S)
+            pool.shutdown(wait=False, cancel_futures=True)  # also one submitted meanwhile
+
+            def running() -> int:
+                with count_lock:
+                    settled.clear()
+                    return outstanding - sum(f.cancelled() for f in futures)
+            _wait_for_work_in_flight(running, settled)
             remove_temp_files()  # of transfers still running: they are not waited for
-            finished = sum(1 for f in futures if f.done() and not f.cancelled()
-                           and f.exception() is None and f.result() is not NOT_STARTED)
             if isinstance(items, Sequence):
                 count = str(len(items))
             else:
@@ -136,6 +144,14 @@ class Pool:
             if not future.cancelled() and future.exception() is not None:
                 raise future.exception()  # type: ignore[misc]
         return [future.result() for future in futures]
+
+
+def _wait_for_work_in_flight(running: Callable[[], int], settled: threading.Event) -> None:
+    """After an interrupt: wait up to GRACE_S for the work that is running to end (an
+    upload that completed gets its index entries; the others stop at their next report)."""
+    deadline = time.monotonic() + GRACE_S
+    while running() > 0 and time.monotonic() < deadline:
+        settled.wait(min(0.05, max(0.0, deadline - time.monotonic())))
 
 
 def counted(bar: Progress, result: Any) -> Any:
