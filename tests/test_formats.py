@@ -251,3 +251,89 @@ def test_a_decompressed_stream_passes_read_errors_on_and_closes_its_source(ext, 
         with pytest.raises(DamagedFile, match=r"^record 1: cannot decompress \(" + ext):
             stream.read()
     assert raw.closed
+
+
+# -- one row per physical line, in every parser and engine (issue 18, item 1) ---------
+
+TRUNCATED = (
+    b'1.1.1.1 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 1 "-" "Mozilla/5.0 (trunc\n'
+    b'1.1.1.1 - - [17/May/2015:10:05:04 +0000] "GET /b HTTP/1.1" 200 1 "-" "curl/8"\n'
+    b'1.1.1.1 - - [17/May/2015:10:05:05 +0000] "GET /c HTTP/1.1" 200 1 "-" "curl/8"\n')
+
+
+def physical_lines(data: bytes) -> list[str]:
+    """The rule, written out independently: bytes up to each newline (the last line may
+    lack one), without one final CR, decoded with U+FFFD for bad bytes."""
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    return [(p[:-1] if p.endswith(b"\r") else p).decode("utf-8", "replace") for p in pieces]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_quote_left_open_spoils_only_its_own_line(engine):
+    df = parse(formats.Nginx(engine), TRUNCATED)
+    assert df["line_number"].tolist() == [1, 2, 3] and df.attrs["unparsed"] == 1
+    assert df["unparsed"].iloc[0] == TRUNCATED.decode().split("\n")[0]
+    assert df["path"].tolist()[1:] == ["/b", "/c"]
+    assert df["time"].tolist()[1:] == [pd.Timestamp("2015-05-17T10:05:04Z"),
+                                       pd.Timestamp("2015-05-17T10:05:05Z")]
+
+
+def test_a_csv_quote_left_open_does_not_join_lines():
+    data = b'time,agent,status\n2015-05-17T10:05:03Z,"Mozilla (trunc\n2015-05-17T10:05:04Z,curl,200\n'
+    df = parse("csv", data)
+    assert df["line_number"].tolist() == [2, 3] and df.attrs["unparsed"] == 1
+    assert df["status"].tolist()[1] == 200
+
+
+def random_log(rng) -> bytes:
+    """Lines as real files hold them: good nginx and syslog lines, and the same broken:
+    truncated inside a quote, \\" escapes, CRs, bytes that are not UTF-8, NULs, empty and
+    very long lines; CRLF or LF line ends, with or without a final newline."""
+    good = [
+        nginx := '10.0.0.{n} - - [17/May/2015:10:05:{s:02d} +0000] "GET /p?q={n} HTTP/1.1" '
+                 '200 {n} "-" "Mozilla/5.0 (X11)"',
+        '<13>May 17 10:05:{s:02d} web01 sshd[{n}]: Accepted publickey for deploy',
+        '<165>1 2015-05-17T10:05:{s:02d}Z web02 app {n} ID47 [x@1 a="{n}"] started',
+        'May 17 10:05:{s:02d} web01 kernel: [UFW BLOCK] IN=eth0',
+    ]
+    lines = []
+    for _ in range(rng.randrange(1, 40)):
+        text = rng.choice(good).format(n=rng.randrange(1000), s=rng.randrange(60)).encode()
+        damage = rng.random()
+        if damage < 0.15:
+            text = text[:rng.randrange(len(text))]                   # a truncated write
+        elif damage < 0.25:
+            at = rng.randrange(len(text))
+            text = text[:at] + rng.choice([b'\\"', b'"', b"\\", b"\r", b"\xff", b"\xc3",
+                                           b"\x00", b"\xe2\x82", "é".encode()]) + text[at:]
+        elif damage < 0.3:
+            text = b""
+        elif damage < 0.33:
+            text = text + b" x" * rng.randrange(2000, 6000)          # a long line
+        elif damage < 0.38:
+            text = text + rng.choice([b"\r", b" ", b"\r\r"])
+        lines.append(text)
+    data = rng.choice([b"\n", b"\r\n"]).join(lines)
+    return data + rng.choice([b"", b"\n", b"\r\n"])
+
+
+@pytest.mark.skipif(len(ENGINES) < 2, reason="pyarrow is not installed")
+@pytest.mark.parametrize("seed", range(40))
+def test_engines_agree_and_keep_one_row_per_physical_line(seed):
+    import random
+    rng = random.Random(seed)
+    data = random_log(rng)
+    expected = physical_lines(data)
+    numbers = list(range(1, len(expected) + 1))
+    for make in (formats.Nginx, formats.Syslog):
+        python, arrow = parse(make("python"), data), parse(make("pyarrow"), data)
+        pd.testing.assert_frame_equal(python, arrow)
+        assert python["line_number"].tolist() == numbers
+        bad = python["unparsed"].notna()
+        assert python["unparsed"][bad].tolist() == [expected[i] for i in python.index[bad]]
+        assert python.attrs["unparsed"] == arrow.attrs["unparsed"] == int(bad.sum())
+    assert parse("lines", data)["line"].tolist() == expected
+    assert parse("jsonl", data)["line_number"].tolist() == numbers
+    assert parse("csv", b"a,b\n" + data)["line_number"].tolist() == [n + 1 for n in numbers]

@@ -81,6 +81,24 @@ def test_read_clips_at_both_edges_inclusive(lake, tmp_path):
     assert len(everything) == 7
 
 
+def test_a_truncated_line_costs_only_itself_in_read_clip_and_grep(lake, tmp_path):
+    """Issue 18, item 1: a quote left open must not swallow the next line (its row, its
+    line number and its time in read, a clip window, and grep's time)."""
+    lines = [nginx_line(f"01/Nov/2026:10:00:0{s}", f"/p{s}") for s in range(4)]
+    lines[1] = lines[1][:-4]  # ends inside the user agent
+    path = write(tmp_path / "t.log", "\n".join(lines) + "\n")
+    lake.push(path, what="nginx", where="web01", start="2026-11-01T10:00Z",
+              end="2026-11-01T10:59Z", data_version="1")
+    lake.set_format("nginx", "1", "nginx")
+    df = lake.read(what="nginx", start="2026-11-01T10:00:02Z", end="2026-11-01T10:00:03Z")
+    assert df["line_number"].tolist() == [2, 3, 4] and df.attrs["unparsed"] == 1
+    assert df["path"].tolist()[1:] == ["/p2", "/p3"]
+    hits = lake.grep("/p[23] ", what="nginx")
+    assert hits["line_number"].tolist() == [3, 4]
+    assert hits["time"].tolist() == [pd.Timestamp("2026-11-01T10:00:02Z"),
+                                     pd.Timestamp("2026-11-01T10:00:03Z")]
+
+
 def test_two_data_versions_two_parsers_one_read(lake, tmp_path):
     old = write(tmp_path / "app-v1.csv", "time,level,ms\n2026-11-01T09:00:00Z,info,12\n"
                                          "2026-11-01T09:00:05Z,warn,250\n")

@@ -107,12 +107,92 @@ def has_pyarrow() -> bool:
 
 
 def decode(data: bytes) -> str:
-    """Text of a log file: UTF-8, a bad byte becomes U+FFFD rather than an error; the
-    trailing newline and CRs of CRLF line ends removed."""
+    """Text of a log file, its lines joined by '\n' (see ``split_lines``): UTF-8, a bad
+    byte becomes U+FFFD rather than an error; each line's final CR and the file's trailing
+    newline removed.  (b"" and b"\n" both give "": zero lines and one empty line.)"""
     text = data.decode("utf-8", errors="replace")
     if "\r" in text:
         text = text.replace("\r\n", "\n")
+        if text.endswith("\r"):  # the last line, without a newline, ends with a CR
+            return text[:-1]
     return text[:-1] if text.endswith("\n") else text
+
+
+def split_lines(data: bytes) -> list[str]:
+    """The file's physical lines: the bytes up to each '\n' (the last line may lack it),
+    without one final '\r', as text (a byte that is not UTF-8 becomes U+FFFD).  One row
+    per such line, in every parser and engine: that is what line numbers count."""
+    text = decode(data)
+    return text.split("\n") if text or data else []
+
+
+def line_array(data: bytes) -> Any:
+    """``split_lines`` as an Arrow string array, cut with NumPy over the whole buffer (no
+    Python object per line)."""
+    import pyarrow as pa
+    if not data:
+        return pa.array([], pa.string())
+    buf = np.frombuffer(data, dtype=np.uint8)
+    breaks = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(buf)]))
+    if data.endswith(b"\n"):  # no line after the final newline
+        starts, ends = starts[:-1], ends[:-1]
+    cr = (ends > starts) & (buf[np.maximum(ends - 1, 0)] == 13)
+    ends = ends - cr
+    keep = np.ones(len(buf), dtype=bool)
+    keep[breaks] = False
+    keep[ends[cr]] = False
+    payload = buf[keep] if len(breaks) or cr.any() else buf
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(ends - starts, out=offsets[1:])
+    kind = pa.large_string() if offsets[-1] >= 2**31 else pa.string()
+    offsets = offsets if kind == pa.large_string() else offsets.astype(np.int32)
+    array = pa.Array.from_buffers(kind, len(starts), [None, pa.py_buffer(offsets),
+                                                      pa.py_buffer(payload)])
+    try:
+        array.validate(full=True)
+    except pa.ArrowInvalid:  # not UTF-8: replace the bad bytes as Python's decoder does
+        return line_array(data.decode("utf-8", errors="replace").encode("utf-8"))
+    return array
+
+
+def text_series(values: Any) -> pd.Series:
+    """Strings (a NumPy object array or an Arrow array) as a pandas ``str`` Series."""
+    if isinstance(values, np.ndarray):
+        return pd.Series(values, dtype="str")
+    return pd.Series(values.to_pandas(), dtype="str")
+
+
+def extract(data: bytes, body: str, groups: list[str], engine: str
+            ) -> tuple[dict[str, pd.Series], np.ndarray, pd.Series]:
+    """Match each physical line in full against the regular expression ``body`` (named
+    groups ``groups``): ({group: text, '' where the group took part in no match}, matched,
+    the lines).  An empty line never matches.
+
+    ``engine`` "pyarrow" runs RE2 over an Arrow array of the lines, "python" runs ``re``
+    line by line; ``body`` is written in the syntax both share (no \\d, \\s, \\w or \\b,
+    whose meaning differs; every negated class excludes '\\n'), and RE2 takes the same
+    submatches as ``re`` (leftmost-first), so both engines give the same rows."""
+    if engine == "pyarrow":
+        import pyarrow.compute as pc
+        array = line_array(data)
+        found = pc.extract_regex(array, "^(?:" + body + ")$")
+        matched = pc.and_(found.is_valid(), pc.greater(pc.binary_length(array), 0))
+        ok = matched.to_numpy(zero_copy_only=False).astype(bool)
+        columns = {name: text_series(found.field(name)).where(ok, "") for name in groups}
+        return columns, ok, text_series(array)
+    pattern = re.compile("(?:" + body + ")")
+    lines = split_lines(data)
+    full = pattern.fullmatch
+    nothing = ("",) * len(groups)
+    rows = [m.groups("") if line and (m := full(line)) else nothing for line in lines]
+    ok = np.fromiter((r is not nothing for r in rows), dtype=bool, count=len(rows))
+    index = [pattern.groupindex[name] - 1 for name in groups]
+    cols = list(zip(*rows)) if rows else [()] * pattern.groups
+    columns = {name: pd.Series(np.array(cols[i], dtype=object), dtype="str")
+               for name, i in zip(groups, index)}
+    return columns, ok, pd.Series(lines, dtype="str")
 
 
 def to_utc(values: Any) -> pd.Series:
@@ -186,26 +266,11 @@ def _finish(frame: pd.DataFrame, ok: np.ndarray, raw: Callable[[np.ndarray], lis
     return result
 
 
-def _line_getter(text_or_data: str | bytes) -> Callable[[np.ndarray], list[str]]:
-    def raw(numbers: np.ndarray) -> list[str]:
-        text = text_or_data if isinstance(text_or_data, str) else decode(text_or_data)
-        lines = text.split("\n")
-        return [lines[n - 1] for n in numbers]
-    return raw
-
-
-def _findall(pattern: re.Pattern[str], text: str) -> list[tuple[str, ...]]:
-    """One tuple of groups per line (the pattern must match every line: end it with a
-    catch-all alternative)."""
-    return pattern.findall(text) if text else []
-
-
 # -- lines ------------------------------------------------------------------------
 
 def lines(data: bytes) -> pd.DataFrame:
     """Each line as it is, in ``line``."""
-    text = decode(data)
-    rows = text.split("\n") if text or data else []
+    rows = split_lines(data)
     return pd.DataFrame({"line_number": np.arange(1, len(rows) + 1, dtype="int64"),
                          "line": pd.Series(rows, dtype="str")})
 

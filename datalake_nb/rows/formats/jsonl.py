@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from .base import _finish, _time_first, decode, infer_types
+from .base import _finish, _time_first, infer_types, split_lines
 
 class JsonLines:
     """One JSON object per line; its top-level keys become columns (nested values stay
@@ -21,9 +21,8 @@ class JsonLines:
         self.time = time
 
     def __call__(self, data: bytes) -> pd.DataFrame:
-        text = decode(data)
         loads, objects, good = json.loads, [], []
-        rows = text.split("\n") if text or data else []
+        rows = split_lines(data)
         for line in rows:
             try:
                 value = loads(line)

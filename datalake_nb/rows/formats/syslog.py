@@ -1,25 +1,25 @@
-"""Syslog lines, RFC 3164 and RFC 5424 mixed freely: one whole-file ``re.findall`` (no
-per-line Python call), then vectorised columns."""
+"""Syslog lines, RFC 3164 and RFC 5424 mixed freely: each physical line matched in full
+against one regular expression (``base.extract``: RE2 over Arrow, or Python's ``re``),
+then vectorised columns."""
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pandas as pd
 
-from .base import TIME, _empty, _findall, _finish, _line_getter, decode
+from ...core.errors import InvalidInput
+from .base import TIME, _empty, _finish, extract, has_pyarrow
 
 SYSLOG_COLUMNS = {"time": TIME, "host": "str", "app": "str", "pid": "Int64", "message": "str"}
-_SYSLOG_RE = re.compile(
-    r"^(?:"
+_SYSLOG = (
     # RFC 3164: [<PRI>]Mmm dd hh:mm:ss host app[pid]: message
-    r"(?:<\d{1,3}>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d:\d\d:\d\d) (\S+) ([^\s\[:]+)"
-    r"(?:\[(\d+)\])?: ?(.*)"
+    r"(?:<[0-9]{1,3}>)?(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>[0-9]{1,2}) "
+    r"(?P<clock>[0-9][0-9]:[0-9][0-9]:[0-9][0-9]) (?P<host3>[^ \n]+) (?P<app3>[^ \t\n\[:]+)"
+    r"(?:\[(?P<pid3>[0-9]+)\])?: ?(?P<msg3>.*)"
     # RFC 5424: <PRI>VERSION TIMESTAMP HOST APP PROCID MSGID SD [MSG]
-    r"|<\d{1,3}>\d{1,2} (\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?"
-    r"|(.*))$", re.M)
-
-
+    r"|<[0-9]{1,3}>[0-9]{1,2} (?P<ts5>[^ \n]+) (?P<host5>[^ \n]+) (?P<app5>[^ \n]+) "
+    r"(?P<pid5>[^ \n]+) [^ \n]+ (?:-|(?:\[(?:[^\]\\\n]|\\.)*\])+)(?: (?P<msg5>.*))?")
+_GROUPS = ["mon", "day", "clock", "host3", "app3", "pid3", "msg3", "ts5", "host5", "app5",
+           "pid5", "msg5"]
 _MONTHS = {m: i for i, m in enumerate(
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
 
@@ -30,45 +30,47 @@ class Syslog:
     lines, mixed freely.  5424 times carry their offset and are converted to UTC; 3164
     times have none and are read as UTC, in the year of the file's start (the next year
     for months before the start's, so a file from December into January is right).
-    5424's '-' (nil) fields are null."""
+    5424's '-' (nil) fields are null.  ``engine``: as ``Nginx``'s."""
 
     __name__ = "syslog"
+
+    def __init__(self, engine: str = "auto"):
+        if engine not in ("auto", "pyarrow", "python"):
+            raise InvalidInput("engine", f"{engine!r}; allowed: auto, pyarrow, python")
+        self.engine = engine
 
     def __call__(self, data: bytes, start: pd.Timestamp | None = None) -> pd.DataFrame:
         if not data:
             return _empty(SYSLOG_COLUMNS)
-        text = decode(data)
-        rows = _findall(_SYSLOG_RE, text)
-        c = [np.array(col, dtype=object) for col in zip(*rows)]
-        is3164 = c[0] != ""
-        is5424 = (c[7] != "") & ~is3164
+        arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
+        c, matched, lines = extract(data, _SYSLOG, _GROUPS, "pyarrow" if arrow else "python")
+        is3164 = (c["mon"] != "").to_numpy(dtype=bool) & matched
+        is5424 = (c["ts5"] != "").to_numpy(dtype=bool) & matched & ~is3164
         year = (start if start is not None else pd.Timestamp.now(tz="UTC")).year
         month0 = start.month if start is not None else 1
-        months = pd.Series(c[0]).map(_MONTHS).fillna(13).to_numpy()
-        years = np.where(months < month0, year + 1, year).astype(str).astype(object)
-        text3164 = np.where(is3164, years + " " + c[0] + " " + c[1] + " " + c[2], None)
-        t3164 = pd.to_datetime(pd.Series(text3164, dtype=object), format="%Y %b %d %H:%M:%S",
-                               utc=True, errors="coerce")
-        stamp5424 = pd.Series(np.where(is5424 & (c[7] != "-"), c[7], None), dtype=object)
+        months = c["mon"].map(_MONTHS).fillna(13).to_numpy()
+        years = pd.Series(np.where(months < month0, year + 1, year).astype(str), dtype="str")
+        text3164 = (years + " " + c["mon"] + " " + c["day"] + " " + c["clock"]).where(is3164)
+        t3164 = pd.to_datetime(text3164, format="%Y %b %d %H:%M:%S", utc=True, errors="coerce")
+        stamp5424 = c["ts5"].where(is5424 & (c["ts5"] != "-"))
         t5424 = pd.to_datetime(stamp5424, format="ISO8601", utc=True, errors="coerce")
         time = t3164.astype(TIME).where(is3164, t5424.astype(TIME))
 
-        def nil(col: np.ndarray) -> np.ndarray:
-            return np.where((col == "-") | (col == ""), None, col)
+        def nil(col: pd.Series) -> pd.Series:
+            return col.where((col != "-") & (col != ""))
 
-        pid_text = np.where(is3164, c[5], np.where(is5424, c[10], ""))
-        pid_text = np.where(np.char.isdigit(pid_text.astype(str)), pid_text, None)
-        message = np.where(is3164, c[6], c[11])
-        message = np.array([m[1:] if m.startswith("\ufeff") else m for m in message],
-                           dtype=object) if any(m.startswith("\ufeff") for m in message) \
-            else message
+        pid_text = c["pid3"].where(is3164, c["pid5"].where(is5424, ""))
+        pid = pd.to_numeric(pid_text.where(pid_text.str.fullmatch("[0-9]+")), errors="coerce")
+        message = c["msg3"].where(is3164, c["msg5"])
+        message = message.str.removeprefix("\ufeff")
         frame = pd.DataFrame({
-            "line_number": np.arange(1, len(rows) + 1, dtype="int64"),
+            "line_number": np.arange(1, len(matched) + 1, dtype="int64"),
             "time": time,
-            "host": np.where(is3164, c[3], nil(c[8])),
-            "app": np.where(is3164, c[4], nil(c[9])),
-            "pid": pd.to_numeric(pd.Series(pid_text, dtype=object)),
+            "host": c["host3"].where(is3164, nil(c["host5"])),
+            "app": c["app3"].where(is3164, nil(c["app5"])),
+            "pid": pid.astype("Int64"),
             "message": message})
-        ok = (is3164 & time.notna().to_numpy()) | (is5424 & (time.notna().to_numpy()
-                                                            | (c[7] == "-")))
-        return _finish(frame, ok, _line_getter(text), SYSLOG_COLUMNS)
+        good = time.notna().to_numpy()
+        ok = (is3164 & good) | (is5424 & (good | (c["ts5"] == "-").to_numpy(dtype=bool)))
+        return _finish(frame, ok, lambda numbers: lines.iloc[numbers - 1].tolist(),
+                       SYSLOG_COLUMNS)
