@@ -292,6 +292,13 @@ def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
     elif args.count:
         _lines([f"{_grep_label(row)}:{row.count}" for row in _grep_counts(found).itertuples()],
                out)
+    elif found.attrs.get("raw_lines") and hasattr(out, "buffer"):
+        raw = found.attrs["raw_lines"]  # lines that are not UTF-8: their bytes, as grep prints
+        out.flush()
+        out.buffer.writelines(f"{_grep_label(row)}:{row.line_number}:".encode()
+                              + raw.get((row.id, row.line_number), row.line.encode()) + b"\n"
+                              for row in found.itertuples())
+        out.buffer.flush()
     else:
         out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
                        for row in found.itertuples())

@@ -159,3 +159,24 @@ def test_grep_patterns_that_gnu_grep_would_misread(cli_lake, capsys, tmp_path):
     assert run(capsys, "grep", "a\nb", "--what", "odd")[0] == 1  # nothing matched
     code, out, _ = run(capsys, "grep", "-F", "--what", "odd", "--", "-e")
     assert code == 0 and found(out) == ["-e dash"]
+
+
+def test_grep_prints_a_line_that_is_not_utf8_as_its_bytes(tmp_path):
+    """Issue 18, item 2: the line's own bytes reach stdout, as GNU grep prints them."""
+    env = dict(os.environ, DATALAKE_STORAGE_URL=str(tmp_path / "lake"),
+               DATALAKE_CACHE_DIR=str(tmp_path / "cache"), DATALAKE_PROGRESS="off")
+    line = b'1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 "-" "Mo\xffzilla"'
+    (tmp_path / "bad.log").write_bytes(b"first line\n" + line + b"\r\nlast\n")
+
+    def datalake(*argv):
+        return subprocess.run([sys.executable, "-m", "datalake_nb", *argv], env=env,
+                              capture_output=True, timeout=120)
+
+    assert datalake("push", str(tmp_path / "bad.log"), "--what", "nginx", "--where", "h1",
+                    "--start", "2015-05-17T10Z", "--data-version", "1",
+                    "--format", "nginx").returncode == 0
+    for argv in (["zilla"], ["-v", "first"], ["-F", "Mo\ufffdzilla"]):
+        proc = datalake("grep", *argv, "--what", "nginx")
+        assert proc.returncode == 0, proc.stderr
+        printed = proc.stdout.split(b"\n")[0]
+        assert printed.endswith(b":2:" + line), (argv, printed)

@@ -337,3 +337,29 @@ def test_engines_agree_and_keep_one_row_per_physical_line(seed):
     assert parse("lines", data)["line"].tolist() == expected
     assert parse("jsonl", data)["line_number"].tolist() == numbers
     assert parse("csv", b"a,b\n" + data)["line_number"].tolist() == [n + 1 for n in numbers]
+
+
+# -- a byte that is not UTF-8 (issue 18, item 2) ---------------------------------------
+
+BAD_BYTE = {
+    "nginx": b'1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 "-" "Mo\xffzilla"\n',
+    "syslog": b"<13>May 17 10:05:03 web01 sshd[7]: user Mo\xffzilla\n",
+    "jsonl": b'{"time": "2015-05-17T10:05:03Z", "agent": "Mo\xffzilla"}\n',
+    "csv": b"time,agent\n2015-05-17T10:05:03Z,Mo\xffzilla\n",
+    "lines": b"Mo\xffzilla\n",
+}
+BAD_BYTE_COLUMN = {"nginx": "user_agent", "syslog": "message", "jsonl": "agent",
+                   "csv": "agent", "lines": "line"}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_BYTE))
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_byte_that_is_not_utf8_costs_nothing_but_itself(name, engine):
+    parser = (formats.Nginx(engine) if name == "nginx" else formats.Syslog(engine)
+              if name == "syslog" else name)
+    df = parse(parser, BAD_BYTE[name], start=pd.Timestamp("2015-05-17T10:00Z"))
+    assert len(df) == 1 and df.attrs.get("unparsed", 0) == 0
+    column = BAD_BYTE_COLUMN[name]
+    assert df[column].iloc[0].endswith("Mo\ufffdzilla")
+    if name != "lines":
+        assert df["time"].iloc[0] == pd.Timestamp("2015-05-17T10:05:03Z")

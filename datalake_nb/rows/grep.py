@@ -144,9 +144,12 @@ def grep(search: Search, records: list[Record], paths: list[Path],
          parsers: dict[str, tuple[str, formats.Parser]], url_of: Locate) -> pd.DataFrame:
     """The matching lines of the files (``paths``, verified, in the records' order), like
     ``grep -H -n``; with a ``time`` column when a file's record has a parser in
-    ``parsers``."""
+    ``parsers``.  A line that is not UTF-8 has U+FFFD for its bad bytes in ``line``; its
+    bytes as the file holds them are in ``attrs["raw_lines"][(id, line_number)]`` (the CLI
+    prints those, as grep does)."""
     regex, invert = search.regex, search.invert
     categories = provenance_categories(records)
+    raw: dict[tuple[str, int], bytes] = {}
 
     def one(item: tuple[Record, Path]) -> pd.DataFrame:
         rec, path = item
@@ -165,6 +168,10 @@ def grep(search: Search, records: list[Record], paths: list[Path],
             numbers, found = matching_lines(text, regex, invert) if data else ([], [])
         frame = pd.DataFrame({"line_number": np.array(numbers, dtype="int64"),
                               "line": pd.Series(found, dtype="str")})
+        spoilt = [n for n, line in zip(numbers, found) if "\ufffd" in line]
+        if spoilt:  # rare: the file's own bytes of these lines, for the CLI to print
+            original = formats.raw_lines(data if data is not None else path.read_bytes())
+            raw.update({(rec.id, n): original[n - 1] for n in spoilt})
         parser = parsers.get(rec.id, (None, None))[1]
         if parser is not None and found:
             if text is None and isinstance(parser, formats.Csv):
@@ -183,7 +190,7 @@ def grep(search: Search, records: list[Record], paths: list[Path],
                                                                         dtype=formats.TIME))
                   for f in frames]
     result = combine(frames)
-    result.attrs = {}
+    result.attrs = {"raw_lines": raw} if raw else {}
     return result
 
 

@@ -10,7 +10,8 @@ module here, registered below.
 from __future__ import annotations
 
 from .base import (TIME, TIME_NAMES, Parser, _REGISTRY, decode, get, has_pyarrow,
-                   infer_types, line_array, lines, names, parse, register, split_lines, to_utc)
+                   infer_types, line_array, lines, names, parse, raw_lines, register,
+                   split_lines, to_utc)
 from .delimited import Csv
 from .jsonl import JsonLines
 from .nginx import NGINX_COLUMNS, Nginx
@@ -18,7 +19,7 @@ from .syslog import SYSLOG_COLUMNS, Syslog
 
 __all__ = ["TIME", "TIME_NAMES", "Parser", "Csv", "JsonLines", "Nginx", "Syslog",
            "NGINX_COLUMNS", "SYSLOG_COLUMNS", "decode", "get", "has_pyarrow", "infer_types",
-           "line_array", "lines", "names", "parse", "register", "split_lines", "to_utc"]
+           "line_array", "lines", "names", "parse", "raw_lines", "register", "split_lines", "to_utc"]
 
 register("lines", lines)
 register("nginx", Nginx())

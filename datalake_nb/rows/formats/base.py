@@ -126,6 +126,14 @@ def split_lines(data: bytes) -> list[str]:
     return text.split("\n") if text or data else []
 
 
+def raw_lines(data: bytes) -> list[bytes]:
+    """``split_lines`` before decoding: each line's bytes as the file holds them."""
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n") or not data:
+        pieces.pop()
+    return [piece[:-1] if piece.endswith(b"\r") else piece for piece in pieces]
+
+
 def line_array(data: bytes) -> Any:
     """``split_lines`` as an Arrow string array, cut with NumPy over the whole buffer (no
     Python object per line)."""
