@@ -157,9 +157,11 @@ def _read_arguments(read: argparse.ArgumentParser) -> None:
 
 def _format_arguments(fmt: argparse.ArgumentParser) -> None:
     fmt.add_argument("action", choices=("set", "list"),
-                     help="set WHAT DATA_VERSION FORMAT, or list the lake's formats")
-    fmt.add_argument("values", nargs="*", metavar="WHAT DATA_VERSION FORMAT",
-                     help="for set: which files, and the parser that reads them")
+                     help="set WHAT DATA_VERSION FORMAT [NAME=VALUE ...], or list the lake's "
+                          "formats")
+    fmt.add_argument("values", nargs="*", metavar="WHAT DATA_VERSION FORMAT [NAME=VALUE]",
+                     help="for set: which files, the parser that reads them, and its "
+                          "parameters (e.g. log_format='$remote_addr - ...' for nginx)")
 
 
 def _catalog_arguments(catalog: argparse.ArgumentParser) -> None:
@@ -203,10 +205,17 @@ def _grep(session: Session, args: argparse.Namespace) -> Any:
 def _format(session: Session, args: argparse.Namespace) -> Any:
     lake = session.lake
     if args.action == "set":
-        if len(args.values) != 3:
-            raise InvalidInput("format set", "give WHAT DATA_VERSION FORMAT, e.g. "
-                                             "`format set nginx 1 nginx`")
-        lake.set_format(*args.values)
+        if len(args.values) < 3:
+            raise InvalidInput("format set", "give WHAT DATA_VERSION FORMAT [NAME=VALUE ...], "
+                                             "e.g. `format set nginx 1 nginx`")
+        params = {}
+        for item in args.values[3:]:
+            name, equals, value = item.partition("=")
+            if not equals or not name:
+                raise InvalidInput("format set", f"{item!r}: a parameter is NAME=VALUE, e.g. "
+                                                 "log_format='$remote_addr - ...'")
+            params[name] = value
+        lake.set_format(*args.values[:3], **params)
     elif args.values:
         raise InvalidInput("format list", "takes no values")
     return lake.formats()
@@ -318,7 +327,9 @@ def _show_read(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _show_formats(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
-    rows = [list(map(str, row)) for row in frame.itertuples(index=False)]
+    from .rows.formats import describe
+    rows = [[what, version, describe(name, params if isinstance(params, dict) else None)]
+            for what, version, name, params in frame.itertuples(index=False)]
     return _lines([table(rows, ["WHAT", "DATA-VERSION", "FORMAT"])] if rows else [], out)
 
 

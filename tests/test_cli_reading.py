@@ -180,3 +180,21 @@ def test_grep_prints_a_line_that_is_not_utf8_as_its_bytes(tmp_path):
         assert proc.returncode == 0, proc.stderr
         printed = proc.stdout.split(b"\n")[0]
         assert printed.endswith(b":2:" + line), (argv, printed)
+
+
+def test_format_set_takes_the_parameters_and_list_shows_them(cli_lake, capsys, tmp_path):
+    spec = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+            '"$http_referer" "$http_user_agent" "$http_x_forwarded_for"')
+    (tmp_path / "x.log").write_text('10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" '
+                                    '200 12 "-" "curl/8" "10.9.9.9"\n')
+    assert main(["push", str(tmp_path / "x.log"), "--what", "proxy", "--where", "h1", "--start",
+                 "2026-11-01T10Z", "--data-version", "1"]) == 0
+    code, out, _ = run(capsys, "format", "set", "proxy", "1", "nginx", f"log_format={spec}")
+    assert code == 0
+    code, out, _ = run(capsys, "format", "list")
+    assert f"proxy  1             nginx log_format={spec!r}" in out
+    code, out, _ = run(capsys, "read", "--what", "proxy")
+    assert code == 0 and out.splitlines()[0].endswith(",http_x_forwarded_for,unparsed")
+    assert out.splitlines()[1].endswith(",10.9.9.9,")
+    code, _, err = run(capsys, "format", "set", "proxy", "1", "nginx", "oops")
+    assert code == 2 and "'oops': a parameter is NAME=VALUE" in err and err.count("\n") == 1

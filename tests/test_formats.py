@@ -42,7 +42,7 @@ def test_nginx_sample_every_line_typed(engine):
     assert len(df) == len(lines) and df.attrs["unparsed"] == 0
     assert list(df.columns) == ["line_number", "remote_addr", "remote_user", "time", "method",
                                 "path", "protocol", "status", "bytes", "referrer", "user_agent",
-                                "unparsed"]
+                                "extra", "unparsed"]
     assert str(df["time"].dt.tz) == "UTC" and df["status"].dtype == "Int64"
     first = df.iloc[0]
     assert (first.remote_addr, first.method, first.path, first.protocol, first.status,
@@ -57,19 +57,19 @@ def test_nginx_sample_every_line_typed(engine):
 def test_nginx_malformed_lines_kept_with_their_text(engine):
     df = parse(formats.Nginx(engine), BAD_NGINX)
     assert df["line_number"].tolist() == [1, 2, 3, 4, 5, 6, 7]
-    assert df.attrs["unparsed"] == 5
-    assert df["unparsed"].tolist()[1:6] == [
+    assert df.attrs["unparsed"] == 4
+    assert df["unparsed"].tolist()[1:5] == [
         "garbage that is not a request", "",
         '10.0.0.2 - - [01/Nov/2026:10:00:01 +0000] "\\x16\\x03\\x01" 400 157 "-" "-"',
-        '10.0.0.3 - - [31/Feb/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "-"',
-        '10.0.0.4 - - [01/Nov/2026:10:00:02 +0000] "GET / HTTP/1.1" 200 5 "-" "-" extra']
+        '10.0.0.3 - - [31/Feb/2026:10:00:01 +0000] "GET / HTTP/1.1" 200 5 "-" "-"']
+    assert df["extra"].iloc[5] == "extra" and pd.isna(df["unparsed"].iloc[5])  # a field more
     good = df.iloc[0]
     assert good.time == pd.Timestamp("2026-11-01T08:00:00Z")  # +0200 -> UTC
     assert (good.remote_user, good.method, good.path, good.protocol, good.status) == \
         ("alice", "POST", "/api/orders?id=1", "HTTP/2.0", 201)
     assert pd.isna(good.bytes) and good.referrer == "https://shop.example/cart"
     assert df.iloc[6].path == "/last" and df.iloc[6].status == 404
-    assert df.loc[1:5, ["remote_addr", "time", "status"]].isna().all().all()
+    assert df.loc[1:4, ["remote_addr", "time", "status"]].isna().all().all()
 
 
 @pytest.mark.skipif(len(ENGINES) < 2, reason="pyarrow is not installed")
@@ -363,3 +363,88 @@ def test_a_byte_that_is_not_utf8_costs_nothing_but_itself(name, engine):
     assert df[column].iloc[0].endswith("Mo\ufffdzilla")
     if name != "lines":
         assert df["time"].iloc[0] == pd.Timestamp("2015-05-17T10:05:03Z")
+
+
+# -- the variants real servers write, and their own format lines (issue 18, item 3) ----
+
+VARIANTS = (
+    # one trailing space after the user agent
+    b'1.1.1.1 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 1 "-" "curl/8" \n'
+    # nginx configs' favourite extras: "$http_x_forwarded_for" $request_time $upstream_...
+    b'1.1.1.2 - bob [17/May/2015:10:05:04 +0000] "GET /b HTTP/1.1" 200 2 "-" "curl/8" '
+    b'"10.0.0.9, 10.0.0.8" 0.004 0.003\n'
+    # Apache's escapes inside quoted fields
+    b'1.1.1.3 - - [17/May/2015:10:05:05 +0000] "GET /c\\"d HTTP/1.1" 200 3 '
+    b'"http://x/?q=\\"y\\"" "Mozilla/5.0 \\"x\\" \\\\ z"\n'
+    # NCSA common log format: no referrer, no user agent
+    b'1.1.1.4 - - [17/May/2015:10:05:06 +0000] "GET /e HTTP/1.0" 304 -\n')
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_nginx_parses_the_variants_real_servers_write(engine):
+    df = parse(formats.Nginx(engine), VARIANTS)
+    assert df.attrs["unparsed"] == 0 and df["time"].notna().all()
+    assert df["path"].tolist() == ["/a", "/b", '/c"d', "/e"]
+    assert df["user_agent"].tolist()[:3] == ["curl/8", "curl/8", 'Mozilla/5.0 "x" \\ z']
+    assert df["referrer"].iloc[2] == 'http://x/?q="y"'
+    assert df["extra"].iloc[1] == '"10.0.0.9, 10.0.0.8" 0.004 0.003'
+    assert df["extra"].isna().tolist() == [True, False, True, True]
+    common = df.iloc[3]
+    assert pd.isna(common.referrer) and pd.isna(common.user_agent) and pd.isna(common.bytes)
+    assert (common.status, common.protocol) == (304, "HTTP/1.0")
+
+
+NGINX_FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+                '"$http_referer" "$http_user_agent" "$http_x_forwarded_for" $request_time')
+APACHE_FORMAT = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i" %D'
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("spec", [
+    NGINX_FORMAT,
+    "log_format main '$remote_addr - $remote_user [$time_local] \"$request\" '\n"
+    "    '$status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" "
+    "\"$http_x_forwarded_for\" $request_time';"])
+def test_a_pasted_nginx_log_format_names_the_columns(engine, spec):
+    data = (b'1.1.1.1 - alice [17/May/2015:10:05:03 +0200] "GET /a?b HTTP/1.1" 200 12 "-" '
+            b'"Mozilla \\"q\\"" "10.0.0.1, 10.0.0.2" 0.120\n'
+            b'1.1.1.1 - - [17/May/2015:10:05:04 +0000] "GET /b HTTP/1.1" 200 12 "-" "curl"\n')
+    df = parse(formats.Nginx(engine, log_format=spec), data)
+    assert list(df.columns) == ["line_number", "remote_addr", "remote_user", "time", "request",
+                                "status", "body_bytes_sent", "http_referer", "http_user_agent",
+                                "http_x_forwarded_for", "request_time", "unparsed"]
+    first = df.iloc[0]
+    assert first.time == pd.Timestamp("2015-05-17T08:05:03Z") and first.remote_user == "alice"
+    assert (first.request, first.status, first.body_bytes_sent) == ("GET /a?b HTTP/1.1", 200, 12)
+    assert first.http_user_agent == 'Mozilla "q"' and pd.isna(first.http_referer)
+    assert first.http_x_forwarded_for == "10.0.0.1, 10.0.0.2" and first.request_time == 0.12
+    assert df["unparsed"].notna().tolist() == [False, True]  # the format's fields are missing
+    assert df["status"].dtype == "Int64" and df["request_time"].dtype == "float64"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_pasted_apache_log_format(engine):
+    data = b'1.1.1.1 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 - "-" "curl/8" 1234\n'
+    for spec in (APACHE_FORMAT, 'LogFormat "%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" '
+                                '\\"%{User-agent}i\\" %D" combined_time'):
+        df = parse(formats.Nginx(engine, log_format=spec), data)
+        assert list(df.columns)[1:-1] == ["remote_host", "remote_logname", "remote_user", "time",
+                                          "request", "status", "bytes", "referer", "user_agent",
+                                          "duration_us"]
+        row = df.iloc[0]
+        assert row.time == pd.Timestamp("2015-05-17T10:05:03Z") and pd.isna(row.bytes)
+        assert (row.user_agent, row.duration_us, df.attrs["unparsed"]) == ("curl/8", 1234, 0)
+
+
+def test_log_format_mistakes_are_one_line():
+    with pytest.raises(InvalidInput, match="unknown Apache directive %Y"):
+        formats.Nginx(log_format="%h %Y")
+    with pytest.raises(InvalidInput, match="has no variable"):
+        formats.Nginx(log_format="just text")
+    with pytest.raises(InvalidInput, match="format 'nginx' has no parameter 'log_fmt'; it takes: "
+                                           "log_format"):
+        formats.make("nginx", {"log_fmt": "$a"})
+    with pytest.raises(InvalidInput, match="format 'lines' takes no parameters"):
+        formats.make("lines", {"x": "1"})
+    made = formats.make("nginx", {"log_format": NGINX_FORMAT})
+    assert made.params == {"log_format": NGINX_FORMAT} and formats.get("nginx").params == {}

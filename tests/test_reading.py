@@ -110,7 +110,7 @@ def test_two_data_versions_two_parsers_one_read(lake, tmp_path):
               data_version="v2")
     lake.set_format("app", "v1", "csv")
     lake.set_format("app", "v2", "jsonl")
-    assert lake.formats().values.tolist() == [["app", "v1", "csv"], ["app", "v2", "jsonl"]]
+    assert lake.formats().values.tolist() == [["app", "v1", "csv", None], ["app", "v2", "jsonl", None]]
     df = lake.read(what="app").sort_values("time", ignore_index=True)
     assert df["time"].tolist() == [pd.Timestamp("2026-11-01T09:00:00Z")] * 2 + [
         pd.Timestamp("2026-11-01T09:00:05Z")]
@@ -122,6 +122,26 @@ def test_two_data_versions_two_parsers_one_read(lake, tmp_path):
     assert lake.read(format="lines", what="app")["line"].tolist()[0] == "time,level,ms"
     lake.set_format("app", "v2", "lines")  # a data version's format can change
     assert lake.formats()["format"].tolist() == ["csv", "lines"]
+
+
+LOG_FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+              '"$http_referer" "$http_user_agent" "$http_x_forwarded_for"')
+
+
+def test_a_pasted_log_format_is_stored_with_the_format_for_every_reader(lake, tmp_path):
+    """Issue 18, item 3: set_format keeps the parameters, so another reader parses alike."""
+    path = write(tmp_path / "x.log", nginx_line("01/Nov/2026:10:00:00") + ' "10.9.9.9"\n')
+    lake.push(path, what="nginx", where="web01", start="2026-11-01T10:00Z", data_version="2")
+    lake.set_format("nginx", "2", "nginx", log_format=LOG_FORMAT)
+    assert lake.formats().values.tolist() == [["nginx", "2", "nginx", {"log_format": LOG_FORMAT}]]
+    other = Lake(lake.url, cache_dir=tmp_path / "other-cache")
+    df = other.read(what="nginx")
+    assert df["http_x_forwarded_for"].tolist() == ["10.9.9.9"] and df.attrs["unparsed"] == 0
+    assert df["time"].tolist() == [pd.Timestamp("2026-11-01T10:00:00Z")]
+    assert other.grep("GET", what="nginx")["time"].tolist() == df["time"].tolist()
+    with pytest.raises(InvalidInput, match="has no parameter 'logformat'"):
+        lake.set_format("nginx", "2", "nginx", logformat=LOG_FORMAT)
+    assert lake.formats()["parameters"].tolist() == [{"log_format": LOG_FORMAT}]  # unchanged
 
 
 def test_format_mistakes_are_one_line_invalid_input(lake, tmp_path):

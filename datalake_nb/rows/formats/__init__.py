@@ -9,8 +9,8 @@ module here, registered below.
 """
 from __future__ import annotations
 
-from .base import (TIME, TIME_NAMES, Parser, _REGISTRY, decode, get, has_pyarrow,
-                   infer_types, line_array, lines, names, parse, raw_lines, register,
+from .base import (TIME, TIME_NAMES, Parser, _REGISTRY, decode, describe, get, has_pyarrow,
+                   infer_types, line_array, lines, make, names, parse, raw_lines, register,
                    split_lines, to_utc)
 from .delimited import Csv
 from .jsonl import JsonLines
@@ -18,8 +18,9 @@ from .nginx import NGINX_COLUMNS, Nginx
 from .syslog import SYSLOG_COLUMNS, Syslog
 
 __all__ = ["TIME", "TIME_NAMES", "Parser", "Csv", "JsonLines", "Nginx", "Syslog",
-           "NGINX_COLUMNS", "SYSLOG_COLUMNS", "decode", "get", "has_pyarrow", "infer_types",
-           "line_array", "lines", "names", "parse", "raw_lines", "register", "split_lines", "to_utc"]
+           "NGINX_COLUMNS", "SYSLOG_COLUMNS", "decode", "describe", "get", "has_pyarrow",
+           "infer_types", "line_array", "lines", "make", "names", "parse", "raw_lines",
+           "register", "split_lines", "to_utc"]
 
 register("lines", lines)
 register("nginx", Nginx())

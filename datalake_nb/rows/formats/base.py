@@ -56,6 +56,29 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def make(name: str, params: dict[str, Any] | None = None) -> Parser:
+    """The parser registered as ``name``, with ``params`` (keyword arguments of its class,
+    e.g. ``log_format`` for nginx) over the ones it was registered with.  A parser takes
+    parameters when it has a ``params`` dict (the built-in classes do)."""
+    parser = get(name)
+    if not params:
+        return parser
+    if not isinstance(getattr(parser, "params", None), dict):
+        raise InvalidInput("format", f"format {name!r} takes no parameters (got "
+                                     f"{', '.join(map(str, params))})")
+    allowed = [p for p in inspect.signature(type(parser)).parameters if p != "engine"]
+    unknown = [key for key in params if key not in allowed]
+    if unknown:
+        raise InvalidInput("format", f"format {name!r} has no parameter {unknown[0]!r}; it "
+                                     f"takes: {', '.join(allowed)}")
+    return type(parser)(**{**parser.params, **params})
+
+
+def describe(name: str, params: dict[str, Any] | None) -> str:
+    """``name`` and its parameters, as ``format list`` shows them."""
+    return " ".join([name] + [f"{key}={value!r}" for key, value in (params or {}).items()])
+
+
 def parse(parser: Parser, data: bytes, start: pd.Timestamp | None = None,
           label: str = "the file") -> pd.DataFrame:
     """Run a parser and bring its answer into the shared shape (line_number first,
@@ -272,6 +295,39 @@ def _finish(frame: pd.DataFrame, ok: np.ndarray, raw: Callable[[np.ndarray], lis
     result = pd.DataFrame(out)
     result.attrs["unparsed"] = int(bad.sum())
     return result
+
+
+# -- column helpers the parsers share -------------------------------------------
+
+def parse_times(text: pd.Series, fmt: str) -> pd.Series:
+    """Times in ``fmt`` (with its %z offset) as UTC; NaT where one does not parse.  Each
+    distinct string is parsed once: a busy log repeats every second many times."""
+    codes, distinct = pd.factorize(text.where(text != ""))
+    parsed = pd.to_datetime(pd.Index(distinct, dtype=object), format=fmt, utc=True,
+                            errors="coerce").astype(TIME)
+    values = np.full(len(codes), np.datetime64("NaT", "ns"))
+    hit = codes >= 0
+    values[hit] = parsed.tz_localize(None).to_numpy()[codes[hit]]
+    return pd.Series(values, index=text.index).dt.tz_localize("UTC")
+
+
+def to_ints(text: pd.Series) -> pd.Series:
+    """Digit strings (the expression checked them) as Int64, '' and '-' null."""
+    digits = text.where((text != "") & (text != "-"))
+    if has_pyarrow():  # Arrow's cast, not a Python int per value
+        return digits.astype("int64[pyarrow]").astype("Int64")
+    return pd.to_numeric(digits).astype("Int64")
+
+
+def dash_null(text: pd.Series) -> pd.Series:
+    return text.where(text != "-")
+
+
+def unescape(text: pd.Series) -> pd.Series:
+    r"""Apache's escapes in quoted fields: \" is a quote, \\ a backslash."""
+    if not text.str.contains("\\", regex=False).any():
+        return text
+    return text.str.replace(r'\\(["\\])', r"\1", regex=True)
 
 
 # -- lines ------------------------------------------------------------------------

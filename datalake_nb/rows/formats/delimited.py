@@ -20,6 +20,12 @@ class Csv:
     def __init__(self, sep: str = ",", time: str | None = None):
         self.sep, self.time = sep, time
 
+    @property
+    def params(self) -> dict[str, str]:
+        """What makes this parser differ from the default one (stored with the format)."""
+        return {k: v for k, v in (("sep", self.sep), ("time", self.time))
+                if v != {"sep": ",", "time": None}[k]}
+
     def __call__(self, data: bytes) -> pd.DataFrame:
         lines = split_lines(data)
         if not lines:

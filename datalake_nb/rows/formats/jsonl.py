@@ -20,6 +20,11 @@ class JsonLines:
     def __init__(self, time: str | None = None):
         self.time = time
 
+    @property
+    def params(self) -> dict[str, str]:
+        """What makes this parser differ from the default one (stored with the format)."""
+        return {} if self.time is None else {"time": self.time}
+
     def __call__(self, data: bytes) -> pd.DataFrame:
         loads, objects, good = json.loads, [], []
         rows = split_lines(data)

@@ -1,4 +1,5 @@
-"""nginx's (and Apache's) access logs: the combined log format.
+"""nginx's (and Apache's) access logs: the combined log format, the variants real servers
+write, and a format line pasted from the server's configuration (``logformat``).
 
 The engine, and why: the time goes into parsing text, not into reading it.  Each physical
 line is matched in full against one regular expression (``base.extract``): with pyarrow
@@ -18,76 +19,81 @@ import numpy as np
 import pandas as pd
 
 from ...core.errors import InvalidInput
-from .base import TIME, _empty, _finish, extract, has_pyarrow
+from . import logformat
+from .base import (TIME, _empty, _finish, dash_null, extract, has_pyarrow, parse_times,
+                   to_ints, unescape)
 
 NGINX_COLUMNS = {"remote_addr": "str", "remote_user": "str", "time": TIME, "method": "str",
                  "path": "str", "protocol": "str", "status": "Int64", "bytes": "Int64",
-                 "referrer": "str", "user_agent": "str"}
+                 "referrer": "str", "user_agent": "str", "extra": "str"}
 NGINX_TIME = "%d/%b/%Y:%H:%M:%S %z"
 
+# Pieces in the regular-expression syntax RE2 and Python's re read alike.
+QUOTED = r'(?:[^"\\\n]|\\.)*'  # inside "...": anything but a quote or a line end; \" escapes
 _DEFAULT = (
     r'(?P<remote_addr>[^ \n]+) [^ \n]+ (?P<remote_user>[^ \n]+) \[(?P<time>[^\]\n]*)\] '
-    r'"(?P<method>[^ "\n]+) (?P<path>[^ "\n]+) (?P<protocol>[^ "\n]+)" '
-    r'(?P<status>[0-9]{3}) (?P<bytes>[0-9]{1,18}|-) "(?P<referrer>[^"\n]*)" "(?P<user_agent>[^"\n]*)"')
+    r'"(?P<method>[^ "\\\n]+) (?P<path>(?:[^ "\\\n]|\\.)+) (?P<protocol>[^ "\\\n]+)" '
+    r'(?P<status>[0-9]{3}) (?P<bytes>[0-9]{1,18}|-)'
+    r'(?: (?P<q>")(?P<referrer>' + QUOTED + r')" "(?P<user_agent>' + QUOTED + r')")?'
+    r'(?P<extra>(?: +(?:"' + QUOTED + r'"|[^ "\n]+))*) *')
 _GROUPS = ["remote_addr", "remote_user", "time", "method", "path", "protocol", "status",
-           "bytes", "referrer", "user_agent"]
+           "bytes", "q", "referrer", "user_agent", "extra"]
 
 
 class Nginx:
-    """nginx's (and Apache's) combined log format:
+    """nginx's (and Apache's) access log lines, by default the combined log format and the
+    variants real servers write:
 
         $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
-        "$http_referer" "$http_user_agent"
+        "$http_referer" "$http_user_agent" [more fields]
 
-    A line parses when every field has its form (the request is METHOD PATH PROTOCOL,
-    status three digits, bytes digits or '-').  '-' in remote_user, bytes and referrer is null.
+    The common log format (no referrer and user agent) parses too; fields after the
+    combined ones (``"$http_x_forwarded_for" $request_time ...``) are kept, as written, in
+    ``extra``; trailing spaces are ignored; Apache's ``\"`` and ``\\`` escapes in the
+    quoted fields are undone.  A line parses when every field has its form (the request
+    is METHOD PATH PROTOCOL, status three digits, bytes digits or '-').  '-' in
+    remote_user, bytes and referrer is null.
+
+    ``log_format``: your server's own format line instead, in nginx's ``log_format``
+    syntax (``$remote_addr - $remote_user [$time_local] "$request" ...``) or Apache's
+    ``LogFormat`` (``%h %l %u %t "%r" %>s %b "%{Referer}i" ...``); the columns are named
+    after the variables (see ``logformat``), the time in ``time``.
     ``engine``: "auto" (pyarrow when installed), "pyarrow" or "python".
     """
 
     __name__ = "nginx"
 
-    def __init__(self, engine: str = "auto"):
+    def __init__(self, engine: str = "auto", log_format: str | None = None):
         if engine not in ("auto", "pyarrow", "python"):
             raise InvalidInput("engine", f"{engine!r}; allowed: auto, pyarrow, python")
         self.engine = engine
+        self.log_format = log_format
+        self._compiled = None if log_format is None else logformat.compile_format(log_format)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """What makes this parser differ from the default one (stored with the format)."""
+        return {} if self.log_format is None else {"log_format": self.log_format}
 
     def __call__(self, data: bytes) -> pd.DataFrame:
+        arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
+        engine = "pyarrow" if arrow else "python"
+        if self._compiled is not None:
+            return logformat.parse_with(self._compiled, data, engine)
         if not data:
             return _empty(NGINX_COLUMNS)
-        arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
-        cols, ok, lines = extract(data, _DEFAULT, _GROUPS, "pyarrow" if arrow else "python")
+        cols, ok, lines = extract(data, _DEFAULT, _GROUPS, engine)
         time = parse_times(cols["time"], NGINX_TIME)
         ok &= time.notna().to_numpy()
+        quoted = cols["q"] != ""
         frame = pd.DataFrame({
             "line_number": np.arange(1, len(ok) + 1, dtype="int64"),
             "remote_addr": cols["remote_addr"], "remote_user": dash_null(cols["remote_user"]),
-            "time": time, "method": cols["method"], "path": cols["path"],
+            "time": time, "method": cols["method"], "path": unescape(cols["path"]),
             "protocol": cols["protocol"], "status": to_ints(cols["status"]),
-            "bytes": to_ints(cols["bytes"]), "referrer": dash_null(cols["referrer"]),
-            "user_agent": cols["user_agent"]})
+            "bytes": to_ints(cols["bytes"]),
+            "referrer": dash_null(unescape(cols["referrer"].where(quoted))),
+            "user_agent": unescape(cols["user_agent"].where(quoted)),
+            "extra": cols["extra"].str.lstrip(" ").replace("", None)})
         return _finish(frame, ok, lambda numbers: lines.iloc[numbers - 1].tolist(),
                        NGINX_COLUMNS)
-
-
-def parse_times(text: pd.Series, fmt: str) -> pd.Series:
-    """Times in ``fmt`` (with its %z offset) as UTC; NaT where one does not parse.  Each
-    distinct string is parsed once: a busy log repeats every second many times."""
-    codes, distinct = pd.factorize(text.where(text != ""))
-    parsed = pd.to_datetime(pd.Index(distinct, dtype=object), format=fmt, utc=True,
-                            errors="coerce").astype(TIME)
-    values = np.full(len(codes), np.datetime64("NaT", "ns"))
-    hit = codes >= 0
-    values[hit] = parsed.tz_localize(None).to_numpy()[codes[hit]]
-    return pd.Series(values, index=text.index).dt.tz_localize("UTC")
-
-
-def to_ints(text: pd.Series) -> pd.Series:
-    """Digit strings (the expression checked them) as Int64, '' and '-' null."""
-    digits = text.where((text != "") & (text != "-"))
-    if has_pyarrow():  # Arrow's cast, not a Python int per value
-        return digits.astype("int64[pyarrow]").astype("Int64")
-    return pd.to_numeric(digits).astype("Int64")
-
-
-def dash_null(text: pd.Series) -> pd.Series:
-    return text.where(text != "-")

@@ -39,6 +39,10 @@ class Syslog:
             raise InvalidInput("engine", f"{engine!r}; allowed: auto, pyarrow, python")
         self.engine = engine
 
+    @property
+    def params(self) -> dict[str, str]:
+        return {}
+
     def __call__(self, data: bytes, start: pd.Timestamp | None = None) -> pd.DataFrame:
         if not data:
             return _empty(SYSLOG_COLUMNS)
