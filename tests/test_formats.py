@@ -448,3 +448,50 @@ def test_log_format_mistakes_are_one_line():
         formats.make("lines", {"x": "1"})
     made = formats.make("nginx", {"log_format": NGINX_FORMAT})
     assert made.params == {"log_format": NGINX_FORMAT} and formats.get("nginx").params == {}
+
+
+# -- syslog keeps every field (issue 18, item 4) ------------------------------------
+
+SYSLOG_5424 = (
+    b'<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 '
+    b'[exampleSDID@32473 iut="3" eventSource="App\\"lication" eventID="1011"]'
+    b'[examplePriority@32473 class="high"] An application event log entry\n'
+    b"<13>1 2003-10-11T22:14:16Z host app 77 - -\n"
+    b"<13>1 2003-10-11T22:14:17Z host app 77 - - \n")
+SYSLOG_3164_REAL = (  # from loghub's Linux and Mac samples
+    b"Jul  4 23:22:09 calvisitor-10-105-162-105 Microsoft Word[14463]: Cocoa scripting error\n"
+    b"Jul  1 09:29:02 calvisitor-10-105-160-95 sandboxd[129] ([31211]): com.apple.Addres(31211) "
+    b"deny network-outbound /private/var/run/mDNSResponder\n"
+    b"Jul  7 08:06:15 combo  -- root[2421]: ROOT LOGIN ON tty2\n"
+    b"Jun 19 04:09:11 combo syslogd 1.4.1: restart.\n"
+    b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0\n")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_syslog_5424_keeps_msgid_and_structured_data(engine):
+    df = parse(formats.Syslog(engine), SYSLOG_5424)
+    assert df.attrs["unparsed"] == 0
+    assert df["msgid"].tolist()[0] == "ID47" and df["msgid"].isna().tolist()[1:] == [True, True]
+    assert df["structured_data"].iloc[0] == (
+        '[exampleSDID@32473 iut="3" eventSource="App\\"lication" eventID="1011"]'
+        '[examplePriority@32473 class="high"]')
+    assert df["sd"].iloc[0] == {
+        "exampleSDID@32473": {"iut": "3", "eventSource": 'App"lication', "eventID": "1011"},
+        "examplePriority@32473": {"class": "high"}}
+    assert df["message"].iloc[0] == "An application event log entry"
+    assert df["message"].isna().tolist()[1:] == [True, True]  # no MSG, and an empty one
+    assert pd.isna(df["structured_data"].iloc[1]) and pd.isna(df["sd"].iloc[1])
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_syslog_3164_tags_as_real_systems_write_them(engine):
+    df = parse(formats.Syslog(engine), SYSLOG_3164_REAL, start=pd.Timestamp("2017-06-01", tz="UTC"))
+    assert df.attrs["unparsed"] == 0
+    assert df["app"].tolist() == ["Microsoft Word", "sandboxd", "-- root", "syslogd 1.4.1",
+                                  "sshd(pam_unix)"]
+    assert df["pid"].tolist() == [14463, 129, 2421, pd.NA, 19939]
+    assert df["host"].tolist()[2:] == ["combo"] * 3
+    assert df["message"].tolist()[1:4] == [
+        "([31211]) com.apple.Addres(31211) deny network-outbound /private/var/run/mDNSResponder",
+        "ROOT LOGIN ON tty2", "restart."]
+    assert df["msgid"].isna().all() and df["sd"].isna().all()

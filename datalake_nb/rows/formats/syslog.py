@@ -3,23 +3,35 @@ against one regular expression (``base.extract``: RE2 over Arrow, or Python's ``
 then vectorised columns."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from ...core.errors import InvalidInput
 from .base import TIME, _empty, _finish, extract, has_pyarrow
 
-SYSLOG_COLUMNS = {"time": TIME, "host": "str", "app": "str", "pid": "Int64", "message": "str"}
+SYSLOG_COLUMNS = {"time": TIME, "host": "str", "app": "str", "pid": "Int64", "message": "str",
+                  "msgid": "str", "structured_data": "str", "sd": "object"}
+# RFC 3164's tag as real systems write it: an app of up to three words ("Microsoft Word",
+# "syslogd 1.4.1", "sshd(pam_unix)"), a pid, and a context in parentheses after it
+# ("sandboxd[129] ([31211]):"); one or more spaces before it.
+_WORD = r"[^ \t\n\[\]:]+"
+_SD = r'(?:\[(?:[^\]"\\\n]|"(?:[^"\\\n]|\\.)*"|\\.)*\])+'
 _SYSLOG = (
     # RFC 3164: [<PRI>]Mmm dd hh:mm:ss host app[pid]: message
     r"(?:<[0-9]{1,3}>)?(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>[0-9]{1,2}) "
-    r"(?P<clock>[0-9][0-9]:[0-9][0-9]:[0-9][0-9]) (?P<host3>[^ \n]+) (?P<app3>[^ \t\n\[:]+)"
-    r"(?:\[(?P<pid3>[0-9]+)\])?: ?(?P<msg3>.*)"
+    r"(?P<clock>[0-9][0-9]:[0-9][0-9]:[0-9][0-9]) (?P<host3>[^ \n]+) +"
+    r"(?P<app3>" + _WORD + r"(?: " + _WORD + r"){0,2}?)(?:\[(?P<pid3>[0-9]+)\])?"
+    r"(?P<ctx3> \([^()\n]*\))?: ?(?P<msg3>.*)"
     # RFC 5424: <PRI>VERSION TIMESTAMP HOST APP PROCID MSGID SD [MSG]
     r"|<[0-9]{1,3}>[0-9]{1,2} (?P<ts5>[^ \n]+) (?P<host5>[^ \n]+) (?P<app5>[^ \n]+) "
-    r"(?P<pid5>[^ \n]+) [^ \n]+ (?:-|(?:\[(?:[^\]\\\n]|\\.)*\])+)(?: (?P<msg5>.*))?")
-_GROUPS = ["mon", "day", "clock", "host3", "app3", "pid3", "msg3", "ts5", "host5", "app5",
-           "pid5", "msg5"]
+    r"(?P<pid5>[^ \n]+) (?P<msgid5>[^ \n]+) (?P<sd5>-|" + _SD + r")(?: (?P<msg5>.*))?")
+_GROUPS = ["mon", "day", "clock", "host3", "app3", "pid3", "ctx3", "msg3", "ts5", "host5",
+           "app5", "pid5", "msgid5", "sd5", "msg5"]
+_SD_ELEMENT = re.compile(r'\[([^ \]"=]+)((?:[^\]"\\]|"(?:[^"\\]|\\.)*"|\\.)*)\]')
+_SD_PARAM = re.compile(r'([^ ="\]]+)="((?:[^"\\]|\\.)*)"')
+_SD_ESCAPE = re.compile(r'\\(["\\\]])')
 _MONTHS = {m: i for i, m in enumerate(
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
 
@@ -30,7 +42,11 @@ class Syslog:
     lines, mixed freely.  5424 times carry their offset and are converted to UTC; 3164
     times have none and are read as UTC, in the year of the file's start (the next year
     for months before the start's, so a file from December into January is right).
-    5424's '-' (nil) fields are null.  ``engine``: as ``Nginx``'s."""
+    5424's '-' (nil) fields and an empty message are null; its MSGID is ``msgid``, its
+    STRUCTURED-DATA ``structured_data`` as written and ``sd`` parsed
+    (``{"exampleSDID@32473": {"iut": "3"}}``).  A 3164 tag may hold spaces (``Microsoft
+    Word[14463]:``) and a context after the pid (``sandboxd[129] ([31211]):``, kept in
+    front of the message).  ``engine``: as ``Nginx``'s."""
 
     __name__ = "syslog"
 
@@ -65,16 +81,28 @@ class Syslog:
 
         pid_text = c["pid3"].where(is3164, c["pid5"].where(is5424, ""))
         pid = pd.to_numeric(pid_text.where(pid_text.str.fullmatch("[0-9]+")), errors="coerce")
-        message = c["msg3"].where(is3164, c["msg5"])
-        message = message.str.removeprefix("\ufeff")
+        context = c["ctx3"].str.lstrip(" ")  # kept, in front of the message
+        message = (context + " " + c["msg3"]).where(context != "", c["msg3"]).where(
+            is3164, nil(c["msg5"].str.removeprefix("\ufeff")))
+        raw_sd = nil(c["sd5"]).where(is5424)
         frame = pd.DataFrame({
             "line_number": np.arange(1, len(matched) + 1, dtype="int64"),
             "time": time,
             "host": c["host3"].where(is3164, nil(c["host5"])),
             "app": c["app3"].where(is3164, nil(c["app5"])),
             "pid": pid.astype("Int64"),
-            "message": message})
+            "message": message,
+            "msgid": nil(c["msgid5"]).where(is5424),
+            "structured_data": raw_sd,
+            "sd": raw_sd.map(structured_data, na_action="ignore").astype(object)})
         good = time.notna().to_numpy()
         ok = (is3164 & good) | (is5424 & (good | (c["ts5"] == "-").to_numpy(dtype=bool)))
         return _finish(frame, ok, lambda numbers: lines.iloc[numbers - 1].tolist(),
                        SYSLOG_COLUMNS)
+
+
+def structured_data(text: str) -> dict[str, dict[str, str]]:
+    """RFC 5424 STRUCTURED-DATA as {SD-ID: {PARAM-NAME: value}} (\\", \\\\ and \\] undone)."""
+    return {element.group(1): {name: _SD_ESCAPE.sub(r"\1", value)
+                               for name, value in _SD_PARAM.findall(element.group(2))}
+            for element in _SD_ELEMENT.finditer(text)}
