@@ -495,3 +495,33 @@ def test_syslog_3164_tags_as_real_systems_write_them(engine):
         "([31211]) com.apple.Addres(31211) deny network-outbound /private/var/run/mDNSResponder",
         "ROOT LOGIN ON tty2", "restart."]
     assert df["msgid"].isna().all() and df["sd"].isna().all()
+
+
+# -- RFC 3164's year, in the zone of the host that wrote the file (issue 18, item 5) --
+
+@pytest.mark.parametrize("tz", ["-05:00", "America/New_York", "-0500"])
+def test_syslog_3164_year_in_the_files_zone(tz):
+    """The file's start is 2006-01-01T01:00Z, 20:00 on New Year's Eve where it was written."""
+    data = b"Dec 31 20:00:00 h app: last of 2005 there\nDec 31 20:00:05 h app: still\n"
+    df = parse(formats.Syslog(tz=tz), data, start=pd.Timestamp("2006-01-01T01:00Z"),
+               end=pd.Timestamp("2006-01-01T02:00Z"))
+    assert df["time"].tolist() == [pd.Timestamp("2006-01-01T01:00:00Z"),
+                                   pd.Timestamp("2006-01-01T01:00:05Z")]
+
+
+def test_syslog_3164_year_nearest_the_files_range():
+    data = b"Dec 31 23:59:59 h a: old year\nJan  1 00:00:01 h a: new year\nFeb 29 12:00:00 h a: leap\n"
+    df = parse("syslog", data, start=pd.Timestamp("2027-12-31T23:00Z"),
+               end=pd.Timestamp("2028-03-01T00:00Z"))
+    assert df["time"].tolist() == [pd.Timestamp("2027-12-31T23:59:59Z"),
+                                   pd.Timestamp("2028-01-01T00:00:01Z"),
+                                   pd.Timestamp("2028-02-29T12:00:00Z")]
+    # a line from before the start, in a file pushed a few days late, keeps its year
+    late = parse("syslog", b"Dec 30 10:00:00 h a: x\n", start=pd.Timestamp("2027-01-03T00:00Z"))
+    assert late["time"].tolist() == [pd.Timestamp("2026-12-30T10:00:00Z")]
+
+
+def test_syslog_tz_mistake_is_one_line():
+    with pytest.raises(InvalidInput, match="unknown time zone 'Mars/Olympus'"):
+        formats.Syslog(tz="Mars/Olympus")
+    assert formats.make("syslog", {"tz": "Europe/Paris"}).params == {"tz": "Europe/Paris"}

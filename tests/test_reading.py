@@ -144,6 +144,17 @@ def test_a_pasted_log_format_is_stored_with_the_format_for_every_reader(lake, tm
     assert lake.formats()["parameters"].tolist() == [{"log_format": LOG_FORMAT}]  # unchanged
 
 
+def test_syslog_zone_is_stored_with_the_format_and_the_year_follows_it(lake, tmp_path):
+    """Issue 18, item 5: a host in UTC-5 whose file starts 2006-01-01T01:00Z."""
+    path = write(tmp_path / "messages", "Dec 31 20:00:00 h1 app: happy new year soon\n")
+    lake.push(path, what="syslog", where="h1", start="2006-01-01T01:00Z",
+              end="2006-01-01T01:59Z", data_version="1")
+    lake.set_format("syslog", "1", "syslog", tz="America/New_York")
+    df = lake.read(what="syslog")
+    assert df["time"].tolist() == [pd.Timestamp("2006-01-01T01:00:00Z")]
+    assert lake.grep("happy", what="syslog")["time"].tolist() == df["time"].tolist()
+
+
 def test_format_mistakes_are_one_line_invalid_input(lake, tmp_path):
     lake.push(write(tmp_path / "x.log", "hello\n"), what="app", where="h1", start="2026-11-01",
               data_version="v9")

@@ -17,8 +17,8 @@ import pandas as pd
 
 from . import formats
 from .compression import codec_of
-from .read import (Locate, combine, content, label, parsing_pool, provenance_categories,
-                   start_of, with_provenance)
+from .read import (Locate, combine, content, end_of, label, parsing_pool,
+                   provenance_categories, start_of, with_provenance)
 from ..core.errors import InvalidInput
 from ..core.metadata import Record
 
@@ -200,7 +200,8 @@ def _times_of(found: list[str], text: str, parser: formats.Parser, rec: Record) 
     header = isinstance(parser, formats.Csv)
     data = "\n".join(([text.split("\n", 1)[0]] if header else []) + found).encode()
     try:
-        parsed = formats.parse(parser, data, start=start_of(rec), label=label(rec))
+        parsed = formats.parse(parser, data, start=start_of(rec), label=label(rec),
+                               end=end_of(rec))
     except InvalidInput:
         parsed = pd.DataFrame()
     nat = pd.Series(pd.NaT, index=range(len(found)), dtype=formats.TIME)

@@ -36,6 +36,11 @@ def start_of(rec: Record) -> pd.Timestamp:
     return pd.Timestamp(rec.start, unit="ms", tz="UTC")
 
 
+def end_of(rec: Record) -> pd.Timestamp:
+    """The file's end (its start for a file without one)."""
+    return pd.Timestamp(rec.stop, unit="ms", tz="UTC")
+
+
 # -- read ----------------------------------------------------------------------------
 
 def read(records: list[Record], paths: list[Path], parsers: dict[str, tuple[str, formats.Parser]],
@@ -76,7 +81,8 @@ def parse_file(data: bytes, rec: Record, parser: formats.Parser,
                categories: dict[str, list[str]] | None = None) -> pd.DataFrame:
     """One file's rows: parsed, clipped to ``window`` by ``time`` (both edges inside; a
     row without a time, e.g. an unparsed line, is kept), provenance columns in front."""
-    frame = formats.parse(parser, data, start=start_of(rec), label=label(rec))
+    frame = formats.parse(parser, data, start=start_of(rec), label=label(rec),
+                          end=end_of(rec))
     unparsed = int(frame["unparsed"].notna().sum()) if "unparsed" in frame.columns else 0
     if window is not None and "time" in frame.columns and window != (None, None):
         time = frame["time"]

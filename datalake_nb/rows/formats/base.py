@@ -1,8 +1,8 @@
 """What every format shares: the registry, the parser contract, and the helpers parsers use.
 
 A parser is any callable ``parser(data: bytes) -> pandas.DataFrame``; one that also takes a
-keyword ``start`` gets the file's start time (a UTC ``pandas.Timestamp``), which RFC 3164
-syslog needs for the year its dates leave out.  ``register(name, parser)`` adds one,
+keyword ``start`` (or ``end``) gets the file's start (end) time, a UTC ``pandas.Timestamp``,
+which RFC 3164 syslog needs for the year its dates leave out.  ``register(name, parser)`` adds one,
 ``get(name)`` finds one.  What every built-in returns (and what a user's parser may return):
 
 - ``line_number`` (1-based), else the rows are taken to be the file's lines in order;
@@ -80,11 +80,14 @@ def describe(name: str, params: dict[str, Any] | None) -> str:
 
 
 def parse(parser: Parser, data: bytes, start: pd.Timestamp | None = None,
-          label: str = "the file") -> pd.DataFrame:
+          label: str = "the file", end: pd.Timestamp | None = None) -> pd.DataFrame:
     """Run a parser and bring its answer into the shared shape (line_number first,
-    ``time`` UTC).  A parser that raises or returns something else is InvalidInput."""
+    ``time`` UTC).  A parser that raises or returns something else is InvalidInput.
+    ``start`` and ``end``: the file's time range, for parsers that take those keywords."""
     try:
-        frame = parser(data, start=start) if _takes_start(parser) else parser(data)
+        taken = _takes(parser)
+        extra = {k: v for k, v in (("start", start), ("end", end)) if k in taken}
+        frame = parser(data, **extra)
     except InvalidInput:
         raise
     except Exception as exc:  # a user's parser may raise anything: one line, exit 2
@@ -102,12 +105,15 @@ def parse(parser: Parser, data: bytes, start: pd.Timestamp | None = None,
     return frame
 
 
-def _takes_start(parser: Parser) -> bool:
+def _takes(parser: Parser) -> set[str]:
+    """Which of the keywords start and end the parser takes."""
     try:
         params = inspect.signature(parser).parameters.values()
     except (TypeError, ValueError):
-        return False
-    return any(p.name == "start" or p.kind is p.VAR_KEYWORD for p in params)
+        return set()
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return {"start", "end"}
+    return {p.name for p in params} & {"start", "end"}
 
 
 def _name_of(parser: Parser) -> str:

@@ -3,7 +3,10 @@ against one regular expression (``base.extract``: RE2 over Arrow, or Python's ``
 then vectorised columns."""
 from __future__ import annotations
 
+import datetime
 import re
+import zoneinfo
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,16 +35,17 @@ _GROUPS = ["mon", "day", "clock", "host3", "app3", "pid3", "ctx3", "msg3", "ts5"
 _SD_ELEMENT = re.compile(r'\[([^ \]"=]+)((?:[^\]"\\]|"(?:[^"\\]|\\.)*"|\\.)*)\]')
 _SD_PARAM = re.compile(r'([^ ="\]]+)="((?:[^"\\]|\\.)*)"')
 _SD_ESCAPE = re.compile(r'\\(["\\\]])')
-_MONTHS = {m: i for i, m in enumerate(
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
 
 
 class Syslog:
     """RFC 3164 (``Nov  1 09:00:33 host app[pid]: message``, optionally with ``<PRI>``)
     and RFC 5424 (``<PRI>1 2026-11-01T09:00:33.1+02:00 host app pid msgid [sd] message``)
-    lines, mixed freely.  5424 times carry their offset and are converted to UTC; 3164
-    times have none and are read as UTC, in the year of the file's start (the next year
-    for months before the start's, so a file from December into January is right).
+    lines, mixed freely.  5424 times carry their offset and are converted to UTC.  3164
+    times have no zone and no year: they are read in ``tz`` (the zone of the host that
+    wrote the file: an IANA name such as "America/New_York" or an offset such as "-05:00";
+    default UTC), in the year that puts the line nearest the file's [start, end] (so a
+    file from December into January, or one whose start is already the next year in UTC,
+    is right).
     5424's '-' (nil) fields and an empty message are null; its MSGID is ``msgid``, its
     STRUCTURED-DATA ``structured_data`` as written and ``sd`` parsed
     (``{"exampleSDID@32473": {"iut": "3"}}``).  A 3164 tag may hold spaces (``Microsoft
@@ -50,28 +54,26 @@ class Syslog:
 
     __name__ = "syslog"
 
-    def __init__(self, engine: str = "auto"):
+    def __init__(self, engine: str = "auto", tz: str | None = None):
         if engine not in ("auto", "pyarrow", "python"):
             raise InvalidInput("engine", f"{engine!r}; allowed: auto, pyarrow, python")
-        self.engine = engine
+        self.engine, self.tz, self._zone = engine, tz, zone(tz)
 
     @property
     def params(self) -> dict[str, str]:
-        return {}
+        """What makes this parser differ from the default one (stored with the format)."""
+        return {} if self.tz is None else {"tz": self.tz}
 
-    def __call__(self, data: bytes, start: pd.Timestamp | None = None) -> pd.DataFrame:
+    def __call__(self, data: bytes, start: pd.Timestamp | None = None,
+                 end: pd.Timestamp | None = None) -> pd.DataFrame:
         if not data:
             return _empty(SYSLOG_COLUMNS)
         arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
         c, matched, lines = extract(data, _SYSLOG, _GROUPS, "pyarrow" if arrow else "python")
         is3164 = (c["mon"] != "").to_numpy(dtype=bool) & matched
         is5424 = (c["ts5"] != "").to_numpy(dtype=bool) & matched & ~is3164
-        year = (start if start is not None else pd.Timestamp.now(tz="UTC")).year
-        month0 = start.month if start is not None else 1
-        months = c["mon"].map(_MONTHS).fillna(13).to_numpy()
-        years = pd.Series(np.where(months < month0, year + 1, year).astype(str), dtype="str")
-        text3164 = (years + " " + c["mon"] + " " + c["day"] + " " + c["clock"]).where(is3164)
-        t3164 = pd.to_datetime(text3164, format="%Y %b %d %H:%M:%S", utc=True, errors="coerce")
+        text3164 = (c["mon"] + " " + c["day"] + " " + c["clock"]).where(is3164)
+        t3164 = nearest_year(text3164, self._zone, start, end)
         stamp5424 = c["ts5"].where(is5424 & (c["ts5"] != "-"))
         t5424 = pd.to_datetime(stamp5424, format="ISO8601", utc=True, errors="coerce")
         time = t3164.astype(TIME).where(is3164, t5424.astype(TIME))
@@ -99,6 +101,50 @@ class Syslog:
         ok = (is3164 & good) | (is5424 & (good | (c["ts5"] == "-").to_numpy(dtype=bool)))
         return _finish(frame, ok, lambda numbers: lines.iloc[numbers - 1].tolist(),
                        SYSLOG_COLUMNS)
+
+
+def zone(tz: str | None) -> Any:
+    """A zone pandas takes, from an IANA name or a "+HH:MM" offset; InvalidInput if neither."""
+    if tz is None or tz in ("UTC", "Z"):
+        return "UTC"
+    offset = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})", tz) if isinstance(tz, str) else None
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        return datetime.timezone(sign * datetime.timedelta(hours=int(offset.group(2)),
+                                                           minutes=int(offset.group(3))))
+    try:
+        return zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidInput("tz", f"unknown time zone {tz!r}; give an IANA name such as "
+                                 "'America/New_York' or an offset such as '-05:00'") from None
+
+
+def nearest_year(text: pd.Series, where: Any, start: pd.Timestamp | None,
+                 end: pd.Timestamp | None) -> pd.Series:
+    """RFC 3164 times ("Dec 31 20:00:00", no year, no zone) as UTC: local times in the zone
+    ``where``, each in the year (of the three around the start's) that puts it nearest to
+    [start, end] (now, without a start).  Each distinct text is worked out once."""
+    low = start if start is not None else pd.Timestamp.now(tz="UTC")
+    high = max(end, low) if end is not None else low
+    codes, distinct = pd.factorize(text)
+    year = low.tz_convert(where).year
+    best = pd.Series(pd.NaT, index=range(len(distinct)), dtype=TIME)
+    gap = pd.Series(np.inf, index=best.index)
+    for candidate in (year, year - 1, year + 1):  # ties go to the start's own year
+        naive = pd.to_datetime(pd.Series(f"{candidate} " + pd.Index(distinct, dtype=object)),
+                               format="%Y %b %d %H:%M:%S", errors="coerce")
+        local = naive.dt.tz_localize(where, ambiguous=np.ones(len(naive), dtype=bool),
+                                     nonexistent="shift_forward")
+        utc = local.dt.tz_convert("UTC").astype(TIME)
+        away = ((low - utc).clip(lower=pd.Timedelta(0)) + (utc - high).clip(
+            lower=pd.Timedelta(0))).dt.total_seconds()
+        closer = away.notna() & (away < gap)
+        best, gap = best.where(~closer, utc), gap.where(~closer, away)
+    values = best.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    out = np.full(len(codes), np.datetime64("NaT", "ns"))
+    hit = codes >= 0
+    out[hit] = values[codes[hit]]
+    return pd.Series(out, index=text.index).dt.tz_localize("UTC")
 
 
 def structured_data(text: str) -> dict[str, dict[str, str]]:
