@@ -525,3 +525,62 @@ def test_syslog_tz_mistake_is_one_line():
     with pytest.raises(InvalidInput, match="unknown time zone 'Mars/Olympus'"):
         formats.Syslog(tz="Mars/Olympus")
     assert formats.make("syslog", {"tz": "Europe/Paris"}).params == {"tz": "Europe/Paris"}
+
+
+# -- times that are not ISO 8601, and saying when a time does not read (item 6) ------
+
+@pytest.mark.parametrize("text,expected", [
+    ("2015-10-18 18:01:47,978", "2015-10-18T18:01:47.978Z"),
+    ("2015-10-18T18:01:47.978+02:00", "2015-10-18T16:01:47.978Z"),
+    ("17/May/2015:10:05:03 +0200", "2015-05-17T08:05:03Z"),
+    ("Sun Dec 04 04:47:44 2005", "2005-12-04T04:47:44Z"),
+    ("[Sun Dec 04 04:47:44 2005]", "2005-12-04T04:47:44Z"),
+    ("Jun 14 15:16:01", "2005-06-14T15:16:01Z"),
+    ("1431857103", "2015-05-17T10:05:03Z"),
+    ("1431857103.5", "2015-05-17T10:05:03.5Z"),
+    ("1431857103123", "2015-05-17T10:05:03.123Z"),
+])
+def test_common_time_forms_read(text, expected):
+    got = formats.to_utc(pd.Series([text]), start=pd.Timestamp("2005-06-01T00:00Z"))
+    assert got.tolist() == [pd.Timestamp(expected)]
+
+
+@pytest.mark.parametrize("value,expected", [
+    (1431857103, "2015-05-17T10:05:03Z"), (1431857103123, "2015-05-17T10:05:03.123Z"),
+    (1431857103123456, "2015-05-17T10:05:03.123456Z"),
+    (1431857103123456789, "2015-05-17T10:05:03.123456789Z")])
+def test_epoch_numbers_in_every_unit(value, expected):
+    df = parse("jsonl", f'{{"ts": {value}}}\n'.encode())
+    assert df["time"].tolist() == [pd.Timestamp(expected)]
+
+
+def test_csv_time_that_is_not_iso_reads_and_clips(caplog):
+    data = (b'Time,level,msg\n"2015-10-18 18:01:47,978",INFO,a\n"2015-10-18 19:30:00,001",WARN,b\n')
+    df = parse(formats.Csv(time="Time"), data)
+    assert df["time"].tolist() == [pd.Timestamp("2015-10-18T18:01:47.978Z"),
+                                   pd.Timestamp("2015-10-18T19:30:00.001Z")]
+    assert "Time" not in df.columns and df.attrs.get("unparsed_time", 0) == 0
+    assert not caplog.records
+
+
+def test_time_column_found_whatever_its_case():
+    for name in ("Time", "TIMESTAMP", "@Timestamp", "Date"):
+        df = parse("csv", f"{name},x\n2015-10-18T18:01:47Z,1\n".encode())
+        assert df["time"].tolist() == [pd.Timestamp("2015-10-18T18:01:47Z")], name
+    df = parse(formats.Csv(time="date,time"), b"Date,Time,x\n2015-10-18,\"18:01:47,978\",1\n")
+    assert df["time"].tolist() == [pd.Timestamp("2015-10-18T18:01:47.978Z")]
+    assert list(df.columns) == ["line_number", "time", "x", "unparsed"]
+
+
+def test_a_time_that_does_not_read_is_counted_and_said_once(caplog):
+    data = b'{"ts": "xxx", "n": 1}\n{"ts": "2015-05-17T10:05:03Z", "n": 2}\n{"ts": "yyy", "n": 3}\n'
+    with caplog.at_level("WARNING", logger="datalake_nb.rows"):
+        df = formats.parse(formats.get("jsonl"), data, label="web01/app file 12")
+    assert df.attrs["unparsed_time"] == 2 and df.attrs["unparsed"] == 0
+    assert df["ts"].tolist() == ["xxx", "2015-05-17T10:05:03Z", "yyy"]  # the text is kept
+    assert df["time"].isna().tolist() == [True, False, True]
+    [record] = caplog.records
+    assert record.getMessage().startswith("web01/app file 12: the time of 2 line(s) did not "
+                                          "read (e.g. 'xxx')")
+    fixed = parse(formats.Csv(time="t", time_format="%d.%m.%Y %H.%M"), b"t,x\n17.05.2015 10.05,1\n")
+    assert fixed["time"].tolist() == [pd.Timestamp("2015-05-17T10:05Z")]

@@ -155,6 +155,19 @@ def test_syslog_zone_is_stored_with_the_format_and_the_year_follows_it(lake, tmp
     assert lake.grep("happy", what="syslog")["time"].tolist() == df["time"].tolist()
 
 
+def test_a_time_that_is_not_iso_clips_and_one_that_does_not_read_is_counted(lake, tmp_path):
+    """Issue 18, item 6: a 1-hour window on times like 2015-10-18 18:01:47,978."""
+    rows = [f'"2015-10-18 {h:02d}:30:00,{h:03d}",x{h}' for h in range(10, 20)] + ["soon,late"]
+    path = write(tmp_path / "app.csv", "Time,msg\n" + "\n".join(rows) + "\n")
+    lake.push(path, what="app", where="h1", start="2015-10-18T10Z", end="2015-10-18T20Z",
+              data_version="1")
+    lake.set_format("app", "1", "csv", time="Time")
+    df = lake.read(what="app", start="2015-10-18T12:00Z", end="2015-10-18T13:00Z")
+    assert df["msg"].tolist() == ["x12", "late"]  # the line without a time is kept, and counted
+    assert df.attrs["unparsed_time"] == 1 and df.attrs["unparsed"] == 0
+    assert df["time"].iloc[0] == pd.Timestamp("2015-10-18T12:30:00.012Z")
+
+
 def test_format_mistakes_are_one_line_invalid_input(lake, tmp_path):
     lake.push(write(tmp_path / "x.log", "hello\n"), what="app", where="h1", start="2026-11-01",
               data_version="v9")

@@ -93,8 +93,9 @@ def parse_file(data: bytes, rec: Record, parser: formats.Parser,
         if window[1] is not None:
             inside &= time <= pd.Timestamp(window[1], unit="ms", tz="UTC")
         frame = frame[keep | inside.fillna(False)]
+    untimed = int(frame.attrs.get("unparsed_time", 0))
     frame = with_provenance(frame, rec, categories or provenance_categories([rec]))
-    frame.attrs["unparsed"] = unparsed
+    frame.attrs = {"unparsed": unparsed, "unparsed_time": untimed}
     return frame
 
 
@@ -119,8 +120,9 @@ def with_provenance(frame: pd.DataFrame, rec: Record | None,
 
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """One frame in the records' order, ``attrs['unparsed']`` the total of lines that did
-    not parse."""
-    unparsed = sum(f.attrs.get("unparsed", 0) for f in frames)
+    not parse, ``attrs['unparsed_time']`` of those whose time did not read."""
+    totals = {key: int(sum(f.attrs.get(key, 0) for f in frames))
+              for key in ("unparsed", "unparsed_time")}
     result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    result.attrs = {"unparsed": int(unparsed)}
+    result.attrs = totals
     return result

@@ -14,6 +14,7 @@ which RFC 3164 syslog needs for the year its dates leave out.  ``register(name, 
 from __future__ import annotations
 
 import inspect
+import logging
 import re
 from typing import Any, Callable
 
@@ -23,6 +24,7 @@ import pandas as pd
 from ...core.errors import InvalidInput
 from ...core.metadata import NAME_RE
 
+log = logging.getLogger("datalake_nb.rows")
 Parser = Callable[..., pd.DataFrame]
 TIME = "datetime64[ns, UTC]"
 TIME_NAMES = ("time", "timestamp", "@timestamp", "ts", "datetime", "date")
@@ -101,7 +103,11 @@ def parse(parser: Parser, data: bytes, start: pd.Timestamp | None = None,
         frame = frame.reset_index(drop=True)
         frame.insert(0, "line_number", np.arange(1, len(frame) + 1, dtype="int64"))
     if "time" in frame.columns and not isinstance(frame["time"].dtype, pd.DatetimeTZDtype):
-        frame["time"] = to_utc(frame["time"])
+        frame["time"] = to_utc(frame["time"], start=start, end=end)
+    if frame.attrs.get("unparsed_time"):
+        log.warning("%s: the time of %d line(s) did not read (e.g. %r): they have no time, so "
+                    "no window clips them; give the format time_format=", label,
+                    frame.attrs["unparsed_time"], frame.attrs.get("time_example"))
     return frame
 
 
@@ -232,9 +238,24 @@ def extract(data: bytes, body: str, groups: list[str], engine: str
     return columns, ok, pd.Series(lines, dtype="str")
 
 
-def to_utc(values: Any) -> pd.Series:
-    """Times as UTC timestamps: ISO 8601 text (any offset, naive taken as UTC), or numbers
-    of seconds (milliseconds when they are larger than 1e11) since the epoch."""
+# Time forms read without being told (time_format= for the others), tried in this order
+# on the strings the earlier ones left: ISO 8601 (a comma before the fraction too), the
+# access-log form, ctime's, and syslog's without a year.
+TIME_FORMS = ("%d/%b/%Y:%H:%M:%S %z", "%a %b %d %H:%M:%S %Y", "%a %b %d %H:%M:%S.%f %Y")
+_COMMA_FRACTION = re.compile(r"^(.*[0-9]{2}:[0-9]{2}:[0-9]{2}),([0-9]+)")
+_NO_YEAR = re.compile(r"^[A-Z][a-z]{2} {1,2}[0-9]{1,2} [0-9]{2}:[0-9]{2}:[0-9]{2}$")
+_EPOCH_TEXT = re.compile(r"^[0-9]{9,19}(?:\.[0-9]+)?$")
+
+
+def to_utc(values: Any, time_format: str | None = None, start: pd.Timestamp | None = None,
+           end: pd.Timestamp | None = None) -> pd.Series:
+    """Times as UTC timestamps.  Numbers are epoch seconds, milliseconds, microseconds or
+    nanoseconds (by the column's magnitude); text is read with ``time_format`` when given,
+    else as ISO 8601 (any offset; naive is UTC; ``2015-10-18 18:01:47,978`` too),
+    ``17/May/2015:10:05:03 +0000``, ctime's ``Sun Dec 04 04:47:44 2005`` (brackets
+    around it ignored), syslog's ``Jun 14 15:16:01`` (the year nearest the file's
+    [``start``, ``end``]) or epoch digits.  NaT where none reads; each distinct text is
+    read once."""
     series = pd.Series(values)
     if isinstance(series.dtype, pd.DatetimeTZDtype):
         return series.dt.tz_convert("UTC").astype(TIME)
@@ -244,13 +265,73 @@ def to_utc(values: Any) -> pd.Series:
                             errors="coerce")  # noqa: E712 (a nullable comparison)
     result = pd.Series(pd.NaT, index=series.index, dtype=TIME)
     if numbers.notna().any():
-        unit = "ms" if numbers.abs().max() > 1e11 else "s"
-        result[numbers.notna()] = pd.to_datetime(numbers[numbers.notna()], unit=unit, utc=True)
+        result[numbers.notna()] = _epoch(numbers[numbers.notna()])
     text = series.notna() & numbers.isna()
     if text.any():
-        result[text] = pd.to_datetime(series[text].astype(str), format="ISO8601", utc=True,
-                                      errors="coerce")
+        strings = series[text].astype(str).str.strip()
+        codes, distinct = pd.factorize(strings)
+        parsed = _read_times(pd.Series(distinct, dtype=object), time_format, start, end)
+        values_ = parsed.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+        result[text] = pd.Series(values_[codes], index=strings.index).dt.tz_localize("UTC")
     return result
+
+
+def _epoch(numbers: pd.Series) -> pd.Series:
+    """Epoch numbers in the unit their magnitude says (up to 1e11 seconds, i.e. the year
+    5138; then ms, us, ns)."""
+    biggest = numbers.abs().max()
+    unit = "s" if biggest < 1e11 else "ms" if biggest < 1e14 else "us" if biggest < 1e17 else "ns"
+    return pd.to_datetime(numbers, unit=unit, utc=True, errors="coerce").astype(TIME)
+
+
+def _read_times(text: pd.Series, time_format: str | None, start: pd.Timestamp | None,
+                end: pd.Timestamp | None) -> pd.Series:
+    """Distinct time strings as UTC (see ``to_utc``)."""
+    if time_format is not None:
+        return pd.to_datetime(text, format=time_format, utc=True, errors="coerce").astype(TIME)
+    iso = text.str.replace(_COMMA_FRACTION, r"\1.\2", regex=True)
+    out = pd.to_datetime(iso, format="ISO8601", utc=True, errors="coerce").astype(TIME)
+    bare = text.str.strip("[]")
+    for form in TIME_FORMS:
+        left = out.isna()
+        if not left.any():
+            return out
+        out[left] = pd.to_datetime(bare[left], format=form, utc=True, errors="coerce")
+    left = out.isna() & bare.str.match(_NO_YEAR)
+    if left.any():
+        out[left] = nearest_year(bare[left], "UTC", start, end)
+    left = out.isna() & text.str.match(_EPOCH_TEXT)
+    if left.any():
+        out[left] = _epoch(pd.to_numeric(text[left]))
+    return out
+
+
+def nearest_year(text: pd.Series, where: Any, start: pd.Timestamp | None,
+                 end: pd.Timestamp | None) -> pd.Series:
+    """Times without a year or zone ("Dec 31 20:00:00", RFC 3164's) as UTC: local times in
+    the zone ``where``, each in the year (of the three around the start's) that puts it
+    nearest to [start, end] (now, without a start).  Each distinct text is worked out once."""
+    low = start if start is not None else pd.Timestamp.now(tz="UTC")
+    high = max(end, low) if end is not None else low
+    codes, distinct = pd.factorize(text)
+    year = low.tz_convert(where).year
+    best = pd.Series(pd.NaT, index=range(len(distinct)), dtype=TIME)
+    gap = pd.Series(np.inf, index=best.index)
+    for candidate in (year, year - 1, year + 1):  # ties go to the start's own year
+        naive = pd.to_datetime(pd.Series(f"{candidate} " + pd.Index(distinct, dtype=object)),
+                               format="%Y %b %d %H:%M:%S", errors="coerce")
+        local = naive.dt.tz_localize(where, ambiguous=np.ones(len(naive), dtype=bool),
+                                     nonexistent="shift_forward")
+        utc = local.dt.tz_convert("UTC").astype(TIME)
+        away = ((low - utc).clip(lower=pd.Timedelta(0)) + (utc - high).clip(
+            lower=pd.Timedelta(0))).dt.total_seconds()
+        closer = away.notna() & (away < gap)
+        best, gap = best.where(~closer, utc), gap.where(~closer, away)
+    values = best.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
+    out = np.full(len(codes), np.datetime64("NaT", "ns"))
+    hit = codes >= 0
+    out[hit] = values[codes[hit]]
+    return pd.Series(out, index=text.index).dt.tz_localize("UTC")
 
 
 def _is_number(value: Any) -> bool:
@@ -299,7 +380,7 @@ def _finish(frame: pd.DataFrame, ok: np.ndarray, raw: Callable[[np.ndarray], lis
         unparsed[bad] = raw(frame["line_number"].to_numpy()[bad])
     out["unparsed"] = unparsed
     result = pd.DataFrame(out)
-    result.attrs["unparsed"] = int(bad.sum())
+    result.attrs = {**frame.attrs, "unparsed": int(bad.sum())}
     return result
 
 
@@ -345,16 +426,44 @@ def lines(data: bytes) -> pd.DataFrame:
                          "line": pd.Series(rows, dtype="str")})
 
 
-def _time_first(frame: pd.DataFrame, given: str | None, fmt: str) -> pd.DataFrame:
-    """Rename the time column to ``time`` (typed UTC) and put it first."""
-    if given is not None and given not in frame.columns and len(frame):
-        raise InvalidInput("format", f"{fmt}: no column {given!r} for the time; columns: "
-                                     + ", ".join(map(str, frame.columns)))
-    name = given if given in frame.columns else next(
-        (n for n in TIME_NAMES if n in frame.columns), None)
-    if name is None:
-        return frame
-    time = to_utc(frame[name])
-    frame = frame.drop(columns=[name, "time"], errors="ignore")
+def _time_first(frame: pd.DataFrame, given: str | list[str] | None, fmt: str,
+                time_format: str | None = None, start: pd.Timestamp | None = None,
+                end: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The event time first, as ``time`` (UTC).  Its column is ``given`` (several, e.g.
+    "Date,Time", are joined with a space), else the first of TIME_NAMES; either found
+    case-insensitively.  When every present value reads, the text column goes; otherwise
+    it stays (as ``time_text`` if it was called time) and ``attrs["unparsed_time"]``
+    counts the lines whose time did not read."""
+    wanted = ([n.strip() for n in given.split(",")] if isinstance(given, str) else
+              list(given) if given is not None else None)
+    lowered = {str(c).lower(): c for c in reversed(list(frame.columns))}
+
+    def find(name: str) -> Any:
+        return name if name in frame.columns else lowered.get(name.lower())
+
+    if wanted is not None:
+        names = [find(n) for n in wanted]
+        if None in names and len(frame):
+            missing = wanted[names.index(None)]
+            raise InvalidInput("format", f"{fmt}: no column {missing!r} for the time; columns: "
+                                         + ", ".join(map(str, frame.columns)))
+        if None in names:
+            return frame
+    else:
+        first = next((find(n) for n in TIME_NAMES if find(n) is not None), None)
+        if first is None:
+            return frame
+        names = [first]
+    raw = frame[names[0]] if len(names) == 1 else frame[names].astype("str").agg(
+        " ".join, axis=1).where(frame[names].notna().all(axis=1))
+    time = to_utc(raw, time_format, start, end)
+    present = raw.notna() & (raw.astype("str").str.strip() != "")
+    failed = present & time.isna()
+    if failed.any():
+        frame = frame.rename(columns={"time": "time_text"})
+        frame.attrs["unparsed_time"] = int(failed.sum())
+        frame.attrs["time_example"] = str(raw[failed].iloc[0])
+    else:
+        frame = frame.drop(columns=names + ["time"], errors="ignore")
     frame.insert(0, "time", time)
     return frame

@@ -17,16 +17,18 @@ class Csv:
 
     __name__ = "csv"
 
-    def __init__(self, sep: str = ",", time: str | None = None):
-        self.sep, self.time = sep, time
+    def __init__(self, sep: str = ",", time: str | None = None, time_format: str | None = None):
+        self.sep, self.time, self.time_format = sep, time, time_format
 
     @property
     def params(self) -> dict[str, str]:
         """What makes this parser differ from the default one (stored with the format)."""
-        return {k: v for k, v in (("sep", self.sep), ("time", self.time))
-                if v != {"sep": ",", "time": None}[k]}
+        return {k: v for k, v in (("sep", self.sep), ("time", self.time),
+                                  ("time_format", self.time_format))
+                if v != {"sep": ",", "time": None, "time_format": None}[k]}
 
-    def __call__(self, data: bytes) -> pd.DataFrame:
+    def __call__(self, data: bytes, start: pd.Timestamp | None = None,
+                 end: pd.Timestamp | None = None) -> pd.DataFrame:
         lines = split_lines(data)
         if not lines:
             return pd.DataFrame({"line_number": pd.Series(dtype="int64"),
@@ -52,7 +54,7 @@ class Csv:
                 frame[name] = converted.where(present).astype("Int64" if whole else "float64")
             else:
                 frame[name] = frame[name].astype("str")
-        frame = _time_first(frame, self.time, "csv")
+        frame = _time_first(frame, self.time, "csv", self.time_format, start, end)
         frame.insert(0, "line_number", np.array(numbers, dtype="int64"))
         columns = {name: str(dtype) for name, dtype in frame.dtypes.items()
                    if name != "line_number"}

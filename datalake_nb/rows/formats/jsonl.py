@@ -17,15 +17,17 @@ class JsonLines:
 
     __name__ = "jsonl"
 
-    def __init__(self, time: str | None = None):
-        self.time = time
+    def __init__(self, time: str | None = None, time_format: str | None = None):
+        self.time, self.time_format = time, time_format
 
     @property
     def params(self) -> dict[str, str]:
         """What makes this parser differ from the default one (stored with the format)."""
-        return {} if self.time is None else {"time": self.time}
+        return {k: v for k, v in (("time", self.time), ("time_format", self.time_format))
+                if v is not None}
 
-    def __call__(self, data: bytes) -> pd.DataFrame:
+    def __call__(self, data: bytes, start: pd.Timestamp | None = None,
+                 end: pd.Timestamp | None = None) -> pd.DataFrame:
         loads, objects, good = json.loads, [], []
         rows = split_lines(data)
         for line in rows:
@@ -43,7 +45,7 @@ class JsonLines:
         frame = pd.DataFrame(objects, index=pd.RangeIndex(len(rows)), dtype=object)
         if "line_number" in frame.columns or "unparsed" in frame.columns:
             frame = frame.rename(columns={"line_number": "_line_number", "unparsed": "_unparsed"})
-        frame = _time_first(frame, self.time, "jsonl")
+        frame = _time_first(frame, self.time, "jsonl", self.time_format, start, end)
         frame = infer_types(frame)
         frame.insert(0, "line_number", np.arange(1, len(rows) + 1, dtype="int64"))
         columns = {name: str(dtype) for name, dtype in frame.dtypes.items()

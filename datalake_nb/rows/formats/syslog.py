@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.errors import InvalidInput
-from .base import TIME, _empty, _finish, extract, has_pyarrow
+from .base import TIME, _empty, _finish, extract, has_pyarrow, nearest_year
 
 SYSLOG_COLUMNS = {"time": TIME, "host": "str", "app": "str", "pid": "Int64", "message": "str",
                   "msgid": "str", "structured_data": "str", "sd": "object"}
@@ -117,34 +117,6 @@ def zone(tz: str | None) -> Any:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
         raise InvalidInput("tz", f"unknown time zone {tz!r}; give an IANA name such as "
                                  "'America/New_York' or an offset such as '-05:00'") from None
-
-
-def nearest_year(text: pd.Series, where: Any, start: pd.Timestamp | None,
-                 end: pd.Timestamp | None) -> pd.Series:
-    """RFC 3164 times ("Dec 31 20:00:00", no year, no zone) as UTC: local times in the zone
-    ``where``, each in the year (of the three around the start's) that puts it nearest to
-    [start, end] (now, without a start).  Each distinct text is worked out once."""
-    low = start if start is not None else pd.Timestamp.now(tz="UTC")
-    high = max(end, low) if end is not None else low
-    codes, distinct = pd.factorize(text)
-    year = low.tz_convert(where).year
-    best = pd.Series(pd.NaT, index=range(len(distinct)), dtype=TIME)
-    gap = pd.Series(np.inf, index=best.index)
-    for candidate in (year, year - 1, year + 1):  # ties go to the start's own year
-        naive = pd.to_datetime(pd.Series(f"{candidate} " + pd.Index(distinct, dtype=object)),
-                               format="%Y %b %d %H:%M:%S", errors="coerce")
-        local = naive.dt.tz_localize(where, ambiguous=np.ones(len(naive), dtype=bool),
-                                     nonexistent="shift_forward")
-        utc = local.dt.tz_convert("UTC").astype(TIME)
-        away = ((low - utc).clip(lower=pd.Timedelta(0)) + (utc - high).clip(
-            lower=pd.Timedelta(0))).dt.total_seconds()
-        closer = away.notna() & (away < gap)
-        best, gap = best.where(~closer, utc), gap.where(~closer, away)
-    values = best.dt.tz_convert(None).to_numpy(dtype="datetime64[ns]")
-    out = np.full(len(codes), np.datetime64("NaT", "ns"))
-    hit = codes >= 0
-    out[hit] = values[codes[hit]]
-    return pd.Series(out, index=text.index).dt.tz_localize("UTC")
 
 
 def structured_data(text: str) -> dict[str, dict[str, str]]:
