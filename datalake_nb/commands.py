@@ -137,6 +137,9 @@ def _grep_arguments(grep: argparse.ArgumentParser) -> None:
                          help="PATTERN is plain text, not a regular expression")
     options.add_argument("-v", "--invert-match", dest="invert", action="store_true",
                          help="the lines that do not match")
+    options.add_argument("-a", "--text", dest="text", action="store_true",
+                         help="print the lines of a binary file (one with a NUL byte) too, "
+                              "not 'Binary file ... matches'")
     shown = options.add_mutually_exclusive_group()
     shown.add_argument("-c", "--count", dest="count", action="store_true",
                        help="per file with a match: where:what:start:count")
@@ -301,16 +304,35 @@ def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
     elif args.count:
         _lines([f"{_grep_label(row)}:{row.count}" for row in _grep_counts(found).itertuples()],
                out)
-    elif found.attrs.get("raw_lines") and hasattr(out, "buffer"):
-        raw = found.attrs["raw_lines"]  # lines that are not UTF-8: their bytes, as grep prints
-        out.flush()
-        out.buffer.writelines(f"{_grep_label(row)}:{row.line_number}:".encode()
-                              + raw.get((row.id, row.line_number), row.line.encode()) + b"\n"
-                              for row in found.itertuples())
-        out.buffer.flush()
     else:
-        out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
-                       for row in found.itertuples())
+        binary = set() if getattr(args, "text", False) else found.attrs.get("binary", set())
+        raw = found.attrs.get("raw_lines") or {}
+        said: set[str] = set()
+
+        def shown(row: Any) -> bytes | None:
+            """A row's output line, as grep prints it (None: its file was said already)."""
+            if row.id in binary:
+                if row.id in said:
+                    return None
+                said.add(row.id)
+                return f"Binary file {_grep_label(row)} matches\n".encode()
+            line = raw.get((row.id, row.line_number))
+            text = f"{_grep_label(row)}:{row.line_number}:"
+            return (text.encode() + line + b"\n") if line is not None else \
+                (text + row.line + "\n").encode()
+
+        if not (raw or binary & set(found["id"])):
+            out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
+                           for row in found.itertuples())
+            return 0 if len(found) else 1
+        rows = (shown(row) for row in found.itertuples())
+        if hasattr(out, "buffer"):  # lines that are not UTF-8: their own bytes
+            out.flush()
+            out.buffer.writelines(line for line in rows if line is not None)
+            out.buffer.flush()
+        else:
+            out.writelines(line.decode("utf-8", errors="replace") for line in rows
+                           if line is not None)
     return 0 if len(found) else 1  # as grep: 1 when nothing matched
 
 
