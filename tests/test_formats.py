@@ -584,3 +584,58 @@ def test_a_time_that_does_not_read_is_counted_and_said_once(caplog):
                                           "read (e.g. 'xxx')")
     fixed = parse(formats.Csv(time="t", time_format="%d.%m.%Y %H.%M"), b"t,x\n17.05.2015 10.05,1\n")
     assert fixed["time"].tolist() == [pd.Timestamp("2015-05-17T10:05Z")]
+
+
+# -- a file's time range, streaming (issue 18, "beyond": time_range) -------------------
+
+def range_of(frame: pd.DataFrame) -> tuple:
+    times = frame["time"].dropna() if "time" in frame.columns else pd.Series([], dtype=object)
+    return (times.min() if len(times) else None, times.max() if len(times) else None,
+            len(times))
+
+
+@pytest.mark.parametrize("name,data", [
+    ("nginx", NGINX + BAD_NGINX + b"\n" + TRUNCATED + VARIANTS),
+    ("nginx-python", NGINX + BAD_NGINX + b"\n" + TRUNCATED),
+    ("syslog", SYSLOG * 30 + SYSLOG_3164_REAL * 20),
+    ("jsonl", b"".join(b'{"ts": %d, "n": %d}\n' % (1431857103 + i * 7, i) for i in range(400))),
+    ("csv", b"Time,msg\n" + b"".join(b'"2015-10-18 18:%02d:%02d,%03d",x\n' % (i // 60, i % 60, i)
+                                     for i in range(900))),
+    ("lines", b"no time here\n" * 50),
+])
+@pytest.mark.parametrize("chunk", [97, 4096, 8 << 20])
+def test_time_range_is_reads_range_in_any_chunking(name, data, chunk):
+    parser = formats.Nginx("python") if name == "nginx-python" else formats.get(name)
+    start, end = pd.Timestamp("2017-06-01T00:00Z"), pd.Timestamp("2017-07-31T00:00Z")
+    expected = range_of(formats.parse(parser, data, start=start, end=end))
+    got = formats.time_range(io.BytesIO(data), parser, start=start, end=end, chunk=chunk)
+    assert tuple(got) == expected
+    assert name == "lines" or got.lines > 0
+
+
+def test_time_range_reads_in_chunks_with_bounded_memory():
+    """16 MB of nginx lines, read in 512 kB chunks: never the whole stream at once."""
+    import tracemalloc
+
+    class Counting(io.RawIOBase):
+        def __init__(self, line: bytes, total: int):
+            self.line, self.left, self.largest = line, total, 0
+
+        def read(self, size=-1):
+            assert size > 0, "time_range must read in bounded chunks"
+            self.largest = max(self.largest, size)
+            n = min(size, self.left) // len(self.line)
+            self.left -= n * len(self.line)
+            return self.line * n
+
+    line = NGINX.split(b"\n")[0] + b"\n"
+    stream = Counting(line, 16 << 20)
+    tracemalloc.start()
+    try:
+        got = formats.time_range(stream, "nginx", chunk=1 << 19)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert got.lines == (16 << 20) // len(line) and stream.largest == 1 << 19
+    assert got.earliest == got.latest == pd.Timestamp("2026-11-01T09:00:25Z")
+    assert peak < 8 << 20  # a few chunks' worth, not the 16 MB

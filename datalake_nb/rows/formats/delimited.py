@@ -16,6 +16,7 @@ class Csv:
     with another number of fields than the header does not parse."""
 
     __name__ = "csv"
+    header_lines = 1  # time_range gives every chunk the header
 
     def __init__(self, sep: str = ",", time: str | None = None, time_format: str | None = None):
         self.sep, self.time, self.time_format = sep, time, time_format
