@@ -159,9 +159,9 @@ def _read_arguments(read: argparse.ArgumentParser) -> None:
 
 
 def _format_arguments(fmt: argparse.ArgumentParser) -> None:
-    fmt.add_argument("action", choices=("set", "list"),
-                     help="set WHAT DATA_VERSION FORMAT [NAME=VALUE ...], or list the lake's "
-                          "formats")
+    fmt.add_argument("action", choices=("set", "list", "detect"),
+                     help="set WHAT DATA_VERSION FORMAT [NAME=VALUE ...], list the lake's "
+                          "formats, or detect FILE|ID: the format a file's first lines are in")
     fmt.add_argument("values", nargs="*", metavar="WHAT DATA_VERSION FORMAT [NAME=VALUE]",
                      help="for set: which files, the parser that reads them, and its "
                           "parameters (e.g. log_format='$remote_addr - ...' for nginx)")
@@ -219,9 +219,28 @@ def _format(session: Session, args: argparse.Namespace) -> Any:
                                                  "log_format='$remote_addr - ...'")
             params[name] = value
         lake.set_format(*args.values[:3], **params)
+    elif args.action == "detect":
+        if len(args.values) != 1:
+            raise InvalidInput("format detect", "give one FILE (a local path) or ID (a record)")
+        return _detect(lake, args.values[0])
     elif args.values:
         raise InvalidInput("format list", "takes no values")
     return lake.formats()
+
+
+def _detect(lake: Any, item: str) -> Any:
+    """The format of a local file (decompressed by extension) or of a record's file."""
+    from .rows import formats
+    from .rows.compression import open_decompressed
+    if os.path.exists(item):
+        with open_decompressed(open(item, "rb"), item) as stream:
+            return formats.detect(stream.read(1 << 20))
+    try:
+        stream = lake.open(item, decompress=True)
+    except InvalidInput:
+        raise InvalidInput("format detect", f"{item!r} is no file here and no record id") from None
+    with stream:
+        return formats.detect(stream.read(1 << 20))
 
 
 class Listing(list):  # type: ignore[type-arg]
@@ -349,7 +368,14 @@ def _show_read(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _show_formats(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
-    from .rows.formats import describe
+    from .rows.formats import Detection, describe
+    if isinstance(frame, Detection):
+        rows = [[r.format, f"{r.share:.0%}", f"{r.parsed}/{r.lines}", "yes" if r.timed else "no"]
+                for r in frame.scores.itertuples()]
+        verdict = (f"{frame.format} ({frame.share:.0%} of the first {frame.lines} lines)"
+                   if frame.format != "lines" else
+                   f"lines (no format reads 90% of the first {frame.lines} lines)")
+        return _lines([table(rows, ["FORMAT", "PARSED", "LINES", "TIMES"]), verdict], out)
     rows = [[what, version, describe(name, params if isinstance(params, dict) else None)]
             for what, version, name, params in frame.itertuples(index=False)]
     return _lines([table(rows, ["WHAT", "DATA-VERSION", "FORMAT"])] if rows else [], out)
@@ -444,9 +470,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
                                         **_filter_values(args)),
             _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
     Command("format", "which parser reads which files", "Record in the lake which format "
-            "parses a what's files of one data version (so every reader parses them alike), or "
-            "list the lake's formats.", _format_arguments, _format, _show_formats,
-            returns="DataFrame (what, data-version, format)",
+            "parses a what's files of one data version (so every reader parses them alike), "
+            "list the lake's formats, or detect the format of a file (a local path or a record "
+            "id) from its first lines.", _format_arguments, _format, _show_formats,
+            returns="DataFrame (what, data-version, format, parameters); detect: a Detection",
             example="format set nginx 1 nginx"),
     Command("catalog", "which whats and wheres exist", "Print each what and the wheres it came "
             "from.", _catalog_arguments, lambda s, args: s.lake.catalog(), _show_catalog,

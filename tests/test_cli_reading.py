@@ -198,3 +198,17 @@ def test_format_set_takes_the_parameters_and_list_shows_them(cli_lake, capsys, t
     assert out.splitlines()[1].endswith(",10.9.9.9,")
     code, _, err = run(capsys, "format", "set", "proxy", "1", "nginx", "oops")
     assert code == 2 and "'oops': a parameter is NAME=VALUE" in err and err.count("\n") == 1
+
+
+def test_format_detect_a_local_file_and_a_record(cli_lake, capsys, tmp_path):
+    code, out, _ = run(capsys, "format", "detect", str(NGINX[0]))
+    assert code == 0 and out.splitlines()[1].split()[:2] == ["nginx", "100%"]
+    assert out.splitlines()[-1] == "nginx (100% of the first 100 lines)"
+    rec_id = cli_lake.list(what="nginxgz")["id"].iloc[0]  # a .gz: its content is detected
+    code, out, _ = run(capsys, "format", "detect", rec_id)
+    assert code == 0 and out.splitlines()[-1].startswith("nginx (100% of the first")
+    (tmp_path / "text.txt").write_text("hello\nworld\n")
+    code, out, _ = run(capsys, "format", "detect", str(tmp_path / "text.txt"))
+    assert out.splitlines()[-1] == "lines (no format reads 90% of the first 2 lines)"
+    code, _, err = run(capsys, "format", "detect", "nosuchfile.log")
+    assert code == 2 and "'nosuchfile.log' is no file here and no record id" in err

@@ -639,3 +639,56 @@ def test_time_range_reads_in_chunks_with_bounded_memory():
     assert got.lines == (16 << 20) // len(line) and stream.largest == 1 << 19
     assert got.earliest == got.latest == pd.Timestamp("2026-11-01T09:00:25Z")
     assert peak < 8 << 20  # a few chunks' worth, not the 16 MB
+
+
+# -- logfmt, docker, clf; detection and format="auto" (issue 18, beyond) ---------------
+
+LOGFMT = (b'time=2019-01-01T00:00:00Z level=info msg="hello \\"world\\"" took=12ms n=3 r=1.5\n'
+          b"not logfmt at all\n"
+          b"ts=1546300800 level=warn msg=bye\n")
+DOCKER = (b'{"log":"started\\n","stream":"stdout","time":"2019-01-01T00:00:00.123456789Z"}\n'
+          b'{"log":"oops\\n","stream":"stderr","time":"2019-01-01T00:00:01Z"}\n'
+          b'{"no": "docker"}\n')
+
+
+def test_logfmt_pairs_typed_and_time_from_either_key():
+    df = parse("logfmt", LOGFMT)
+    assert df.attrs["unparsed"] == 1 and df["unparsed"].iloc[1] == "not logfmt at all"
+    assert df["time"].tolist()[::2] == [pd.Timestamp("2019-01-01T00:00:00Z")] * 2
+    assert df["msg"].tolist()[::2] == ['hello "world"', "bye"]
+    assert df["n"].dtype == "Int64" and df["r"].dtype == "float64" and df["took"].iloc[0] == "12ms"
+
+
+def test_docker_json_file_lines():
+    df = parse("docker", DOCKER)
+    assert df["log"].tolist()[:2] == ["started", "oops"]
+    assert df["stream"].tolist()[:2] == ["stdout", "stderr"]
+    assert df["time"].iloc[0] == pd.Timestamp("2019-01-01T00:00:00.123456789Z")
+    assert df.attrs["unparsed"] == 1
+
+
+def test_clf_is_the_common_log_format():
+    df = parse("clf", b'1.1.1.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /a.gif HTTP/1.0" 200 2326\n')
+    row = df.iloc[0]
+    assert (row.remote_host, row.remote_user, row.request, row.status, row.bytes) == (
+        "1.1.1.1", "frank", "GET /a.gif HTTP/1.0", 200, 2326)
+    assert row.time == pd.Timestamp("2000-10-10T20:55:36Z")
+
+
+@pytest.mark.parametrize("data,expected", [
+    (NGINX, "nginx"), (SYSLOG_3164_REAL * 5, "syslog"), (SYSLOG_5424, "syslog"),
+    (DOCKER[:-17], "docker"), (LOGFMT.replace(b"not logfmt at all\n", b""), "logfmt"),
+    (b'{"ts": 1546300800, "a": 1}\n' * 5, "jsonl"), (b'{"a": 1}\n' * 5, "jsonl"),
+    (b"Time,x\n2019-01-01T00:00:00Z,1\n" * 1, "csv"),
+    (b"just some text\nwith, a comma or two, here\n", "lines"), (b"", "lines")])
+def test_detect_picks_the_format_that_reads_the_first_lines(data, expected):
+    assert formats.detect(data).format == expected
+
+
+def test_detect_needs_nine_lines_in_ten():
+    mixed = NGINX.split(b"\n")[:8] + [b"garbage"] * 2
+    found = formats.detect(b"\n".join(mixed) + b"\n")
+    assert found.format == "lines" and found.lines == 10
+    assert found.scores.set_index("format").loc["nginx", "share"] == 0.8
+    nine = NGINX.split(b"\n")[:9] + [b"garbage"]
+    assert formats.detect(b"\n".join(nine) + b"\n").format == "nginx"

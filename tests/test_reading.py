@@ -168,13 +168,36 @@ def test_a_time_that_is_not_iso_clips_and_one_that_does_not_read_is_counted(lake
     assert df["time"].iloc[0] == pd.Timestamp("2015-10-18T12:30:00.012Z")
 
 
+def test_format_auto_reads_each_file_in_its_own_format(lake, tmp_path):
+    push_samples(lake)
+    syslog = write(tmp_path / "messages", "Nov  1 09:00:33 web01 CRON[2211]: (root) CMD\n" * 3)
+    lake.push(syslog, what="sys", where="web01", start="2026-11-01T09Z", data_version="1")
+    df = lake.read(what="nginx", where="web01", format="auto")
+    assert df.attrs["format"] == "nginx" and df.attrs["unparsed"] == 0 and df["status"].notna().all()
+    both = lake.read(format="auto", where="web01", start="2026-11-01T09Z", end="2026-11-01T09:30Z")
+    ids = {r.id: r.what for r in lake.records(where="web01", start="2026-11-01T09Z",
+                                               end="2026-11-01T09:30Z")}
+    assert {ids[i]: f for i, f in both.attrs["format"].items()} == {"nginx": "nginx",
+                                                                     "sys": "syslog"}
+
+
+def test_read_without_a_format_names_the_one_the_file_looks_like(lake):
+    push_samples(lake)
+    with pytest.raises(InvalidInput, match=r"no format is set for what 'nginx', data-version '1'; "
+                                           r"its file [0-9a-f]{32} looks like 'nginx' \(100% of "
+                                           r"its first 100 lines\): give format='nginx' or "
+                                           r"format='auto', or set one with set_format$"):
+        lake.read(what="nginx")
+
+
 def test_format_mistakes_are_one_line_invalid_input(lake, tmp_path):
     lake.push(write(tmp_path / "x.log", "hello\n"), what="app", where="h1", start="2026-11-01",
               data_version="v9")
     with pytest.raises(InvalidInput) as exc:
         lake.read(what="app")
     assert "no format is set for what 'app', data-version 'v9'" in str(exc.value)
-    with pytest.raises(InvalidInput, match="unknown format 'nginxx'; known: csv, jsonl, lines"):
+    with pytest.raises(InvalidInput, match="unknown format 'nginxx'; known: auto, clf, csv, "
+                                           "docker, jsonl, lines"):
         lake.read(what="app", format="nginxx")
     with pytest.raises(InvalidInput, match="unknown format"):
         lake.set_format("app", "v9", "nginxx")

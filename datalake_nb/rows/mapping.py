@@ -19,6 +19,17 @@ from ..stores.base import Store
 FORMATS = "formats/"
 
 
+class NoFormat(InvalidInput):
+    """No format is set for a record's what and data version (``record`` names it)."""
+
+    def __init__(self, record: Record):
+        self.record = record
+        self.subject = (f"no format is set for what {record.what!r}, data-version "
+                        f"{record.data_version!r}")
+        super().__init__("format", f"{self.subject}; give format= (known: "
+                                   f"{', '.join(formats.names())}) or set one with set_format")
+
+
 def format_key(what: str, data_version: str) -> str:
     return f"{FORMATS}{what}/{data_version}"
 
@@ -104,9 +115,6 @@ def parsers_for(store: Store, records: list[Record], format: "str | formats.Pars
                     pass
             continue
         if name is None:
-            raise InvalidInput("format", f"no format is set for what {rec.what!r}, data-version "
-                                         f"{rec.data_version!r}; give format= (known: "
-                                         f"{', '.join(formats.names())}) or set one with "
-                                         "set_format")
+            raise NoFormat(rec)
         out[rec.id] = (name, parser_of(name, params))
     return out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -94,8 +94,11 @@ def parse_file(data: bytes, rec: Record, parser: formats.Parser,
             inside &= time <= pd.Timestamp(window[1], unit="ms", tz="UTC")
         frame = frame[keep | inside.fillna(False)]
     untimed = int(frame.attrs.get("unparsed_time", 0))
+    detected = frame.attrs.get("format")
     frame = with_provenance(frame, rec, categories or provenance_categories([rec]))
     frame.attrs = {"unparsed": unparsed, "unparsed_time": untimed}
+    if detected is not None:  # format="auto" said which
+        frame.attrs["formats"] = {rec.id: detected}
     return frame
 
 
@@ -120,9 +123,14 @@ def with_provenance(frame: pd.DataFrame, rec: Record | None,
 
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """One frame in the records' order, ``attrs['unparsed']`` the total of lines that did
-    not parse, ``attrs['unparsed_time']`` of those whose time did not read."""
-    totals = {key: int(sum(f.attrs.get(key, 0) for f in frames))
-              for key in ("unparsed", "unparsed_time")}
+    not parse, ``attrs['unparsed_time']`` of those whose time did not read, and with
+    format="auto" ``attrs['format']``: what was found."""
+    totals: dict[str, Any] = {key: int(sum(f.attrs.get(key, 0) for f in frames))
+                              for key in ("unparsed", "unparsed_time")}
+    detected = {k: v for f in frames for k, v in f.attrs.get("formats", {}).items()}
+    if detected:  # format="auto": the one format found, else {id: format}
+        totals["format"] = next(iter(detected.values())) if len(set(detected.values())) == 1 \
+            else detected
     result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     result.attrs = totals
     return result

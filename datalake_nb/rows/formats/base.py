@@ -82,10 +82,12 @@ def describe(name: str, params: dict[str, Any] | None) -> str:
 
 
 def parse(parser: Parser, data: bytes, start: pd.Timestamp | None = None,
-          label: str = "the file", end: pd.Timestamp | None = None) -> pd.DataFrame:
+          label: str = "the file", end: pd.Timestamp | None = None,
+          warn: bool = True) -> pd.DataFrame:
     """Run a parser and bring its answer into the shared shape (line_number first,
     ``time`` UTC).  A parser that raises or returns something else is InvalidInput.
-    ``start`` and ``end``: the file's time range, for parsers that take those keywords."""
+    ``start`` and ``end``: the file's time range, for parsers that take those keywords;
+    ``warn``: say (log) when lines' times did not read."""
     try:
         taken = _takes(parser)
         extra = {k: v for k, v in (("start", start), ("end", end)) if k in taken}
@@ -104,7 +106,7 @@ def parse(parser: Parser, data: bytes, start: pd.Timestamp | None = None,
         frame.insert(0, "line_number", np.arange(1, len(frame) + 1, dtype="int64"))
     if "time" in frame.columns and not isinstance(frame["time"].dtype, pd.DatetimeTZDtype):
         frame["time"] = to_utc(frame["time"], start=start, end=end)
-    if frame.attrs.get("unparsed_time"):
+    if frame.attrs.get("unparsed_time") and warn:
         log.warning("%s: the time of %d line(s) did not read (e.g. %r): they have no time, so "
                     "no window clips them; give the format time_format=", label,
                     frame.attrs["unparsed_time"], frame.attrs.get("time_example"))
@@ -445,14 +447,24 @@ def lines(data: bytes) -> pd.DataFrame:
                          "line": pd.Series(rows, dtype="str")})
 
 
+def _joined_reads_more(frame: pd.DataFrame, pair: list[Any], time_format: str | None,
+                       start: pd.Timestamp | None, end: pd.Timestamp | None) -> bool:
+    """Whether "date time" reads on more of the first rows than the time column alone."""
+    head = frame[pair].head(100).dropna()
+    joined = head.astype("str").agg(" ".join, axis=1)
+    return bool(to_utc(joined, time_format, start, end).notna().sum()
+                > to_utc(head[pair[1]], time_format, start, end).notna().sum())
+
+
 def _time_first(frame: pd.DataFrame, given: str | list[str] | None, fmt: str,
                 time_format: str | None = None, start: pd.Timestamp | None = None,
                 end: pd.Timestamp | None = None) -> pd.DataFrame:
     """The event time first, as ``time`` (UTC).  Its column is ``given`` (several, e.g.
-    "Date,Time", are joined with a space), else the first of TIME_NAMES; either found
-    case-insensitively.  When every present value reads, the text column goes; otherwise
-    it stays (as ``time_text`` if it was called time) and ``attrs["unparsed_time"]``
-    counts the lines whose time did not read."""
+    "Date,Time", are joined with a space), else on each row the first of TIME_NAMES that
+    it has (lines of one file may say ``time`` or ``ts``); found case-insensitively.
+    When every present value reads, the text columns that gave it go; otherwise they stay
+    (as ``time_text`` if one was called time) and ``attrs["unparsed_time"]`` counts the
+    lines whose time did not read."""
     wanted = ([n.strip() for n in given.split(",")] if isinstance(given, str) else
               list(given) if given is not None else None)
     lowered = {str(c).lower(): c for c in reversed(list(frame.columns))}
@@ -469,20 +481,32 @@ def _time_first(frame: pd.DataFrame, given: str | list[str] | None, fmt: str,
         if None in names:
             return frame
     else:
-        first = next((find(n) for n in TIME_NAMES if find(n) is not None), None)
-        if first is None:
+        names = list(dict.fromkeys(find(n) for n in TIME_NAMES if find(n) is not None))
+        if not names:
             return frame
-        names = [first]
-    raw = frame[names[0]] if len(names) == 1 else frame[names].astype("str").agg(
-        " ".join, axis=1).where(frame[names].notna().all(axis=1))
+        pair = [find("date"), find("time")]
+        if None not in pair and _joined_reads_more(frame, pair, time_format, start, end):
+            names, wanted = pair, pair  # a Date column and a Time of day: one time
+    if wanted is not None and len(names) > 1:
+        raw = frame[names].astype("str").agg(" ".join, axis=1).where(
+            frame[names].notna().all(axis=1))
+        used = names
+    else:
+        raw, taken, used = frame[names[0]], frame[names[0]].notna(), names[:1]
+        for name in names[1:]:  # the first a row has; a column goes only if all of it was used
+            column = frame[name]
+            raw = raw.where(raw.notna(), column)
+            if not (column.notna() & taken).any():
+                used.append(name)
+            taken = taken | column.notna()
     time = to_utc(raw, time_format, start, end)
     present = raw.notna() & (raw.astype("str").str.strip() != "")
     failed = present & time.isna()
     if failed.any():
-        frame = frame.rename(columns={"time": "time_text"})
         frame.attrs["unparsed_time"] = int(failed.sum())
         frame.attrs["time_example"] = str(raw[failed].iloc[0])
     else:
-        frame = frame.drop(columns=names + ["time"], errors="ignore")
+        frame = frame.drop(columns=used, errors="ignore")
+    frame = frame.rename(columns={"time": "time_text"})
     frame.insert(0, "time", time)
     return frame

@@ -27,6 +27,7 @@ NGINX_COLUMNS = {"remote_addr": "str", "remote_user": "str", "time": TIME, "meth
                  "path": "str", "protocol": "str", "status": "Int64", "bytes": "Int64",
                  "referrer": "str", "user_agent": "str", "extra": "str"}
 NGINX_TIME = "%d/%b/%Y:%H:%M:%S %z"
+CLF = '%h %l %u %t "%r" %>s %b'  # the NCSA common log format, registered as "clf"
 
 # Pieces in the regular-expression syntax RE2 and Python's re read alike.
 QUOTED = r'(?:[^"\\\n]|\\.)*'  # inside "...": anything but a quote or a line end; \" escapes
