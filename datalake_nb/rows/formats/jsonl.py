@@ -62,8 +62,8 @@ class JsonLines:
 
 class DockerJson(JsonLines):
     """Docker's json-file log driver: ``{"log": "text\\n", "stream": "stdout", "time":
-    "2019-01-01T00:00:00.123456789Z"}`` per line; ``log`` without its final newline, the
-    time to the nanosecond.  A line without log, stream and time does not parse."""
+    "2019-01-01T00:00:00.123456789Z"}`` per line; ``log`` without its line end (a newline,
+    and a CR before it, as a terminal writes), the time to the nanosecond.  A line without log, stream and time does not parse."""
 
     __name__ = "docker"
 
@@ -72,8 +72,9 @@ class DockerJson(JsonLines):
         value = JsonLines._read(line)
         if value is None or not {"log", "stream", "time"} <= value.keys():
             return None
-        if isinstance(value["log"], str) and value["log"].endswith("\n"):
-            value["log"] = value["log"][:-1]
+        text = value["log"]
+        if isinstance(text, str) and text.endswith("\n"):  # the line's end, as split_lines
+            value["log"] = text[:-2] if text.endswith("\r\n") else text[:-1]
         return value
 
 
