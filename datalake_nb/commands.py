@@ -144,6 +144,9 @@ def _grep_arguments(grep: argparse.ArgumentParser) -> None:
                          help="PATTERN is plain text, not a regular expression")
     options.add_argument("-v", "--invert-match", dest="invert", action="store_true",
                          help="the lines that do not match")
+    options.add_argument("-a", "--text", dest="text", action="store_true",
+                         help="print the lines of a binary file (one with a NUL byte) too, "
+                              "not 'Binary file ... matches'")
     shown = options.add_mutually_exclusive_group()
     shown.add_argument("-c", "--count", dest="count", action="store_true",
                        help="per file with a match: where:what:start:count")
@@ -163,10 +166,12 @@ def _read_arguments(read: argparse.ArgumentParser) -> None:
 
 
 def _format_arguments(fmt: argparse.ArgumentParser) -> None:
-    fmt.add_argument("action", choices=("set", "list"),
-                     help="set WHAT DATA_VERSION FORMAT, or list the lake's formats")
-    fmt.add_argument("values", nargs="*", metavar="WHAT DATA_VERSION FORMAT",
-                     help="for set: which files, and the parser that reads them")
+    fmt.add_argument("action", choices=("set", "list", "detect"),
+                     help="set WHAT DATA_VERSION FORMAT [NAME=VALUE ...], list the lake's "
+                          "formats, or detect FILE|ID: the format a file's first lines are in")
+    fmt.add_argument("values", nargs="*", metavar="WHAT DATA_VERSION FORMAT [NAME=VALUE]",
+                     help="for set: which files, the parser that reads them, and its "
+                          "parameters (e.g. log_format='$remote_addr - ...' for nginx)")
 
 
 def _catalog_arguments(catalog: argparse.ArgumentParser) -> None:
@@ -209,13 +214,39 @@ def _grep(session: Session, args: argparse.Namespace) -> Any:
 def _format(session: Session, args: argparse.Namespace) -> Any:
     lake = session.lake
     if args.action == "set":
-        if len(args.values) != 3:
-            raise InvalidInput("format set", "give WHAT DATA_VERSION FORMAT, e.g. "
-                                             "`format set nginx 1 nginx`")
-        lake.set_format(*args.values)
+        if len(args.values) < 3:
+            raise InvalidInput("format set", "give WHAT DATA_VERSION FORMAT [NAME=VALUE ...], "
+                                             "e.g. `format set nginx 1 nginx`")
+        params = {}
+        for item in args.values[3:]:
+            name, equals, value = item.partition("=")
+            if not equals or not name:
+                raise InvalidInput("format set", f"{item!r}: a parameter is NAME=VALUE, e.g. "
+                                                 "log_format='$remote_addr - ...'")
+            params[name] = value
+        lake.set_format(*args.values[:3], **params)
+    elif args.action == "detect":
+        if len(args.values) != 1:
+            raise InvalidInput("format detect", "give one FILE (a local path) or ID (a record)")
+        return _detect(lake, args.values[0])
     elif args.values:
         raise InvalidInput("format list", "takes no values")
     return lake.formats()
+
+
+def _detect(lake: Any, item: str) -> Any:
+    """The format of a local file (decompressed by extension) or of a record's file."""
+    from .rows import formats
+    from .rows.compression import open_decompressed
+    if os.path.exists(item):
+        with open_decompressed(open(item, "rb"), item) as stream:
+            return formats.detect(stream.read(1 << 20))
+    try:
+        stream = lake.open(item, decompress=True)
+    except InvalidInput:
+        raise InvalidInput("format detect", f"{item!r} is no file here and no record id") from None
+    with stream:
+        return formats.detect(stream.read(1 << 20))
 
 
 class Found(list):  # type: ignore[type-arg]
@@ -299,8 +330,34 @@ def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
         _lines([f"{_grep_label(row)}:{row.count}" for row in _grep_counts(found).itertuples()],
                out)
     else:
-        out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
-                       for row in found.itertuples())
+        binary = set() if getattr(args, "text", False) else found.attrs.get("binary", set())
+        raw = found.attrs.get("raw_lines") or {}
+        said: set[str] = set()
+
+        def shown(row: Any) -> bytes | None:
+            """A row's output line, as grep prints it (None: its file was said already)."""
+            if row.id in binary:
+                if row.id in said:
+                    return None
+                said.add(row.id)
+                return f"Binary file {_grep_label(row)} matches\n".encode()
+            line = raw.get((row.id, row.line_number))
+            text = f"{_grep_label(row)}:{row.line_number}:"
+            return (text.encode() + line + b"\n") if line is not None else \
+                (text + row.line + "\n").encode()
+
+        if not (raw or binary & set(found["id"])):
+            out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
+                           for row in found.itertuples())
+            return 0 if len(found) else 1
+        rows = (shown(row) for row in found.itertuples())
+        if hasattr(out, "buffer"):  # lines that are not UTF-8: their own bytes
+            out.flush()
+            out.buffer.writelines(line for line in rows if line is not None)
+            out.buffer.flush()
+        else:
+            out.writelines(line.decode("utf-8", errors="replace") for line in rows
+                           if line is not None)
     return 0 if len(found) else 1  # as grep: 1 when nothing matched
 
 
@@ -317,7 +374,16 @@ def _show_read(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _show_formats(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
-    rows = [list(map(str, row)) for row in frame.itertuples(index=False)]
+    from .rows.formats import Detection, describe
+    if isinstance(frame, Detection):
+        rows = [[r.format, f"{r.share:.0%}", f"{r.parsed}/{r.lines}", "yes" if r.timed else "no"]
+                for r in frame.scores.itertuples()]
+        verdict = (f"{frame.format} ({frame.share:.0%} of the first {frame.lines} lines)"
+                   if frame.format != "lines" else
+                   f"lines (no format reads 90% of the first {frame.lines} lines)")
+        return _lines([table(rows, ["FORMAT", "PARSED", "LINES", "TIMES"]), verdict], out)
+    rows = [[what, version, describe(name, params if isinstance(params, dict) else None)]
+            for what, version, name, params in frame.itertuples(index=False)]
     return _lines([table(rows, ["WHAT", "DATA-VERSION", "FORMAT"])] if rows else [], out)
 
 
@@ -410,9 +476,10 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
                                         **_filter_values(args)),
             _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
     Command("format", "which parser reads which files", "Record in the lake which format "
-            "parses a what's files of one data version (so every reader parses them alike), or "
-            "list the lake's formats.", _format_arguments, _format, _show_formats,
-            returns="DataFrame (what, data-version, format)",
+            "parses a what's files of one data version (so every reader parses them alike), "
+            "list the lake's formats, or detect the format of a file (a local path or a record "
+            "id) from its first lines.", _format_arguments, _format, _show_formats,
+            returns="DataFrame (what, data-version, format, parameters); detect: a Detection",
             example="format set nginx 1 nginx"),
     Command("catalog", "which whats and wheres exist", "Print each what and the wheres it came "
             "from.", _catalog_arguments, lambda s, args: s.lake.catalog(), _show_catalog,

@@ -250,28 +250,46 @@ class Lake:
         window = Query.parse(start=query.get("start"), end=query.get("end")).window
         return self.resolve(rows), window
 
+    def _parsers(self, records: list[Record], format: Any) -> dict[str, Any]:
+        """{id: (format name, parser)}; a what and data version without a format is an
+        InvalidInput that names the format its first file looks like."""
+        from .rows import formats, mapping
+        try:
+            return mapping.parsers_for(self.store, records, format)
+        except mapping.NoFormat as exc:
+            with self.open(exc.record, decompress=True) as stream:
+                found = formats.detect(stream.read(1 << 20))
+            if found.format == "lines":
+                raise
+            raise InvalidInput("format", f"{exc.subject}; its file {exc.record.id} looks like "
+                                         f"{found.format!r} ({found.share:.0%} of its first "
+                                         f"{found.lines} lines): give format={found.format!r} "
+                                         "or format='auto', or set one with set_format") from None
+
     def _url_of(self, rec: Record) -> str:
         return self.store.url_for(layout.data_key(rec))
 
-    def read(self, rows: Any = None, *, format: str | None = None, clip: bool = True,
+    def read(self, rows: Any = None, *, format: Any = None, clip: bool = True,
              **query: Any) -> "pd.DataFrame":
         """The parsed lines of the matching files: columns id, what, where, line_number,
         then the format's fields (event time in ``time``, UTC).
 
         ``rows`` (a list() DataFrame, ids, Records) or the query keywords of ``list``
-        choose the files; ``format`` names the parser (default: the lake's mapping, see
-        ``set_format``).  With ``clip`` and a ``start``/``end``, rows whose time lies
+        choose the files; ``format`` names the parser (``"auto"``: each file's is found
+        from its first lines, ``attrs["format"]`` says which), or is one
+        (``formats.Nginx(log_format=...)``); default: the lake's mapping, see
+        ``set_format``.  With ``clip`` and a ``start``/``end``, rows whose time lies
         outside [start, end] are dropped (both edges inside; lines without a time are
         kept).  Lines that did not parse keep their text in ``unparsed``;
-        ``df.attrs["unparsed"]`` counts them.  Files are read through the verified
-        cache, in parallel.
+        ``df.attrs["unparsed"]`` counts them (``attrs["unparsed_time"]`` the lines whose
+        time did not read).  Files are read through the verified cache, in parallel.
         """
-        from .rows import formats, mapping, read as reading
+        from .rows import read as reading
         records, window = self._chosen(rows, query)
-        parsers = mapping.parsers_for(self.store, records, format)
+        parsers = self._parsers(records, format)
         paths = self.cached(records)
         return reading.read(records, paths, parsers, window if clip else None, self._url_of,
-                         empty=formats.get(format) if format else None)
+                            empty=_parser(format))
 
     def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
              fixed: bool = False, invert: bool = False, **query: Any) -> "pd.DataFrame":
@@ -285,29 +303,39 @@ class Lake:
         parsers = mapping.parsers_for(self.store, records, None, required=False)
         return grepping.grep(search, records, self.cached(records), parsers, self._url_of)
 
-    def set_format(self, what: str, data_version: str, format_name: str) -> None:
-        """Record in the lake which format parses ``what`` files of ``data_version``, so
-        every reader parses them alike (one small object, formats/<what>/<data-version>)."""
+    def set_format(self, what: str, data_version: str, format_name: str, **params: Any) -> None:
+        """Record in the lake which format parses ``what`` files of ``data_version``, with
+        its parameters (``set_format("nginx", "2", "nginx", log_format='$remote_addr ...')``),
+        so every reader parses them alike (one small object, formats/<what>/<data-version>)."""
         from .rows import mapping
-        mapping.set_format(self.store, what, data_version, format_name)
+        mapping.set_format(self.store, what, data_version, format_name, params)
 
     def formats(self) -> "pd.DataFrame":
-        """The lake's format mapping: columns what, data-version, format."""
+        """The lake's format mapping: columns what, data-version, format, parameters (a
+        dict, or None)."""
         from .rows import mapping
         return mapping.formats_frame(self.store)
 
-    def to_dask(self, rows: Any = None, *, format: str | None = None, clip: bool = True,
+    def to_dask(self, rows: Any = None, *, format: Any = None, clip: bool = True,
                 **query: Any) -> Any:
         """The rows of ``read`` as a dask DataFrame, one partition per file; workers read
         the objects straight from the store and verify them (``pip install
         'datalake_nb[dask]'``).  See ``datalake_nb.rows.dask``."""
-        from .rows import dask as on_dask, formats, mapping
+        from .rows import dask as on_dask
         records, window = self._chosen(rows, query)
-        parsers = mapping.parsers_for(self.store, records, format)
+        parsers = self._parsers(records, format)
         client, made = on_dask.client_for(self.dask_client,
                                           self.config["DATALAKE_DASK_SCHEDULER"])
         if made:
             self.dask_client = client  # lives as long as the Lake
         settings = {name: self.config[name] for name in on_dask.STORE_SETTINGS}
         return on_dask.to_dask(client, records, parsers, window if clip else None, self.url,
-                            settings, empty=formats.get(format) if format else None)
+                            settings, empty=_parser(format))
+
+
+def _parser(format: Any) -> Any:
+    """The parser ``format`` names (or is), for the columns of an answer without files."""
+    if format is None:
+        return None
+    from .rows import formats
+    return formats.get(format) if isinstance(format, str) else format

@@ -159,3 +159,56 @@ def test_grep_patterns_that_gnu_grep_would_misread(cli_lake, capsys, tmp_path):
     assert run(capsys, "grep", "a\nb", "--what", "odd")[0] == 1  # nothing matched
     code, out, _ = run(capsys, "grep", "-F", "--what", "odd", "--", "-e")
     assert code == 0 and found(out) == ["-e dash"]
+
+
+def test_grep_prints_a_line_that_is_not_utf8_as_its_bytes(tmp_path):
+    """Issue 18, item 2: the line's own bytes reach stdout, as GNU grep prints them."""
+    env = dict(os.environ, DATALAKE_STORAGE_URL=str(tmp_path / "lake"),
+               DATALAKE_CACHE_DIR=str(tmp_path / "cache"), DATALAKE_PROGRESS="off")
+    line = b'1.2.3.4 - - [17/May/2015:10:05:03 +0000] "GET / HTTP/1.1" 200 1 "-" "Mo\xffzilla"'
+    (tmp_path / "bad.log").write_bytes(b"first line\n" + line + b"\r\nlast\n")
+
+    def datalake(*argv):
+        return subprocess.run([sys.executable, "-m", "datalake_nb", *argv], env=env,
+                              capture_output=True, timeout=120)
+
+    assert datalake("push", str(tmp_path / "bad.log"), "--what", "nginx", "--where", "h1",
+                    "--start", "2015-05-17T10Z", "--data-version", "1",
+                    "--format", "nginx").returncode == 0
+    for argv in (["zilla"], ["-v", "first"], ["-F", "Mo\ufffdzilla"]):
+        proc = datalake("grep", *argv, "--what", "nginx")
+        assert proc.returncode == 0, proc.stderr
+        printed = proc.stdout.split(b"\n")[0]
+        assert printed.endswith(b":2:" + line), (argv, printed)
+
+
+def test_format_set_takes_the_parameters_and_list_shows_them(cli_lake, capsys, tmp_path):
+    spec = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+            '"$http_referer" "$http_user_agent" "$http_x_forwarded_for"')
+    (tmp_path / "x.log").write_text('10.0.0.1 - - [01/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" '
+                                    '200 12 "-" "curl/8" "10.9.9.9"\n')
+    assert main(["push", str(tmp_path / "x.log"), "--what", "proxy", "--where", "h1", "--start",
+                 "2026-11-01T10Z", "--data-version", "1"]) == 0
+    code, out, _ = run(capsys, "format", "set", "proxy", "1", "nginx", f"log_format={spec}")
+    assert code == 0
+    code, out, _ = run(capsys, "format", "list")
+    assert f"proxy  1             nginx log_format={spec!r}" in out
+    code, out, _ = run(capsys, "read", "--what", "proxy")
+    assert code == 0 and out.splitlines()[0].endswith(",http_x_forwarded_for,unparsed")
+    assert out.splitlines()[1].endswith(",10.9.9.9,")
+    code, _, err = run(capsys, "format", "set", "proxy", "1", "nginx", "oops")
+    assert code == 2 and "'oops': a parameter is NAME=VALUE" in err and err.count("\n") == 1
+
+
+def test_format_detect_a_local_file_and_a_record(cli_lake, capsys, tmp_path):
+    code, out, _ = run(capsys, "format", "detect", str(NGINX[0]))
+    assert code == 0 and out.splitlines()[1].split()[:2] == ["nginx", "100%"]
+    assert out.splitlines()[-1] == "nginx (100% of the first 100 lines)"
+    rec_id = cli_lake.list(what="nginxgz")["id"].iloc[0]  # a .gz: its content is detected
+    code, out, _ = run(capsys, "format", "detect", rec_id)
+    assert code == 0 and out.splitlines()[-1].startswith("nginx (100% of the first")
+    (tmp_path / "text.txt").write_text("hello\nworld\n")
+    code, out, _ = run(capsys, "format", "detect", str(tmp_path / "text.txt"))
+    assert out.splitlines()[-1] == "lines (no format reads 90% of the first 2 lines)"
+    code, _, err = run(capsys, "format", "detect", "nosuchfile.log")
+    assert code == 2 and "'nosuchfile.log' is no file here and no record id" in err

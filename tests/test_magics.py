@@ -159,6 +159,7 @@ OPTION_VALUES = {
     "--repair": None, "--delete-orphans": None, "--deep": None,  # flags without a value
     "--raw": None, "--ignore-case": None, "--fixed-strings": None, "--invert-match": None,
     "--count": None, "--files-with-matches": None, "--no-clip": None, "--output": "jsonl",
+    "--text": None,
 }
 FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines"}
 OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl"}

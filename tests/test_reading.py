@@ -53,6 +53,24 @@ def test_read_clips_at_both_edges_inclusive(lake, tmp_path):
     assert len(everything) == 7
 
 
+def test_a_truncated_line_costs_only_itself_in_read_clip_and_grep(lake, tmp_path):
+    """Issue 18, item 1: a quote left open must not swallow the next line (its row, its
+    line number and its time in read, a clip window, and grep's time)."""
+    lines = [nginx_line(f"01/Nov/2026:10:00:0{s}", f"/p{s}") for s in range(4)]
+    lines[1] = lines[1][:-4]  # ends inside the user agent
+    path = write(tmp_path / "t.log", "\n".join(lines) + "\n")
+    lake.push(path, what="nginx", where="web01", start="2026-11-01T10:00Z",
+              end="2026-11-01T10:59Z", data_version="1")
+    lake.set_format("nginx", "1", "nginx")
+    df = lake.read(what="nginx", start="2026-11-01T10:00:02Z", end="2026-11-01T10:00:03Z")
+    assert df["line_number"].tolist() == [2, 3, 4] and df.attrs["unparsed"] == 1
+    assert df["path"].tolist()[1:] == ["/p2", "/p3"]
+    hits = lake.grep("/p[23] ", what="nginx")
+    assert hits["line_number"].tolist() == [3, 4]
+    assert hits["time"].tolist() == [pd.Timestamp("2026-11-01T10:00:02Z"),
+                                     pd.Timestamp("2026-11-01T10:00:03Z")]
+
+
 def test_two_data_versions_two_parsers_one_read(lake, tmp_path):
     old = write(tmp_path / "app-v1.csv", "time,level,ms\n2026-11-01T09:00:00Z,info,12\n"
                                          "2026-11-01T09:00:05Z,warn,250\n")
@@ -64,7 +82,7 @@ def test_two_data_versions_two_parsers_one_read(lake, tmp_path):
               data_version="v2")
     lake.set_format("app", "v1", "csv")
     lake.set_format("app", "v2", "jsonl")
-    assert lake.formats().values.tolist() == [["app", "v1", "csv"], ["app", "v2", "jsonl"]]
+    assert lake.formats().values.tolist() == [["app", "v1", "csv", None], ["app", "v2", "jsonl", None]]
     df = lake.read(what="app").sort_values("time", ignore_index=True)
     assert df["time"].tolist() == [pd.Timestamp("2026-11-01T09:00:00Z")] * 2 + [
         pd.Timestamp("2026-11-01T09:00:05Z")]
@@ -78,13 +96,80 @@ def test_two_data_versions_two_parsers_one_read(lake, tmp_path):
     assert lake.formats()["format"].tolist() == ["csv", "lines"]
 
 
+LOG_FORMAT = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent '
+              '"$http_referer" "$http_user_agent" "$http_x_forwarded_for"')
+
+
+def test_a_pasted_log_format_is_stored_with_the_format_for_every_reader(lake, tmp_path):
+    """Issue 18, item 3: set_format keeps the parameters, so another reader parses alike."""
+    path = write(tmp_path / "x.log", nginx_line("01/Nov/2026:10:00:00") + ' "10.9.9.9"\n')
+    lake.push(path, what="nginx", where="web01", start="2026-11-01T10:00Z", data_version="2")
+    lake.set_format("nginx", "2", "nginx", log_format=LOG_FORMAT)
+    assert lake.formats().values.tolist() == [["nginx", "2", "nginx", {"log_format": LOG_FORMAT}]]
+    other = Lake(lake.url, cache_dir=tmp_path / "other-cache")
+    df = other.read(what="nginx")
+    assert df["http_x_forwarded_for"].tolist() == ["10.9.9.9"] and df.attrs["unparsed"] == 0
+    assert df["time"].tolist() == [pd.Timestamp("2026-11-01T10:00:00Z")]
+    assert other.grep("GET", what="nginx")["time"].tolist() == df["time"].tolist()
+    with pytest.raises(InvalidInput, match="has no parameter 'logformat'"):
+        lake.set_format("nginx", "2", "nginx", logformat=LOG_FORMAT)
+    assert lake.formats()["parameters"].tolist() == [{"log_format": LOG_FORMAT}]  # unchanged
+
+
+def test_syslog_zone_is_stored_with_the_format_and_the_year_follows_it(lake, tmp_path):
+    """Issue 18, item 5: a host in UTC-5 whose file starts 2006-01-01T01:00Z."""
+    path = write(tmp_path / "messages", "Dec 31 20:00:00 h1 app: happy new year soon\n")
+    lake.push(path, what="syslog", where="h1", start="2006-01-01T01:00Z",
+              end="2006-01-01T01:59Z", data_version="1")
+    lake.set_format("syslog", "1", "syslog", tz="America/New_York")
+    df = lake.read(what="syslog")
+    assert df["time"].tolist() == [pd.Timestamp("2006-01-01T01:00:00Z")]
+    assert lake.grep("happy", what="syslog")["time"].tolist() == df["time"].tolist()
+
+
+def test_a_time_that_is_not_iso_clips_and_one_that_does_not_read_is_counted(lake, tmp_path):
+    """Issue 18, item 6: a 1-hour window on times like 2015-10-18 18:01:47,978."""
+    rows = [f'"2015-10-18 {h:02d}:30:00,{h:03d}",x{h}' for h in range(10, 20)] + ["soon,late"]
+    path = write(tmp_path / "app.csv", "Time,msg\n" + "\n".join(rows) + "\n")
+    lake.push(path, what="app", where="h1", start="2015-10-18T10Z", end="2015-10-18T20Z",
+              data_version="1")
+    lake.set_format("app", "1", "csv", time="Time")
+    df = lake.read(what="app", start="2015-10-18T12:00Z", end="2015-10-18T13:00Z")
+    assert df["msg"].tolist() == ["x12", "late"]  # the line without a time is kept, and counted
+    assert df.attrs["unparsed_time"] == 1 and df.attrs["unparsed"] == 0
+    assert df["time"].iloc[0] == pd.Timestamp("2015-10-18T12:30:00.012Z")
+
+
+def test_format_auto_reads_each_file_in_its_own_format(lake, tmp_path):
+    push_samples(lake)
+    syslog = write(tmp_path / "messages", "Nov  1 09:00:33 web01 CRON[2211]: (root) CMD\n" * 3)
+    lake.push(syslog, what="sys", where="web01", start="2026-11-01T09Z", data_version="1")
+    df = lake.read(what="nginx", where="web01", format="auto")
+    assert df.attrs["format"] == "nginx" and df.attrs["unparsed"] == 0 and df["status"].notna().all()
+    both = lake.read(format="auto", where="web01", start="2026-11-01T09Z", end="2026-11-01T09:30Z")
+    ids = {r.id: r.what for r in lake.records(where="web01", start="2026-11-01T09Z",
+                                               end="2026-11-01T09:30Z")}
+    assert {ids[i]: f for i, f in both.attrs["format"].items()} == {"nginx": "nginx",
+                                                                     "sys": "syslog"}
+
+
+def test_read_without_a_format_names_the_one_the_file_looks_like(lake):
+    push_samples(lake)
+    with pytest.raises(InvalidInput, match=r"no format is set for what 'nginx', data-version '1'; "
+                                           r"its file [0-9a-f]{32} looks like 'nginx' \(100% of "
+                                           r"its first 100 lines\): give format='nginx' or "
+                                           r"format='auto', or set one with set_format$"):
+        lake.read(what="nginx")
+
+
 def test_format_mistakes_are_one_line_invalid_input(lake, tmp_path):
     lake.push(write(tmp_path / "x.log", "hello\n"), what="app", where="h1", start="2026-11-01",
               data_version="v9")
     with pytest.raises(InvalidInput) as exc:
         lake.read(what="app")
     assert "no format is set for what 'app', data-version 'v9'" in str(exc.value)
-    with pytest.raises(InvalidInput, match="unknown format 'nginxx'; known: csv, jsonl, lines"):
+    with pytest.raises(InvalidInput, match="unknown format 'nginxx'; known: auto, clf, csv, "
+                                           "docker, jsonl, lines"):
         lake.read(what="app", format="nginxx")
     with pytest.raises(InvalidInput, match="unknown format"):
         lake.set_format("app", "v9", "nginxx")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -34,6 +34,11 @@ def content(rec: Record, path: Path, url_of: Locate) -> bytes:
 
 def start_of(rec: Record) -> pd.Timestamp:
     return pd.Timestamp(rec.start, unit="ms", tz="UTC")
+
+
+def end_of(rec: Record) -> pd.Timestamp:
+    """The file's end (its start for a file without one)."""
+    return pd.Timestamp(rec.stop, unit="ms", tz="UTC")
 
 
 # -- read ----------------------------------------------------------------------------
@@ -76,7 +81,8 @@ def parse_file(data: bytes, rec: Record, parser: formats.Parser,
                categories: dict[str, list[str]] | None = None) -> pd.DataFrame:
     """One file's rows: parsed, clipped to ``window`` by ``time`` (both edges inside; a
     row without a time, e.g. an unparsed line, is kept), provenance columns in front."""
-    frame = formats.parse(parser, data, start=start_of(rec), label=label(rec))
+    frame = formats.parse(parser, data, start=start_of(rec), label=label(rec),
+                          end=end_of(rec))
     unparsed = int(frame["unparsed"].notna().sum()) if "unparsed" in frame.columns else 0
     if window is not None and "time" in frame.columns and window != (None, None):
         time = frame["time"]
@@ -87,8 +93,12 @@ def parse_file(data: bytes, rec: Record, parser: formats.Parser,
         if window[1] is not None:
             inside &= time <= pd.Timestamp(window[1], unit="ms", tz="UTC")
         frame = frame[keep | inside.fillna(False)]
+    untimed = int(frame.attrs.get("unparsed_time", 0))
+    detected = frame.attrs.get("format")
     frame = with_provenance(frame, rec, categories or provenance_categories([rec]))
-    frame.attrs["unparsed"] = unparsed
+    frame.attrs = {"unparsed": unparsed, "unparsed_time": untimed}
+    if detected is not None:  # format="auto" said which
+        frame.attrs["formats"] = {rec.id: detected}
     return frame
 
 
@@ -113,8 +123,14 @@ def with_provenance(frame: pd.DataFrame, rec: Record | None,
 
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """One frame in the records' order, ``attrs['unparsed']`` the total of lines that did
-    not parse."""
-    unparsed = sum(f.attrs.get("unparsed", 0) for f in frames)
+    not parse, ``attrs['unparsed_time']`` of those whose time did not read, and with
+    format="auto" ``attrs['format']``: what was found."""
+    totals: dict[str, Any] = {key: int(sum(f.attrs.get(key, 0) for f in frames))
+                              for key in ("unparsed", "unparsed_time")}
+    detected = {k: v for f in frames for k, v in f.attrs.get("formats", {}).items()}
+    if detected:  # format="auto": the one format found, else {id: format}
+        totals["format"] = next(iter(detected.values())) if len(set(detected.values())) == 1 \
+            else detected
     result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    result.attrs = {"unparsed": int(unparsed)}
+    result.attrs = totals
     return result

@@ -1,182 +1,117 @@
-"""nginx's (and Apache's) combined log format.
+"""nginx's (and Apache's) access logs: the combined log format, the variants real servers
+write, and a format line pasted from the server's configuration (``logformat``).
 
-The engine, and why: the time goes into parsing text, not into reading it.  ``nginx`` uses
-Arrow's CSV reader when pyarrow is installed (it is with the ``[dask]`` extra, and pandas
-3 uses it for strings): a space-separated, quote-aware tokenizer in C++ that splits a
-whole file at once, followed by vectorised Arrow compute (each distinct time string parsed
-once, the request split at its spaces, status and bytes checked and cast in bulk).  The
-text columns stay in Arrow buffers (pandas' ``str`` dtype), so no Python object is made
-per field: that is what keeps both the time and the memory down, and Arrow releases the
-GIL, so ``Lake.read`` parses one file per core in threads.  The measured gain over
-per-line ``re`` + ``Series.str.extract`` + ``to_datetime`` is in bench/RESULTS-reading.md.
-Without pyarrow it falls back to one ``re.findall`` over the whole decoded file (no
-per-line Python call) and a single ``to_datetime`` with an explicit format.
+The engine, and why: the time goes into parsing text, not into reading it.  Each physical
+line is matched in full against one regular expression (``base.extract``): with pyarrow
+(the ``[dask]`` extra; pandas 3 uses it for strings) RE2 runs over an Arrow array of the
+lines, cut from the file's buffer with NumPy, so no Python object is made per line or
+field and Arrow releases the GIL (``Lake.read`` parses one file per core in threads);
+without it, Python's ``re`` matches line by line.  The expression is written so both read
+it alike, and everything after the match (each distinct time string parsed once, numbers
+cast, escapes undone) is shared, so the engines give the same rows.  A line is never
+split by a quote: a quote left open (a truncated write) makes that line unparsed, not the
+next one part of it.  The measured gain over per-line ``re`` + ``Series.str.extract`` +
+``to_datetime`` is in bench/RESULTS-reading.md.
 """
 from __future__ import annotations
-
-import re
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ...core.errors import InvalidInput
-from .base import TIME, _empty, _findall, _finish, _line_getter, decode, has_pyarrow
+from . import logformat
+from .base import (TIME, _empty, _finish, dash_null, extract, has_pyarrow, line_array,
+                   parse_times, text_series, to_ints, unescape)
 
 NGINX_COLUMNS = {"remote_addr": "str", "remote_user": "str", "time": TIME, "method": "str",
                  "path": "str", "protocol": "str", "status": "Int64", "bytes": "Int64",
-                 "referrer": "str", "user_agent": "str"}
-_NGINX_TOKENS = ["remote_addr", "ident", "remote_user", "t", "tz", "request", "status",
-                 "bytes", "referrer", "user_agent"]
-_NGINX_RE = re.compile(
-    r'^(?:(\S+) \S+ (\S+) \[([^\]]*)\] "([^ "]+) ([^ "]+) ([^ "]+)" (\d{3}) (\d+|-) "([^"]*)" "([^"]*)"'
-    r'|(.*))$', re.M)
-_NGINX_TIME = "%d/%b/%Y:%H:%M:%S %z"
+                 "referrer": "str", "user_agent": "str", "extra": "str"}
+NGINX_TIME = "%d/%b/%Y:%H:%M:%S %z"
+CLF = '%h %l %u %t "%r" %>s %b'  # the NCSA common log format, registered as "clf"
+
+# Pieces in the regular-expression syntax RE2 and Python's re read alike.
+QUOTED = r'(?:[^"\\\n]|\\.)*'  # inside "...": anything but a quote or a line end; \" escapes
+_DEFAULT = (
+    r'(?P<remote_addr>[^ \n]+) [^ \n]+ (?P<remote_user>[^ \n]+) \[(?P<time>[^\]\n]*)\] '
+    r'"(?P<method>[^ "\\\n]+) (?P<path>(?:[^ "\\\n]|\\.)+) (?P<protocol>[^ "\\\n]+)" '
+    r'(?P<status>[0-9]{3}) (?P<bytes>[0-9]{1,18}|-)'
+    r'(?: (?P<q>")(?P<referrer>' + QUOTED + r')" "(?P<user_agent>' + QUOTED + r')")?'
+    r'(?P<extra>(?: +(?:"' + QUOTED + r'"|[^ "\n]+))*) *')
+_TIME_ONLY = r'^[^ \n]+ [^ \n]+ [^ \n]+ \[(?P<time>[^\]\n]*)\]'  # _DEFAULT's start
+_GROUPS = ["remote_addr", "remote_user", "time", "method", "path", "protocol", "status",
+           "bytes", "q", "referrer", "user_agent", "extra"]
 
 
 class Nginx:
-    """nginx's (and Apache's) combined log format:
+    """nginx's (and Apache's) access log lines, by default the combined log format and the
+    variants real servers write:
 
         $remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent
-        "$http_referer" "$http_user_agent"
+        "$http_referer" "$http_user_agent" [more fields]
 
-    A line parses when every field has its form (the request is METHOD PATH PROTOCOL,
-    status three digits, bytes digits or '-').  '-' in remote_user, bytes and referrer is
-    null.  ``engine``: "auto" (pyarrow when installed), "pyarrow" or "python".
+    The common log format (no referrer and user agent) parses too; fields after the
+    combined ones (``"$http_x_forwarded_for" $request_time ...``) are kept, as written, in
+    ``extra``; trailing spaces are ignored; Apache's ``\"`` and ``\\`` escapes in the
+    quoted fields are undone.  A line parses when every field has its form (the request
+    is METHOD PATH PROTOCOL, status three digits, bytes digits or '-').  '-' in
+    remote_user, bytes and referrer is null.
+
+    ``log_format``: your server's own format line instead, in nginx's ``log_format``
+    syntax (``$remote_addr - $remote_user [$time_local] "$request" ...``) or Apache's
+    ``LogFormat`` (``%h %l %u %t "%r" %>s %b "%{Referer}i" ...``); the columns are named
+    after the variables (see ``logformat``), the time in ``time``.
+    ``engine``: "auto" (pyarrow when installed), "pyarrow" or "python".
     """
 
     __name__ = "nginx"
 
-    def __init__(self, engine: str = "auto"):
+    def __init__(self, engine: str = "auto", log_format: str | None = None):
         if engine not in ("auto", "pyarrow", "python"):
             raise InvalidInput("engine", f"{engine!r}; allowed: auto, pyarrow, python")
         self.engine = engine
+        self.log_format = log_format
+        self._compiled = None if log_format is None else logformat.compile_format(log_format)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """What makes this parser differ from the default one (stored with the format)."""
+        return {} if self.log_format is None else {"log_format": self.log_format}
+
+    def times(self, data: bytes, start: pd.Timestamp | None = None,
+              end: pd.Timestamp | None = None) -> pd.Series:
+        """The ``time`` column alone (NaT for a line that does not parse), as ``__call__``
+        gives it: for the default format with pyarrow, the full expression only tests each
+        line (RE2's DFA, no captures) and a short one takes the time, which in a line that
+        matches in full is the same field."""
+        arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
+        if self._compiled is not None or not arrow or not data:
+            return self(data)["time"]
+        import pyarrow.compute as pc
+        lines = line_array(data)
+        whole = pc.match_substring_regex(lines, "^(?:" + _DEFAULT + ")$")
+        stamp = pc.extract_regex(lines, _TIME_ONLY).field("time")
+        text = text_series(pc.if_else(whole, stamp, ""))
+        return parse_times(text, NGINX_TIME)
 
     def __call__(self, data: bytes) -> pd.DataFrame:
+        arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
+        engine = "pyarrow" if arrow else "python"
+        if self._compiled is not None:
+            return logformat.parse_with(self._compiled, data, engine)
         if not data:
             return _empty(NGINX_COLUMNS)
-        arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
-        return self._arrow(data) if arrow else self._python(data)
-
-    @staticmethod
-    def _python(data: bytes) -> pd.DataFrame:
-        text = decode(data)
-        rows = _findall(_NGINX_RE, text)
-        cols = [np.array(c, dtype=object) for c in zip(*rows)]
-        ok = cols[10] == ""
-        ok &= ~((cols[0] == "") & ok)  # an empty line matched nothing
+        cols, ok, lines = extract(data, _DEFAULT, _GROUPS, engine)
+        time = parse_times(cols["time"], NGINX_TIME)
+        ok &= time.notna().to_numpy()
+        quoted = cols["q"] != ""
         frame = pd.DataFrame({
-            "line_number": np.arange(1, len(rows) + 1, dtype="int64"),
-            "remote_addr": cols[0], "remote_user": _dash_null(cols[1]),
-            "time": pd.to_datetime(pd.Series(cols[2]).where(ok, None), format=_NGINX_TIME,
-                                   utc=True, errors="coerce"),
-            "method": cols[3], "path": cols[4], "protocol": cols[5],
-            "status": _ints(cols[6], ok),
-            "bytes": _ints(cols[7], ok & (cols[7] != "-")),
-            "referrer": _dash_null(cols[8]), "user_agent": cols[9]})
-        ok &= frame["time"].notna().to_numpy()
-        return _finish(frame, ok, _line_getter(text), NGINX_COLUMNS)
-
-    @staticmethod
-    def _arrow(data: bytes) -> pd.DataFrame:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-        table, invalid = _read_tokens(data, use_threads=True)
-        if invalid:  # only a single-threaded read knows the line numbers of bad rows
-            table, invalid = _read_tokens(data, use_threads=False)
-        # Each distinct time string is parsed once (a busy log repeats every second).
-        stamp = pc.binary_join_element_wise(table["t"], table["tz"], " ")
-        distinct = pc.unique(stamp)
-        parsed = pc.strptime(distinct, format="[" + _NGINX_TIME + "]", unit="s",
-                             error_is_null=True)
-        # Arrow's strptime rolls 31/Feb over into March: keep a time only when its local
-        # date and time print back as written.
-        local = pc.utf8_slice_codeunits(distinct, 1, 21)
-        again = pc.strftime(pc.strptime(local, format=_NGINX_TIME[:-3], unit="s",
-                                        error_is_null=True), format=_NGINX_TIME[:-3])
-        parsed = pc.if_else(pc.fill_null(pc.equal(again, local), False), parsed, None)
-        time = pc.take(parsed, pc.index_in(stamp, value_set=distinct))
-        # METHOD PATH PROTOCOL: three non-empty pieces between single spaces
-        pieces = pc.split_pattern(table["request"], " ", max_splits=3)
-        three = pc.equal(pc.list_value_length(pieces), 3)
-        pieces = pc.if_else(three, pieces, pa.scalar(None, pieces.type))
-        method, path, protocol = (pc.list_element(pieces, i) for i in range(3))
-        request_ok = pc.and_(three, pc.and_(pc.and_(pc.greater(pc.utf8_length(method), 0),
-                                                    pc.greater(pc.utf8_length(path), 0)),
-                                            pc.greater(pc.utf8_length(protocol), 0)))
-        status_ok = pc.and_(pc.equal(pc.utf8_length(table["status"]), 3),
-                            pc.ascii_is_decimal(table["status"]))
-        bytes_digits = pc.ascii_is_decimal(table["bytes"])  # false for an empty field
-        ok = pc.and_(pc.and_(pc.is_valid(time), pc.fill_null(request_ok, False)),
-                     pc.and_(status_ok, pc.or_(bytes_digits, pc.equal(table["bytes"], "-"))))
-
-        def dash_null(column: Any) -> Any:
-            return pc.if_else(pc.equal(column, "-"), pa.scalar(None, pa.string()), column)
-
-        out = pa.table({
-            "remote_addr": table["remote_addr"], "remote_user": dash_null(table["remote_user"]),
-            "time": time, "method": method, "path": path, "protocol": protocol,
-            "status": pc.cast(pc.if_else(status_ok, table["status"], None), pa.int64()),
-            "bytes": pc.cast(pc.if_else(bytes_digits, table["bytes"], None), pa.int64()),
-            "referrer": dash_null(table["referrer"]), "user_agent": table["user_agent"]})
-        frame = out.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-        frame["time"] = frame["time"].astype(TIME)
-        total = len(frame) + len(invalid)
-        if invalid:
-            skipped = np.array([n for n, _ in invalid], dtype="int64")
-            numbers = np.setdiff1d(np.arange(1, total + 1, dtype="int64"), skipped)
-        else:
-            numbers = np.arange(1, total + 1, dtype="int64")
-        frame.insert(0, "line_number", numbers)
-        ok_mask = ok.to_numpy(zero_copy_only=False).astype(bool) if len(frame) else \
-            np.zeros(0, dtype=bool)
-        result = _finish(frame, ok_mask, _line_getter(data), NGINX_COLUMNS)
-        if not invalid:
-            return result
-        extra = result.iloc[:0].reindex(range(len(invalid)))
-        extra["line_number"] = [n for n, _ in invalid]
-        extra["unparsed"] = pd.Series([t for _, t in invalid], dtype="str")
-        merged = pd.concat([result, extra], ignore_index=True)
-        merged = merged.sort_values("line_number", kind="stable", ignore_index=True)
-        merged["line_number"] = merged["line_number"].astype("int64")
-        merged.attrs["unparsed"] = int(merged["unparsed"].notna().sum())
-        return merged
-
-
-def _read_tokens(data: bytes, use_threads: bool) -> tuple[Any, list[tuple[int, str]]]:
-    """Arrow's CSV reader splitting nginx lines at spaces outside quotes; the lines with
-    another number of fields come back apart, as (line number, text)."""
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-
-    invalid: list[tuple[int, str]] = []
-
-    def on_invalid(row: Any) -> str:
-        invalid.append((row.number, row.text))
-        return "skip"
-
-    table = pcsv.read_csv(
-        pa.BufferReader(data),
-        read_options=pcsv.ReadOptions(column_names=_NGINX_TOKENS, use_threads=use_threads,
-                                      block_size=16 << 20),
-        parse_options=pcsv.ParseOptions(delimiter=" ", quote_char='"', escape_char=False,
-                                        double_quote=False, ignore_empty_lines=False,
-                                        invalid_row_handler=on_invalid),
-        convert_options=pcsv.ConvertOptions(
-            column_types={name: pa.string() for name in _NGINX_TOKENS},
-            include_columns=[name for name in _NGINX_TOKENS if name != "ident"],
-            strings_can_be_null=False, quoted_strings_can_be_null=False))
-    return table, invalid
-
-
-def _ints(values: np.ndarray, valid: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """Digit strings (where ``valid``) as a nullable Int64 array."""
-    out = np.zeros(len(values), dtype="int64")
-    out[valid] = values[valid].astype("int64")
-    return pd.arrays.IntegerArray(out, ~valid)
-
-
-def _dash_null(values: np.ndarray) -> np.ndarray:
-    out = values.copy()
-    out[out == "-"] = None
-    return out
+            "line_number": np.arange(1, len(ok) + 1, dtype="int64"),
+            "remote_addr": cols["remote_addr"], "remote_user": dash_null(cols["remote_user"]),
+            "time": time, "method": cols["method"], "path": unescape(cols["path"]),
+            "protocol": cols["protocol"], "status": to_ints(cols["status"]),
+            "bytes": to_ints(cols["bytes"]),
+            "referrer": dash_null(unescape(cols["referrer"].where(quoted))),
+            "user_agent": unescape(cols["user_agent"].where(quoted)),
+            "extra": cols["extra"].str.lstrip(" ").replace("", None)})
+        return _finish(frame, ok, lambda numbers: lines.iloc[numbers - 1].tolist(),
+                       NGINX_COLUMNS)

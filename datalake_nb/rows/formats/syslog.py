@@ -1,74 +1,126 @@
-"""Syslog lines, RFC 3164 and RFC 5424 mixed freely: one whole-file ``re.findall`` (no
-per-line Python call), then vectorised columns."""
+"""Syslog lines, RFC 3164 and RFC 5424 mixed freely: each physical line matched in full
+against one regular expression (``base.extract``: RE2 over Arrow, or Python's ``re``),
+then vectorised columns."""
 from __future__ import annotations
 
+import datetime
 import re
+import zoneinfo
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .base import TIME, _empty, _findall, _finish, _line_getter, decode
+from ...core.errors import InvalidInput
+from .base import TIME, _empty, _finish, extract, has_pyarrow, nearest_year
 
-SYSLOG_COLUMNS = {"time": TIME, "host": "str", "app": "str", "pid": "Int64", "message": "str"}
-_SYSLOG_RE = re.compile(
-    r"^(?:"
+SYSLOG_COLUMNS = {"time": TIME, "host": "str", "app": "str", "pid": "Int64", "message": "str",
+                  "msgid": "str", "structured_data": "str", "sd": "object"}
+# RFC 3164's tag as real systems write it: an app of up to three words ("Microsoft Word",
+# "syslogd 1.4.1", "sshd(pam_unix)"), a pid, and a context in parentheses after it
+# ("sandboxd[129] ([31211]):"); one or more spaces before it.
+_WORD = r"[^ \t\n\[\]:]+"
+_SD = r'(?:\[(?:[^\]"\\\n]|"(?:[^"\\\n]|\\.)*"|\\.)*\])+'
+_SYSLOG = (
     # RFC 3164: [<PRI>]Mmm dd hh:mm:ss host app[pid]: message
-    r"(?:<\d{1,3}>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d:\d\d:\d\d) (\S+) ([^\s\[:]+)"
-    r"(?:\[(\d+)\])?: ?(.*)"
+    r"(?:<[0-9]{1,3}>)?(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>[0-9]{1,2}) "
+    r"(?P<clock>[0-9][0-9]:[0-9][0-9]:[0-9][0-9]) (?P<host3>[^ \n]+) +"
+    r"(?P<app3>" + _WORD + r"(?: " + _WORD + r"){0,2}?)(?:\[(?P<pid3>[0-9]+)\])?"
+    r"(?P<ctx3> \([^()\n]*\))?: ?(?P<msg3>.*)"
     # RFC 5424: <PRI>VERSION TIMESTAMP HOST APP PROCID MSGID SD [MSG]
-    r"|<\d{1,3}>\d{1,2} (\S+) (\S+) (\S+) (\S+) \S+ (?:-|(?:\[(?:[^\]\\]|\\.)*\])+)(?: (.*))?"
-    r"|(.*))$", re.M)
-
-
-_MONTHS = {m: i for i, m in enumerate(
-    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}
+    r"|<[0-9]{1,3}>[0-9]{1,2} (?P<ts5>[^ \n]+) (?P<host5>[^ \n]+) (?P<app5>[^ \n]+) "
+    r"(?P<pid5>[^ \n]+) (?P<msgid5>[^ \n]+) (?P<sd5>-|" + _SD + r")(?: (?P<msg5>.*))?")
+_GROUPS = ["mon", "day", "clock", "host3", "app3", "pid3", "ctx3", "msg3", "ts5", "host5",
+           "app5", "pid5", "msgid5", "sd5", "msg5"]
+_SD_ELEMENT = re.compile(r'\[([^ \]"=]+)((?:[^\]"\\]|"(?:[^"\\]|\\.)*"|\\.)*)\]')
+_SD_PARAM = re.compile(r'([^ ="\]]+)="((?:[^"\\]|\\.)*)"')
+_SD_ESCAPE = re.compile(r'\\(["\\\]])')
 
 
 class Syslog:
     """RFC 3164 (``Nov  1 09:00:33 host app[pid]: message``, optionally with ``<PRI>``)
     and RFC 5424 (``<PRI>1 2026-11-01T09:00:33.1+02:00 host app pid msgid [sd] message``)
-    lines, mixed freely.  5424 times carry their offset and are converted to UTC; 3164
-    times have none and are read as UTC, in the year of the file's start (the next year
-    for months before the start's, so a file from December into January is right).
-    5424's '-' (nil) fields are null."""
+    lines, mixed freely.  5424 times carry their offset and are converted to UTC.  3164
+    times have no zone and no year: they are read in ``tz`` (the zone of the host that
+    wrote the file: an IANA name such as "America/New_York" or an offset such as "-05:00";
+    default UTC), in the year that puts the line nearest the file's [start, end] (so a
+    file from December into January, or one whose start is already the next year in UTC,
+    is right).
+    5424's '-' (nil) fields and an empty message are null; its MSGID is ``msgid``, its
+    STRUCTURED-DATA ``structured_data`` as written and ``sd`` parsed
+    (``{"exampleSDID@32473": {"iut": "3"}}``).  A 3164 tag may hold spaces (``Microsoft
+    Word[14463]:``) and a context after the pid (``sandboxd[129] ([31211]):``, kept in
+    front of the message).  ``engine``: as ``Nginx``'s."""
 
     __name__ = "syslog"
 
-    def __call__(self, data: bytes, start: pd.Timestamp | None = None) -> pd.DataFrame:
+    def __init__(self, engine: str = "auto", tz: str | None = None):
+        if engine not in ("auto", "pyarrow", "python"):
+            raise InvalidInput("engine", f"{engine!r}; allowed: auto, pyarrow, python")
+        self.engine, self.tz, self._zone = engine, tz, zone(tz)
+
+    @property
+    def params(self) -> dict[str, str]:
+        """What makes this parser differ from the default one (stored with the format)."""
+        return {} if self.tz is None else {"tz": self.tz}
+
+    def __call__(self, data: bytes, start: pd.Timestamp | None = None,
+                 end: pd.Timestamp | None = None) -> pd.DataFrame:
         if not data:
             return _empty(SYSLOG_COLUMNS)
-        text = decode(data)
-        rows = _findall(_SYSLOG_RE, text)
-        c = [np.array(col, dtype=object) for col in zip(*rows)]
-        is3164 = c[0] != ""
-        is5424 = (c[7] != "") & ~is3164
-        year = (start if start is not None else pd.Timestamp.now(tz="UTC")).year
-        month0 = start.month if start is not None else 1
-        months = pd.Series(c[0]).map(_MONTHS).fillna(13).to_numpy()
-        years = np.where(months < month0, year + 1, year).astype(str).astype(object)
-        text3164 = np.where(is3164, years + " " + c[0] + " " + c[1] + " " + c[2], None)
-        t3164 = pd.to_datetime(pd.Series(text3164, dtype=object), format="%Y %b %d %H:%M:%S",
-                               utc=True, errors="coerce")
-        stamp5424 = pd.Series(np.where(is5424 & (c[7] != "-"), c[7], None), dtype=object)
+        arrow = self.engine == "pyarrow" or (self.engine == "auto" and has_pyarrow())
+        c, matched, lines = extract(data, _SYSLOG, _GROUPS, "pyarrow" if arrow else "python")
+        is3164 = (c["mon"] != "").to_numpy(dtype=bool) & matched
+        is5424 = (c["ts5"] != "").to_numpy(dtype=bool) & matched & ~is3164
+        text3164 = (c["mon"] + " " + c["day"] + " " + c["clock"]).where(is3164)
+        t3164 = nearest_year(text3164, self._zone, start, end)
+        stamp5424 = c["ts5"].where(is5424 & (c["ts5"] != "-"))
         t5424 = pd.to_datetime(stamp5424, format="ISO8601", utc=True, errors="coerce")
         time = t3164.astype(TIME).where(is3164, t5424.astype(TIME))
 
-        def nil(col: np.ndarray) -> np.ndarray:
-            return np.where((col == "-") | (col == ""), None, col)
+        def nil(col: pd.Series) -> pd.Series:
+            return col.where((col != "-") & (col != ""))
 
-        pid_text = np.where(is3164, c[5], np.where(is5424, c[10], ""))
-        pid_text = np.where(np.char.isdigit(pid_text.astype(str)), pid_text, None)
-        message = np.where(is3164, c[6], c[11])
-        message = np.array([m[1:] if m.startswith("\ufeff") else m for m in message],
-                           dtype=object) if any(m.startswith("\ufeff") for m in message) \
-            else message
+        pid_text = c["pid3"].where(is3164, c["pid5"].where(is5424, ""))
+        pid = pd.to_numeric(pid_text.where(pid_text.str.fullmatch("[0-9]+")), errors="coerce")
+        context = c["ctx3"].str.lstrip(" ")  # kept, in front of the message
+        message = (context + " " + c["msg3"]).where(context != "", c["msg3"]).where(
+            is3164, nil(c["msg5"].str.removeprefix("\ufeff")))
+        raw_sd = nil(c["sd5"]).where(is5424)
         frame = pd.DataFrame({
-            "line_number": np.arange(1, len(rows) + 1, dtype="int64"),
+            "line_number": np.arange(1, len(matched) + 1, dtype="int64"),
             "time": time,
-            "host": np.where(is3164, c[3], nil(c[8])),
-            "app": np.where(is3164, c[4], nil(c[9])),
-            "pid": pd.to_numeric(pd.Series(pid_text, dtype=object)),
-            "message": message})
-        ok = (is3164 & time.notna().to_numpy()) | (is5424 & (time.notna().to_numpy()
-                                                            | (c[7] == "-")))
-        return _finish(frame, ok, _line_getter(text), SYSLOG_COLUMNS)
+            "host": c["host3"].where(is3164, nil(c["host5"])),
+            "app": c["app3"].where(is3164, nil(c["app5"])),
+            "pid": pid.astype("Int64"),
+            "message": message,
+            "msgid": nil(c["msgid5"]).where(is5424),
+            "structured_data": raw_sd,
+            "sd": raw_sd.map(structured_data, na_action="ignore").astype(object)})
+        good = time.notna().to_numpy()
+        ok = (is3164 & good) | (is5424 & (good | (c["ts5"] == "-").to_numpy(dtype=bool)))
+        return _finish(frame, ok, lambda numbers: lines.iloc[numbers - 1].tolist(),
+                       SYSLOG_COLUMNS)
+
+
+def zone(tz: str | None) -> Any:
+    """A zone pandas takes, from an IANA name or a "+HH:MM" offset; InvalidInput if neither."""
+    if tz is None or tz in ("UTC", "Z"):
+        return "UTC"
+    offset = re.fullmatch(r"([+-])([0-9]{2}):?([0-9]{2})", tz) if isinstance(tz, str) else None
+    if offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        return datetime.timezone(sign * datetime.timedelta(hours=int(offset.group(2)),
+                                                           minutes=int(offset.group(3))))
+    try:
+        return zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidInput("tz", f"unknown time zone {tz!r}; give an IANA name such as "
+                                 "'America/New_York' or an offset such as '-05:00'") from None
+
+
+def structured_data(text: str) -> dict[str, dict[str, str]]:
+    """RFC 5424 STRUCTURED-DATA as {SD-ID: {PARAM-NAME: value}} (\\", \\\\ and \\] undone)."""
+    return {element.group(1): {name: _SD_ESCAPE.sub(r"\1", value)
+                               for name, value in _SD_PARAM.findall(element.group(2))}
+            for element in _SD_ELEMENT.finditer(text)}
