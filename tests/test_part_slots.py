@@ -194,7 +194,7 @@ def test_parts_in_memory_stay_within_the_slots_while_uploads_are_slow(bucket, aw
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache")
     uploads = InFlight(lake.store.client, "upload_part", overlap=CAP, hold=5, delay=0.3)
     live = LiveBodies(monkeypatch)
-    paths = big_files(tmp_path / "src", size=2 * PART + 4096)  # three parts each
+    paths = big_files(tmp_path / "src", FILES, 2 * PART + 4096)  # three parts each
     records = lake.push_many(paths, **FIELDS)
     assert len(records) == FILES and uploads.calls == 3 * FILES
     assert uploads.most == CAP  # the parts overlapped: the slots were all in use

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from datalake_nb import DamagedFile, DatalakeError, IntegrityError, InvalidInput
+from datalake_nb import DamagedFile, DatalakeError, IntegrityError, InvalidInput, Lake
 from datalake_nb.rows import formats
 from datalake_nb.rows import grep as grepping
 
