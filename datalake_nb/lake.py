@@ -26,7 +26,7 @@ from .hashing import (HashedUpload, VerifiedFile, VerifiedStream, content_hash, 
                       hash_open_file)
 from .listing import Listing
 from .progress import Progress, ProgressArg, as_progress
-from .stores.base import Entry, LocalStore, Store
+from .stores.base import Buffer, Entry, LocalStore, Store
 from .stores.factory import open_store
 
 if TYPE_CHECKING:
@@ -186,8 +186,8 @@ class Lake:
             with open(path, "rb", buffering=0) as src, contextlib.ExitStack() as held:
                 found = os.fstat(src.fileno()).st_size
                 if found < SMALL_FILE:
-                    held.enter_context(self.store.hold(found, advance))
-                    body: bytes | HashedUpload = src.readall()
+                    body: Buffer | HashedUpload = held.enter_context(
+                        self.store.read_whole(src, found, advance))
                     digest = content_hash()
                     digest.update(body)
                     hash_hex, size = digest.hexdigest(), len(body)
@@ -200,7 +200,7 @@ class Lake:
                 meta = {"datalake-record": json.dumps(rec.to_json())}
                 listed = self._put_entry(where_key)
                 try:
-                    if isinstance(body, bytes):
+                    if not isinstance(body, HashedUpload):
                         created = self.store.put_bytes(key, body, meta, if_absent=True)
                         sent = size  # reported below: a cancel raised there must roll it back
                     else:
@@ -209,7 +209,6 @@ class Lake:
                         sent = 0
                 except BaseException as exc:
                     raise (self._unlist(where_key, key, exc) if listed else exc) from None
-                del body  # its bytes go before the memory they took is given back (held)
         except OSError as exc:  # reading the file; a local lake: disk full, no permission
             raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
         try:

@@ -472,12 +472,23 @@ class S3Store(Store):
         return self._multipart(key, source, metadata, progress, if_absent, size)
 
     @contextlib.contextmanager
-    def hold(self, size: int, progress: Progress | None = None) -> Iterator[None]:
+    def read_whole(self, src, size, progress=None):
         while not self.part_slots.acquire(timeout=STOP_CHECK_S, size=size):
             if progress:
                 progress(0)  # raises once the push is interrupted
         try:
-            yield
+            # From 1 MiB up in an mmap of its own (see _read_part); smaller bytes are kept
+            # by the allocator at little cost.
+            body = _read_part(src, size) if size >= CHUNK else None
+            rest = src.read()  # a small file; what a large one grew by since (rare)
+            if body is not None and not rest:
+                with body:
+                    yield body
+                return
+            if body is not None:
+                rest = body[:] + rest
+                body.close()
+            yield rest
         finally:
             self.part_slots.release(size)
 
