@@ -236,8 +236,8 @@ class PartSlots:
     """A store's part slots: ``count`` x PART bytes that every transfer in flight shares,
     so the file bytes a push holds in memory stay within them.  A part of a large upload
     or download takes a whole slot (PART bytes: the size of an upload's part, read only
-    once it holds one); a small file read whole takes its own size (``hold``).  Waiters
-    are not served in order: a slot freed may go to any of them."""
+    once it holds one); a small file read whole takes its own size (``read_whole``).
+    Waiters are not served in order: a slot freed may go to any of them."""
 
     def __init__(self, count: int):
         self.capacity = count * PART
