@@ -13,6 +13,7 @@ import threading
 import time
 import types
 
+import botocore.exceptions
 import pytest
 
 from datalake_nb import Lake
@@ -237,3 +238,19 @@ def test_a_small_file_read_whole_is_all_its_bytes_and_takes_its_size_meanwhile(s
         assert bytes(body) == data
         assert store.part_slots.free == CAP * PART - size
     assert store.part_slots.free == CAP * PART
+
+
+def test_a_part_of_an_aborted_upload_is_not_tried_again(bucket, aws_env):
+    """A part still in flight when its upload is aborted (another part failed) gives its
+    slot back at its first answer: moto answers 500, which boto3 retried 8 times with
+    backoff (up to a minute), and the slot stayed taken all along."""
+    store = S3Store(f"s3://{bucket}/logs", endpoint_url=aws_env)
+    full = store.prefix + "big.log"
+    upload = store.client.create_multipart_upload(Bucket=bucket, Key=full)["UploadId"]
+    store._abort(full, upload)  # noqa: SLF001 - what a failed upload does
+    sent = []
+    store.client.meta.events.register("before-send.s3.UploadPart", lambda **kw: sent.append(1))
+    with pytest.raises(botocore.exceptions.ClientError):
+        store.client.upload_part(Bucket=bucket, Key=full, UploadId=upload, PartNumber=1,
+                                 Body=b"x")
+    assert len(sent) == 1

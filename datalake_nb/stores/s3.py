@@ -430,6 +430,9 @@ class S3Store(Store):
         self._fast_lock = threading.Lock()
         self.client.meta.events.register("before-send.s3", _no_expect_for_small_body)
         self.client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
+        self._abandoned: set[str] = set()  # multipart uploads this store aborted
+        self.client.meta.events.register_first("needs-retry.s3.UploadPart",
+                                               self._no_retry_if_aborted)
         self.concurrency = concurrency  # files in flight (the Lake's pool; sizes the connection pool)
         # Parts of large transfers in flight, across every file this store moves at once:
         # a push holds each part (PART bytes) and each small file it reads whole in memory,
@@ -601,7 +604,16 @@ class S3Store(Store):
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
 
+    def _no_retry_if_aborted(self, request_dict: dict[str, Any] | None = None,
+                             **kwargs: Any) -> bool | None:
+        """A ``needs-retry`` hook: a part of an upload aborted meanwhile (one of its parts
+        failed) is not tried again.  Some servers answer it with a 500 that boto3 would
+        retry for up to a minute, holding the part's slot all along (moto does)."""
+        upload_id = ((request_dict or {}).get("query_string") or {}).get("uploadId")
+        return False if upload_id in self._abandoned else None
+
     def _abort(self, full: str, upload_id: str) -> None:
+        self._abandoned.add(upload_id)  # parts still in flight are not tried again
         with contextlib.suppress(Exception):
             self.client.abort_multipart_upload(Bucket=self.bucket, Key=full, UploadId=upload_id,
                                                **self.read_args)
