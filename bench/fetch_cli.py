@@ -50,7 +50,8 @@ def fetch_once(code: Path, env: dict[str, str], work: Path, files: int) -> dict[
     run_env = {**env, "PYTHONPATH": str(code), "DATALAKE_CACHE_DIR": str(cache)}
     proc = subprocess.run(["/usr/bin/time", "-o", str(times), "-f", "%e %U %S", sys.executable,
                            "-m", "datalake_nb", "fetch", "--what", "bench", "--dest", str(dest)],
-                          env=run_env, capture_output=True, text=True)
+                          env=run_env, capture_output=True, text=True,
+                          cwd=work)  # not a checkout: `-m` puts the folder it runs in first
     if proc.returncode != 0:
         raise SystemExit(f"fetch with {code} failed: {proc.stderr.strip()}")
     printed = proc.stdout.split()

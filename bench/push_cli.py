@@ -34,7 +34,8 @@ def push_once(code: Path, env: dict[str, str], paths: list[str], work: Path) -> 
     proc = subprocess.run(["/usr/bin/time", "-o", str(times), "-f", "%e %U %S %M", sys.executable,
                            "-m", "datalake_nb", "push", *paths, "--what", "bench", "--where",
                            "small", "--start", "2015-01-01", "--data-version", "0"],
-                          env=run_env, capture_output=True, text=True)
+                          env=run_env, capture_output=True, text=True,
+                          cwd=work)  # not a checkout: `-m` puts the folder it runs in first
     if proc.returncode != 0:
         raise SystemExit(f"push with {code} failed: {proc.stderr.strip()}")
     wall, user, system, rss_kib = (float(x) for x in times.read_text().split()[-4:])

@@ -12,6 +12,7 @@ import threading
 import time
 import types
 
+import botocore.exceptions
 import pytest
 
 from datalake_nb import Lake
@@ -125,9 +126,9 @@ def test_a_failed_part_gives_every_slot_back(bucket, aws_env, tmp_path):
 
 class LiveBodies:
     """The file bytes a push holds in memory, counted from when they are made until they
-    are freed: a small file read whole (the lake reads it from a file it opens) and each
-    part of a large file (the S3 store reads it into an mmap of its own, freed by
-    ``close()``).  The most seen at once is what a bound must hold."""
+    are freed: what is read from a file the lake opens (a small file read whole, before
+    the fix) and the S3 store's mmaps (a part of a large file, a small file from 1 MiB up;
+    freed by ``close()``).  The most seen at once is what a bound must hold."""
 
     def __init__(self, monkeypatch):
         self.lock = threading.Lock()
@@ -147,6 +148,9 @@ class LiveBodies:
                 if not self.closed:
                     live.freed(self.size)
                 super().close()
+
+            def __exit__(self, *exc):  # mmap's own closes without calling close()
+                self.close()
 
             def __del__(self):
                 self.close()
@@ -205,7 +209,8 @@ def test_parts_in_memory_stay_within_the_slots_while_uploads_are_slow(bucket, aw
 def test_small_files_read_whole_take_their_bytes_from_the_slots(bucket, aws_env, tmp_path,
                                                                  monkeypatch):
     """A file under 16 MiB is read whole and sent in one PUT: with 8 files in flight and
-    slow PUTs, all 8 were in memory at once (80 MiB), beyond the 2 slots' 32 MiB."""
+    slow PUTs, all 8 were in memory at once (80 MiB), beyond the 2 slots' 32 MiB.  They
+    take their size from the slots now."""
     lake = lake_with(f"s3://{bucket}/logs", aws_env, tmp_path / "cache", files=8)
     put_bytes = lake.store.put_bytes
 
@@ -220,3 +225,33 @@ def test_small_files_read_whole_take_their_bytes_from_the_slots(bucket, aws_env,
     assert live.most_bytes <= CAP * PART
     assert live.most_count == 3  # as many 10 MiB files as 32 MiB hold: they did overlap
     assert slots_back(lake.store, CAP)
+
+
+@pytest.mark.parametrize("size, there", [(3 * MIB, 3 * MIB), (3 * MIB, 3 * MIB + 10),
+                                         (3 * MIB, 2 * MIB), (0, 10), (100, 100)],
+                         ids=["as-measured", "grown", "shrunk", "proc-file", "tiny"])
+def test_a_small_file_read_whole_is_all_its_bytes_and_takes_its_size_meanwhile(size, there):
+    """What is read is everything the file has by then, whatever its measured size said
+    (a log may grow; a /proc file says 0); its measured size is held from the slots."""
+    store = S3Store("s3://bucket/x", endpoint_url="http://127.0.0.1:9", part_concurrency=CAP)
+    data = os.urandom(there)
+    with store.read_whole(io.BytesIO(data), size) as body:
+        assert bytes(body) == data
+        assert store.part_slots.free == CAP * PART - size
+    assert store.part_slots.free == CAP * PART
+
+
+def test_a_part_of_an_aborted_upload_is_not_tried_again(bucket, aws_env):
+    """A part still in flight when its upload is aborted (another part failed) gives its
+    slot back at its first answer: moto answers 500, which boto3 retried 8 times with
+    backoff (up to a minute), and the slot stayed taken all along."""
+    store = S3Store(f"s3://{bucket}/logs", endpoint_url=aws_env)
+    full = store.prefix + "big.log"
+    upload = store.client.create_multipart_upload(Bucket=bucket, Key=full)["UploadId"]
+    store._abort(full, upload)  # noqa: SLF001 - what a failed upload does
+    sent = []
+    store.client.meta.events.register("before-send.s3.UploadPart", lambda **kw: sent.append(1))
+    with pytest.raises(botocore.exceptions.ClientError):
+        store.client.upload_part(Bucket=bucket, Key=full, UploadId=upload, PartNumber=1,
+                                 Body=b"x")
+    assert len(sent) == 1

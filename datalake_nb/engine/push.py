@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 from ..core import layout
 from ..core.errors import DatalakeError, InvalidInput, Refused
 from ..core.metadata import Record, validate_fields, ext_of
-from ..stores.base import Store
+from ..stores.base import Buffer, Store
 from .hashing import HashedUpload, content_hash, hash_open_file
 from .pool import Cancelled, Pool, counted
 from .progress import Progress
@@ -104,8 +104,8 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
         with open(path, "rb", buffering=0) as src, contextlib.ExitStack() as held:
             found = os.fstat(src.fileno()).st_size
             if found < SMALL_FILE:
-                held.enter_context(store.hold(found, advance))
-                body: bytes | HashedUpload = src.readall()
+                body: Buffer | HashedUpload = held.enter_context(
+                    store.read_whole(src, found, advance))
                 digest = content_hash()
                 digest.update(body)
                 hash_hex, size = digest.hexdigest(), len(body)
@@ -117,7 +117,7 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
             key = layout.data_key(rec)
             meta = {"datalake-record": json.dumps(rec.to_json())}
             try:
-                if isinstance(body, bytes):
+                if not isinstance(body, HashedUpload):
                     store.put_bytes(key, body, meta, if_absent=True)
                     sent = size
                 else:
@@ -128,7 +128,6 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
             except DatalakeError as exc:
                 sent = 0
                 _uploaded_after_all(store, key, path, exc)
-            del body  # its bytes go before the memory they took is given back (held)
     except OSError as exc:  # reading the file; a local lake: disk full, no permission
         raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
     try:

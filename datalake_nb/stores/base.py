@@ -11,11 +11,13 @@ from __future__ import annotations
 import abc
 import contextlib
 import dataclasses
+import mmap
 from pathlib import Path
 from typing import BinaryIO, Callable, ContextManager, Iterator, Protocol, Union
 
 Progress = Callable[[int], None]
 Source = Union[Path, BinaryIO]  # a file to upload, or a stream of its bytes (read to the end)
+Buffer = Union[bytes, bytearray, memoryview, mmap.mmap]  # bytes in memory, for put_bytes
 CHUNK = 1 << 20
 
 
@@ -61,9 +63,9 @@ class Store(abc.ABC):
         ``if_absent`` an existing object is left as it is.  True if this call wrote the key."""
 
     @abc.abstractmethod
-    def put_bytes(self, key: str, data: bytes, metadata: dict[str, str] | None = None, *,
+    def put_bytes(self, key: str, data: Buffer, metadata: dict[str, str] | None = None, *,
                   if_absent: bool = False) -> bool:
-        """Like put_file, for bytes in memory."""
+        """Like put_file, for bytes in memory (as ``read_whole`` gives them)."""
 
     @abc.abstractmethod
     def get_file(self, key: str, sink: Sink, progress: Progress | None = None,
@@ -101,12 +103,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def url_for(self, key: str) -> str: ...
 
-    def hold(self, size: int, progress: Progress | None = None) -> ContextManager[None]:
-        """While the block runs, ``size`` bytes of a file read whole into memory count
-        against the store's memory for transfers (S3: its part slots, so a push's memory
-        stays bounded); waiting for them calls ``progress(0)``, which may raise to stop.
-        A local store keeps no such count."""
-        return contextlib.nullcontext()
+    def read_whole(self, src: BinaryIO, size: int,
+                   progress: Progress | None = None) -> ContextManager[Buffer]:
+        """The rest of an open file of about ``size`` bytes (a /proc file says 0), in
+        memory for the block's length, to hash and to give to ``put_bytes``.  An S3 store
+        counts them against its part slots, so a push's memory stays bounded (waiting for
+        them calls ``progress(0)``, which may raise to stop), and gives them back to the
+        system when the block ends; here they are plain bytes."""
+        return contextlib.nullcontext(src.read())
 
     def leftovers(self) -> Iterator[Leftover]:
         """Temporary files and unfinished uploads that killed writes left (none by default)."""
