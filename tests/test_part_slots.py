@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import mmap
+import os
 import sys
 import threading
 import time
