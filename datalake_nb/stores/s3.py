@@ -468,10 +468,12 @@ class S3Store(Store):
                 credentials = None
                 with contextlib.suppress(Exception):  # boto3 will say what is wrong
                     credentials = args.pop("session").get_credentials()
-                self._fast_args = None
-                if credentials is not None:
-                    self._fast_plane = fast.FastPlane(self.bucket, self.prefix, self.url,
-                                                      credentials=credentials, **args)
+                try:
+                    if credentials is not None:
+                        self._fast_plane = fast.FastPlane(self.bucket, self.prefix, self.url,
+                                                          credentials=credentials, **args)
+                finally:  # only now: the threads that asked meanwhile waited for the
+                    self._fast_args = None  # lock, not sent through boto3 (3x the CPU)
         return self._fast_plane
 
     def put_file(self, key, source, metadata, progress=None, *, size=None, if_absent=False):
