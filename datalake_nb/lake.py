@@ -317,10 +317,11 @@ class Lake:
         return mapping.formats_frame(self.store)
 
     def to_dask(self, rows: Any = None, *, format: Any = None, clip: bool = True,
-                **query: Any) -> Any:
-        """The rows of ``read`` as a dask DataFrame, one partition per file; workers read
-        the objects straight from the store and verify them (``pip install
-        'datalake_nb[dask]'``).  See ``datalake_nb.rows.dask``."""
+                partition_bytes: int = 64 << 20, **query: Any) -> Any:
+        """The rows of ``read`` as a dask DataFrame, a partition per file (and one per
+        ``partition_bytes`` of a large uncompressed file); workers read the objects
+        straight from the store and verify them (``pip install 'datalake_nb[dask]'``).
+        See ``datalake_nb.rows.dask``."""
         from .rows import dask as on_dask
         records, window = self._chosen(rows, query)
         parsers = self._parsers(records, format)
@@ -330,7 +331,7 @@ class Lake:
             self.dask_client = client  # lives as long as the Lake
         settings = {name: self.config[name] for name in on_dask.STORE_SETTINGS}
         return on_dask.to_dask(client, records, parsers, window if clip else None, self.url,
-                            settings, empty=_parser(format))
+                            settings, empty=_parser(format), partition_bytes=partition_bytes)
 
 
 def _parser(format: Any) -> Any:

@@ -1,14 +1,16 @@
 """Lake.to_dask on a real LocalCluster of worker processes against moto's S3 server."""
 from __future__ import annotations
 
+import gzip
+
 import pandas as pd
 import pytest
 
-from datalake_nb import DamagedFile, IntegrityError, Lake
+from datalake_nb import DamagedFile, IntegrityError, InvalidInput, Lake
 from datalake_nb.config import resolve
 
 from support.damage import DAMAGED, damaged_file
-from support.helpers import corrupt, push_samples
+from support.helpers import SAMPLES, corrupt, push_samples
 from support.s3servers import new_bucket
 
 distributed = pytest.importorskip("distributed")
@@ -133,3 +135,34 @@ def test_without_a_client_or_a_scheduler_a_local_cluster_is_started(tmp_path):
         cluster = client.cluster
         client.close()
         cluster.close()
+
+
+def test_a_large_file_is_read_as_several_partitions_with_the_rows_of_read(s3_lake, client,
+                                                                          tmp_path):
+    """Files larger than partition_bytes are split at line ends: the parts together give
+    exactly read's rows, line numbers of the whole file, a CSV's header in every part;
+    a compressed file stays one partition."""
+    nginx = push_samples(s3_lake)
+    packed = tmp_path / "web09_nginx.log.gz"
+    packed.write_bytes(gzip.compress(SAMPLES.joinpath(
+        "web01_nginx_2026-11-01T09.log").read_bytes()))
+    nginx.append(s3_lake.push(packed, what="nginx", where="web09", start="2026-11-01T09Z",
+                              data_version="1"))
+    table = tmp_path / "metrics.csv"
+    table.write_text("Time,host,value\n" + "".join(
+        f"2026-11-01T10:{i // 60:02d}:{i % 60:02d}Z,h{i % 3},{i}\n" for i in range(400)))
+    csv = s3_lake.push(table, what="metrics", where="h1", start="2026-11-01T10Z",
+                       end="2026-11-01T11Z", data_version="1")
+    size = 2000
+    for rows, fmt in ((nginx, "nginx"), ([csv], "csv")):
+        ddf = s3_lake.to_dask(rows, format=fmt, partition_bytes=size)
+        split = sum(1 if r.ext.endswith("gz") else -(-r.size // size) for r in rows)
+        assert ddf.npartitions == split > len(rows)
+        got = ddf.compute().reset_index(drop=True)
+        expected = s3_lake.read(rows, format=fmt)
+        text = [c for c, d in expected.dtypes.items() if isinstance(d, pd.StringDtype)]
+        pd.testing.assert_frame_equal(got, expected.astype({c: "string[pyarrow]" for c in text}))
+    assert list(got["line_number"]) == list(range(2, 402))  # the header is line 1
+    assert got["value"].sum() == sum(range(400))
+    with pytest.raises(InvalidInput, match="partition_bytes"):
+        s3_lake.to_dask([csv], format="csv", partition_bytes=0)
