@@ -166,3 +166,23 @@ def test_a_large_file_is_read_as_several_partitions_with_the_rows_of_read(s3_lak
     assert got["value"].sum() == sum(range(400))
     with pytest.raises(InvalidInput, match="partition_bytes"):
         s3_lake.to_dask([csv], format="csv", partition_bytes=0)
+
+
+def test_json_lines_files_with_different_keys_give_one_schema(s3_lake, client, tmp_path):
+    """Each file's own keys: the frame has the columns of them all, null where a file has
+    none, in every partition (a column only the second file has can be used)."""
+    first, second = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    first.write_text('{"time": "2026-11-01T10:00:00Z", "level": "info", "ok": true}\n'
+                     '{"time": "2026-11-01T10:00:01Z", "level": "warn", "ok": false}\n')
+    second.write_text('{"time": "2026-11-01T10:00:02Z", "user": 7}\n'
+                      '{"time": "2026-11-01T10:00:03Z", "user": 9, "level": "error"}\n')
+    rows = [s3_lake.push(p, what="app", where=p.stem, start="2026-11-01T10Z", data_version="1")
+            for p in (first, second)]
+    ddf = s3_lake.to_dask(rows, format="jsonl")
+    assert {"level", "ok", "user"} <= set(ddf.columns)
+    assert int(ddf["user"].sum().compute()) == 16
+    got = ddf.compute()
+    assert list(got.columns) == list(ddf.columns)
+    assert got["level"].tolist()[:2] == ["info", "warn"] and got["level"].iloc[3] == "error"
+    assert got["ok"].isna().tolist() == [False, False, True, True]
+    assert got["user"].isna().tolist() == [True, True, False, False]

@@ -23,6 +23,7 @@ import functools
 import mmap
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import read as reading
@@ -64,6 +65,8 @@ class FileTask:
 PARTITION_BYTES = 64 << 20
 # Formats whose rows depend on their own line alone (a CSV part gets the header first).
 LINE_BY_LINE = (Nginx, Syslog, JsonLines, DockerJson, Logfmt, Csv)
+# Formats whose columns are each file's own keys (or header).
+OPEN_SCHEMA = (JsonLines, Logfmt, Csv)
 
 
 @functools.lru_cache(maxsize=8)
@@ -206,6 +209,32 @@ def to_dask(client: Any, records: list[Record], parsers: dict[str, tuple[str, Pa
     if not tasks:
         return dd.from_pandas(reading.read([], [], {}, window, str, empty), npartitions=1)
     # The columns come from the start of the first file, parsed on a worker (0 rows travel
-    # back to this process).
-    meta = client.compute(dask.delayed(_empty)(tasks[0])).result()
-    return dd.from_map(load, tasks, meta=meta, label="datalake-read", enforce_metadata=False)
+    # back to this process); for formats whose columns are the file's own keys, from the
+    # start of every file, so the frame has one schema: the columns of them all, in order.
+    firsts = [t for t in tasks if t.part == 0]
+    if not any(isinstance(t.parser, OPEN_SCHEMA) for t in firsts):
+        firsts = firsts[:1]
+    heads = client.compute([dask.delayed(_empty)(t) for t in firsts], sync=True)
+    meta = pd.concat(heads) if len(heads) > 1 else heads[0]
+    schema = tuple(meta.dtypes.items())
+    return dd.from_map(functools.partial(conformed, schema=schema), tasks, meta=meta,
+                       label="datalake-read", enforce_metadata=False)
+
+
+def conformed(task: FileTask, schema: tuple[tuple[str, Any], ...]) -> pd.DataFrame:
+    """A partition with the frame's columns: one a file lacks is all null (of the
+    column's type); a key first seen past the start of a file (where the columns were
+    taken from) is left out."""
+    frame = load(task)
+    columns = [name for name, _ in schema]
+    if list(frame.columns) == columns:
+        return frame
+    missing = {c: _nulls(frame.index, d) for c, d in schema if c not in frame.columns}
+    return frame.assign(**missing)[columns]
+
+
+def _nulls(index: pd.Index, dtype: Any) -> pd.Series:
+    """A column of nulls of ``dtype`` (booleans and integers in their nullable types)."""
+    kind = dtype.kind if isinstance(dtype, np.dtype) else ""
+    return pd.Series(index=index, dtype={"b": "boolean", "i": "Int64", "u": "UInt64"}.get(
+        kind, dtype))
