@@ -28,6 +28,7 @@ import pandas as pd
 import traitlets
 
 from . import render
+from .tasks import Tasks
 from ...core import times
 from ...core.errors import DatalakeError, InvalidInput, NotFound
 from ...output import human_size
@@ -93,10 +94,7 @@ class LakePicker(widgets.VBox):
         self._query: dict[str, Any] = {}
         self._syncing_rows = False      # True while new results replace the rows' options
         self._time_error: str | None = None  # the time box whose text the message is about
-        self._lock = threading.Lock()   # guards the background task's bookkeeping
-        self._task: tuple[int, str, threading.Event] | None = None  # (number, action, cancel)
-        self._tasks = 0
-        self._thread: threading.Thread | None = None
+        self._tasks = Tasks(self._set_busy, self._error, self._note)
         self._build()
         self._wire()
 
@@ -233,25 +231,17 @@ class LakePicker(widgets.VBox):
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the background action (a click, the first catalog read) is over;
         False if it still runs after ``timeout`` seconds."""
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        self._tasks.wait(timeout)
         return not self.busy
 
     def cancel(self) -> None:
         """Stop the background action.  A fetch stops within seconds, keeping the files it
         finished (nothing partial); a listing is abandoned (its answer is ignored)."""
-        with self._lock:
-            task = self._task
-            if task is None:
-                return
-            number, action, cancel = task
-            cancel.set()
-            if action == "Fetch":
-                return  # it stops at its next progress report and says what it kept
-            self._task = None  # a listing may hang on the network: stop waiting for it now
-            self._thread = None
-        self._set_busy("")
+        # A fetch stops at its next progress report and says what it kept; a listing may
+        # hang on the network: stop waiting for it now.
+        action = self._tasks.cancel(abandon=lambda action: action != "Fetch")
+        if action is None or action == "Fetch":
+            return
         self.summary.value = ""
         self._note(f"{action} cancelled")
 
@@ -456,50 +446,8 @@ class LakePicker(widgets.VBox):
 
     def _start(self, action: str, work: Callable[[threading.Event], None],
                on_error: Callable[[], None] | None = None) -> threading.Thread | None:
-        """Run ``work(cancel)`` on a thread of its own, so the kernel stays free (a click
-        is answered at once, Cancel can be clicked).  One action at a time."""
-        with self._lock:
-            if self._task is not None:
-                running = self._task[1]
-                refused = True
-            else:
-                self._tasks += 1
-                self._task = (self._tasks, action, threading.Event())
-                refused = False
-            task = self._task
-        if refused:
-            self._note(f"{running} is still running: wait for it, or Cancel it")
-            return None
-        self._set_busy(action)
-        thread = threading.Thread(target=self._run, args=(task, work, on_error), daemon=True,
-                                  name=f"LakePicker {action}")
-        self._thread = thread
-        thread.start()
-        return thread
-
-    def _run(self, task: tuple[int, str, threading.Event],
-             work: Callable[[threading.Event], None], on_error: Callable[[], None] | None) -> None:
-        number, action, cancel = task
-        try:
-            work(cancel)
-        except Exception as exc:
-            if self._current(number):  # an abandoned listing's error is nobody's business
-                if on_error is not None:
-                    on_error()
-                self._error(action, exc)
-        except BaseException as exc:  # never let the thread die silently
-            _log.debug("%s stopped", action, exc_info=exc)
-        finally:
-            with self._lock:
-                current = self._task is not None and self._task[0] == number
-                if current:
-                    self._task = None
-            if current:
-                self._set_busy("")
-
-    def _current(self, number: int) -> bool:
-        with self._lock:
-            return self._task is not None and self._task[0] == number
+        """Run ``work(cancel)`` in the background (see ``tasks``): one action at a time."""
+        return self._tasks.start(action, work, on_error)
 
     def _set_busy(self, action: str) -> None:
         """Buttons while an action runs: List, refresh and Fetch off, Cancel on."""
