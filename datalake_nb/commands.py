@@ -93,7 +93,8 @@ def _filters(parser: argparse.ArgumentParser, what_required: bool = False) -> No
 def _push_arguments(push: argparse.ArgumentParser) -> None:
     push.add_argument("paths", nargs="+", metavar="PATH", help="file(s) to archive")
     push.add_argument("--what", required=True, help="program that made the file (no extension)")
-    push.add_argument("--where", required=True, help="host or place the file came from")
+    push.add_argument("--where", help="host or place the file came from (default: "
+                      "DATALAKE_DEFAULT_WHERE; without it, required)")
     push.add_argument("--start", help="time of the first event in the file, or mtime (the "
                       "file's modification time); default: the earliest event time in the file, "
                       "read with its format (--format, or the lake's for this what)")

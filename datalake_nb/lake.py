@@ -86,7 +86,7 @@ class Lake:
 
     # -- push ---------------------------------------------------------------
 
-    def push(self, path: PathLike, *, what: str, where: str, start: Any = None,
+    def push(self, path: PathLike, *, what: str, where: str | None = None, start: Any = None,
              end: Any = None, data_version: str, work_id: str | None = None,
              format: Any = None, progress: ProgressArg = None) -> Record:
         """Archive one file; returns its record (``push_many`` archives several).
@@ -96,7 +96,8 @@ class Lake:
         ``"auto"``, or a parser) or the lake's format of ``what`` and ``data_version``;
         ``"mtime"`` for either takes the file's modification time.  ``start`` without
         ``end`` is a snapshot (an instant).  A ``format`` name is also recorded as the
-        parser of that what and data version (see ``set_format``)."""
+        parser of that what and data version (see ``set_format``).  Without ``where``, the
+        setting DATALAKE_DEFAULT_WHERE is the where (without it, where is required)."""
         if not isinstance(path, (str, bytes, os.PathLike)) and hasattr(path, "__iter__"):
             raise InvalidInput("path", f"push takes one file path, got a {type(path).__name__}; "
                                        "use push_many for several files")
@@ -112,7 +113,8 @@ class Lake:
         the content, as in ``push``.  Every item is checked (and read, for its times)
         before any upload."""
         from .ingest import plan as planning
-        jobs = planning.plan(planning.items_of(items, shared), self.store, format)
+        jobs = planning.plan(planning.items_of(items, shared), self.store, format,
+                             self.config["DATALAKE_DEFAULT_WHERE"])
         total = sum(path.stat().st_size for path, _ in jobs)
         with opened(self._progress(progress), total, len(jobs), "push") as bar:
             records = pushing.push_many(self.store, self._pool(), jobs, bar)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterable
 
+from ..core.errors import InvalidInput
+from ..core.metadata import is_name, validate_name
 from ..engine import push as pushing
 from ..stores.base import Store
 from .content_times import format_for, is_mtime, mtime_ms, resolve_times
@@ -25,14 +28,16 @@ def items_of(items: Iterable[PathLike | dict[str, Any]], shared: dict[str, Any]
             for item in items]
 
 
-def plan(items: list[dict[str, Any]], store: Store,
-         format: Any = None) -> list[tuple[Path, dict[str, Any]]]:
+def plan(items: list[dict[str, Any]], store: Store, format: Any = None,
+         default_where: str | None = None) -> list[tuple[Path, dict[str, Any]]]:
     """(path, validated fields) of each item, times completed: an item without ``start``
     takes its times from its content (``end`` too, unless given), read with ``format``
     or the lake's format of its what and data version.  An item with ``start`` and no
     ``end`` stays a snapshot, as before, unless ``end_from_content`` is set in it (its
     start came from its path).  Files are read in parallel (a thread per core: parsing
-    releases the GIL)."""
+    releases the GIL).  ``default_where`` (DATALAKE_DEFAULT_WHERE) is the where of an
+    item that has none."""
+    items = [with_where(item, default_where) for item in items]
     paths = [pushing.checked_path(item.get("path")) for item in items]
     wanted = {(item.get("what"), item.get("data_version")) for item in items if _reads(item)}
     found = {key: format_for(format, store=store, what=key[0], data_version=key[1])
@@ -61,6 +66,29 @@ def plan(items: list[dict[str, Any]], store: Store,
         done = [completed(pair) for pair in pairs]
     return [(path, pushing.checked_fields({k: v for k, v in item.items() if k != "path"}))
             for path, item in zip(paths, done)]
+
+
+def with_where(item: dict[str, Any], default_where: str | None) -> dict[str, Any]:
+    """The item with its where: its own, else the configured default (checked as a where
+    is, the error naming the setting); an item with neither is an error saying both."""
+    if item.get("where") is not None:
+        return item
+    if not default_where:
+        raise InvalidInput("where", "is required; give --where (where=), or set "
+                                    "DATALAKE_DEFAULT_WHERE for the pushes of this host")
+    if not is_name("where", default_where):
+        try:
+            validate_name("where", default_where)
+        except InvalidInput as exc:
+            raise InvalidInput("DATALAKE_DEFAULT_WHERE", f"{exc.problem}; set it to a where "
+                                                         f"the lake allows, e.g. "
+                                                         f"{as_name(default_where)!r}") from None
+    return {**item, "where": default_where}
+
+
+def as_name(text: str) -> str:
+    """A name the lake allows made from ``text`` (each other character a '-'), to suggest."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", text)[:64] or "-"
 
 
 def _reads(item: dict[str, Any]) -> bool:
