@@ -32,6 +32,8 @@ from .stores.registry import open_store
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .ingest.tree import Pushed
+
 __all__ = ["Lake", "Interrupted"]
 
 PathLike = str | os.PathLike[str]
@@ -122,6 +124,28 @@ class Lake:
             for what, version in dict.fromkeys((r.what, r.data_version) for r in records):
                 self.set_format(what, version, format)
         return records
+
+    def push_paths(self, paths: Iterable[PathLike], *, path_template: str | None = None,
+                   path_regex: str | None = None, recursive: bool = False,
+                   skip_unmatched: bool = False, dry_run: bool = False, format: Any = None,
+                   progress: ProgressArg = None, **fields: Any) -> "Pushed":
+        """Archive files and folders (``recursive``: every file under a folder), each
+        file's metadata from its path by ``path_template`` (``'{where}/{what}/{_}.log'``)
+        or ``path_regex``, under ``fields`` (what=, where=, ...: given values win over
+        the path, the path over the content).  A file the pattern does not match is an
+        error before anything is uploaded, or skipped (``skip_unmatched``; the result's
+        ``skipped`` names them).  ``dry_run``: the records it would write, nothing
+        uploaded.  See ``datalake_nb.ingest.templates``."""
+        from .ingest import plan as planning
+        from .ingest import templates, tree
+        pattern = templates.compile_pattern(path_template, path_regex)
+        files = tree.files_of(paths, recursive)
+        items, skipped = tree.items_from_paths(files, pattern, fields, skip_unmatched)
+        if dry_run:
+            jobs = planning.plan(items, self.store, format, self.config["DATALAKE_DEFAULT_WHERE"])
+            return tree.Pushed(tree.would_push(jobs), skipped, dry_run=True)
+        return tree.Pushed(self.push_many(items, format=format, progress=progress) if items
+                           else [], skipped)
 
     # -- query --------------------------------------------------------------
 

@@ -159,7 +159,8 @@ OPTION_VALUES = {
     "--repair": None, "--delete-orphans": None, "--deep": None,  # flags without a value
     "--raw": None, "--ignore-case": None, "--fixed-strings": None, "--invert-match": None,
     "--count": None, "--files-with-matches": None, "--no-clip": None, "--output": "jsonl",
-    "--text": None,
+    "--text": None, "--path-template": "{what}.log", "--path-regex": r"(?P<what>p)\.log$",
+    "--recursive": None, "--skip-unmatched": None, "--dry-run": None,
 }
 FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines"}
 OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl"}
@@ -197,7 +198,7 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--s3-expected-bucket-owner": "123456789012",
                      "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
                      "--s3-data-plane": "boto3",
-                     "--dask-scheduler": ""}[flag]
+                     "--dask-scheduler": "", "--default-where": "web01"}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
         elif flag == "--format":

@@ -116,13 +116,15 @@ class _Prefixed:
 def resolve_times(path: PathLike, start: Any = None, end: Any = None, *,
                   format: "str | formats.Parser | None" = None, store: Store | None = None,
                   what: str | None = None, data_version: str | None = None,
-                  found: Format | None = None) -> Times:
+                  found: Format | None = None, given_from: str = "given") -> Times:
     """The file's [start, end]: each of ``start``/``end`` given (any time the lake reads,
     or ``"mtime"``) is kept; each one that is None comes from the content (earliest and
     latest event time), read with ``format``, else the lake's format of ``what`` and
     ``data_version`` in ``store`` (``found``: that parser, already looked up).  The file
     is read only when a time is missing.  InvalidInput, naming the file, when a time is
     missing and no format is known, when no line has a time, or when end < start.
+
+    ``given_from`` names where given times came from, in messages ("the path").
 
     (A caller that wants a snapshot, an instant at ``start``, does not ask for an end.)"""
     label = os.fspath(path)
@@ -153,10 +155,13 @@ def resolve_times(path: PathLike, start: Any = None, end: Any = None, *,
     start_ms = given["start"] if given["start"] is not None else _floor_ms(earliest)
     end_ms = given["end"] if given["end"] is not None else _ceil_ms(latest)
     if end_ms < start_ms:
-        came = {"given": "as given", MTIME: "the file's mtime", None: "from the content"}
+        came = {"given": "as given" if given_from == "given" else f"from {given_from}",
+                MTIME: "the file's mtime", None: "from the content"}
+        hint = ("; if the date in its name is the day it was rotated, not the day it starts, "
+                "write it {_} in the template" if given_from == "the path" else "")
         raise InvalidInput("end", f"{label}: end {times.iso(end_ms)} ({came[sources['end']]}) is "
                                   f"before start {times.iso(start_ms)} "
-                                  f"({came[sources['start']]}); give both, or neither")
+                                  f"({came[sources['start']]}){hint}; or give --start and --end")
     return Times(start_ms, end_ms, sources["start"] or "content", sources["end"] or "content",
                  name, lines)
 

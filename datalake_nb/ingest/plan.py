@@ -34,7 +34,7 @@ def plan(items: list[dict[str, Any]], store: Store, format: Any = None,
     takes its times from its content (``end`` too, unless given), read with ``format``
     or the lake's format of its what and data version.  An item with ``start`` and no
     ``end`` stays a snapshot, as before, unless ``end_from_content`` is set in it (its
-    start came from its path).  Files are read in parallel (a thread per core: parsing
+    start came from its path and a format is known).  Files are read in parallel (a thread per core: parsing
     releases the GIL).  ``default_where`` (DATALAKE_DEFAULT_WHERE) is the where of an
     item that has none."""
     items = [with_where(item, default_where) for item in items]
@@ -47,9 +47,10 @@ def plan(items: list[dict[str, Any]], store: Store, format: Any = None,
         path, item = pair
         item = {k: v for k, v in item.items() if k != "end_from_content"}
         start, end = item.get("start"), item.get("end")
-        if _reads(pair[1]):
-            fmt = found[(item.get("what"), item.get("data_version"))]
-            got = resolve_times(path, start, end, found=fmt)
+        fmt = found.get((item.get("what"), item.get("data_version")))
+        if _reads(pair[1]) and (fmt is not None or start is None):
+            got = resolve_times(path, start, end, found=fmt, given_from="the path" if
+                                pair[1].get("end_from_content") else "given")
             item.update(start=got.start, end=got.end)
         elif is_mtime(start) or is_mtime(end):
             item.update(start=mtime_ms(path) if is_mtime(start) else start,
