@@ -129,6 +129,39 @@ def _push_arguments(push: argparse.ArgumentParser) -> None:
                             "nothing")
 
 
+def _import_arguments(imp: argparse.ArgumentParser) -> None:
+    imp.add_argument("source", metavar="SOURCE",
+                     help="the archive: s3://bucket/prefix or a local folder (only read)")
+    pattern = imp.add_mutually_exclusive_group(required=True)
+    pattern.add_argument("--path-template", dest="path_template", metavar="TEMPLATE",
+                         help="fields from the end of each key, as in push: "
+                              "'{where}/{what}/{what}.log-{start:%%Y%%m%%d}.gz'")
+    pattern.add_argument("--path-regex", dest="path_regex", metavar="REGEX",
+                         help="a Python regular expression with named groups (what, where, ...)")
+    for flag, dest, text in (("--what", "what", "program that made the files"),
+                             ("--where", "where", "host they came from"),
+                             ("--start", "start", "start of every file (default: key, content)"),
+                             ("--end", "end", "end of every file (default: key, content)"),
+                             ("--data-version", "data_version", "version of their format"),
+                             ("--work-id", "work_id", "work id of every file")):
+        imp.add_argument(flag, dest=dest, help=f"{text}; wins over the key")
+    imp.add_argument("--format", dest="format_name", metavar="FORMAT",
+                     help="the parser of the files, for their times (also recorded in the lake)")
+    imp.add_argument("--source-endpoint-url", dest="source_endpoint_url", metavar="URL",
+                     help="S3 endpoint of the source (default: AWS's, or $AWS_ENDPOINT_URL)")
+    imp.add_argument("--source-profile", dest="source_profile", metavar="PROFILE",
+                     help="AWS profile with the source's credentials (default: the usual chain)")
+
+
+def _import(session: Session, args: argparse.Namespace) -> Any:
+    return session.lake.import_archive(
+        args.source, path_template=args.path_template, path_regex=args.path_regex,
+        format=args.format_name, source_endpoint_url=args.source_endpoint_url,
+        source_profile=args.source_profile, progress=session.progress(), what=args.what,
+        where=args.where, start=args.start, end=args.end, data_version=args.data_version,
+        work_id=args.work_id)
+
+
 def _output(parser: argparse.ArgumentParser, choices: Sequence[str], help: str) -> None:
     """--output (what the text looks like; --format names the parser everywhere), and its
     old name --format, kept hidden for one release: ``run`` warns when it is used."""
@@ -485,6 +518,14 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             returns="Record (a list of them for several paths)",
             example="push access.log --what nginx --where web01 --start -1h --end now "
                     "--data-version 0"),
+    Command("import", "bring an existing archive along", "Push every file of an archive (an "
+            "S3 prefix or a folder, made with s3cmd + logrotate or anything else) with the "
+            "metadata from its key and content; the source is only read; run again, it pushes "
+            "only what is missing.  Prints imported, already there, skipped and why.",
+            _import_arguments, _import, lambda report, args, out: _lines([report], out),
+            returns="ImportReport (.imported, .already: records; .skipped: {reason: keys})",
+            example="import s3://old-bucket/logs/ --path-template "
+                    "'{where}/{what}/{what}.log-{start:%Y%m%d}.gz' --data-version 1 --format auto"),
     Command("list", "list archived files", "List the files that match, sorted by start.",
             _list_arguments, _list, _show_list, notebook=_list_value,
             returns="DataFrame (--output json: list of dicts, url: list of URLs, csv: text)",

@@ -32,6 +32,7 @@ from .stores.registry import open_store
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .ingest.importer import ImportReport
     from .ingest.tree import Pushed
 
 __all__ = ["Lake", "Interrupted"]
@@ -146,6 +147,34 @@ class Lake:
             return tree.Pushed(tree.would_push(jobs), skipped, dry_run=True)
         return tree.Pushed(self.push_many(items, format=format, progress=progress) if items
                            else [], skipped)
+
+    def import_archive(self, source: str, *, path_template: str | None = None,
+                       path_regex: str | None = None, format: Any = None,
+                       source_endpoint_url: str | None = None, source_profile: str | None = None,
+                       progress: ProgressArg = None, **fields: Any) -> "ImportReport":
+        """Push every file of an existing archive (a folder, or ``s3://bucket/prefix`` with
+        its own ``source_endpoint_url`` and ``source_profile``) whose key ``path_template``
+        (or ``path_regex``) matches, with the metadata from its key, ``fields`` and its
+        content.  The source is never changed; run again, it pushes only what is missing.
+        Returns the counts: imported, already there, skipped and why.  See
+        ``datalake_nb.ingest.importer``."""
+        from .ingest import importer, templates
+        pattern = templates.compile_pattern(path_template, path_regex)
+        if pattern is None:
+            raise InvalidInput("path-template", "import needs --path-template or --path-regex "
+                                                "(what, where and times come from the keys)")
+        if format is not None and isinstance(format, str):
+            from .rows import formats
+            formats.get(format)
+        found = importer.Source(source, source_endpoint_url, source_profile)
+        with opened(self._progress(progress), 0, 0, "import") as bar:
+            report = importer.import_archive(self.store, self._pool(), bar, found, pattern,
+                                             fields, format, self.config["DATALAKE_DEFAULT_WHERE"])
+        if isinstance(format, str):
+            done = report.imported + report.already
+            for what, version in dict.fromkeys((r.what, r.data_version) for r in done):
+                self.set_format(what, version, format)
+        return report
 
     # -- query --------------------------------------------------------------
 
