@@ -91,17 +91,75 @@ def _filters(parser: argparse.ArgumentParser, what_required: bool = False) -> No
 
 
 def _push_arguments(push: argparse.ArgumentParser) -> None:
-    push.add_argument("paths", nargs="+", metavar="PATH", help="file(s) to archive")
-    push.add_argument("--what", required=True, help="program that made the file (no extension)")
-    push.add_argument("--where", required=True, help="host or place the file came from")
-    push.add_argument("--start", required=True, help="time of the first event in the file")
-    push.add_argument("--end", help="time of the last event (omit for a snapshot)")
-    push.add_argument("--data-version", dest="data_version", required=True,
-                      help="version of the file's format")
+    push.add_argument("paths", nargs="+", metavar="PATH",
+                      help="file(s) to archive (folders too, with --recursive)")
+    push.add_argument("--what", help="program that made the file (no extension); required "
+                      "unless the path template gives it")
+    push.add_argument("--where", help="host or place the file came from (default: "
+                      "DATALAKE_DEFAULT_WHERE; without it, required)")
+    push.add_argument("--start", help="time of the first event in the file, or mtime (the "
+                      "file's modification time); default: the earliest event time in the file, "
+                      "read with its format (--format, or the lake's for this what)")
+    push.add_argument("--end", help="time of the last event, or mtime; default: the latest "
+                      "event time in the file when --start is left out, else none (a snapshot)")
+    push.add_argument("--data-version", dest="data_version",
+                      help="version of the file's format; required unless the path template "
+                           "gives it")
     push.add_argument("--work-id", dest="work_id", help="application id to find the file by later")
     push.add_argument("--format", dest="format_name", metavar="FORMAT",
-                      help="also record the parser of this what and data version in the lake "
-                           "(see `format`): lines, nginx, syslog, jsonl, csv or a registered one")
+                      help="the parser of the files (their times are read with it) and also "
+                           "recorded for this what and data version in the lake (see `format`): "
+                           "auto, lines, nginx, syslog, jsonl, csv or a registered one")
+    paths = push.add_argument_group("many files: metadata from their paths")
+    pattern = paths.add_mutually_exclusive_group()
+    pattern.add_argument("--path-template", dest="path_template", metavar="TEMPLATE",
+                         help="fields from the end of each path: {what}, {where}, {work_id}, "
+                              "{data_version}, {start:%%Y-%%m-%%d}, {end:...}, {_} (any text in "
+                              "one segment), e.g. '{where}/{what}/{what}.log-{start:%%Y%%m%%d}.gz'; "
+                              "options given win over the path, the path over the content")
+    pattern.add_argument("--path-regex", dest="path_regex", metavar="REGEX",
+                         help="a Python regular expression with named groups of those names")
+    paths.add_argument("-r", "--recursive", action="store_true",
+                       help="push every file under each folder PATH")
+    paths.add_argument("--skip-unmatched", dest="skip_unmatched", action="store_true",
+                       help="skip (and count) files the template does not match; without it "
+                            "they are listed and nothing is pushed (exit 2)")
+    paths.add_argument("--dry-run", dest="dry_run", action="store_true",
+                       help="print the records it would push (as list prints them); upload "
+                            "nothing")
+
+
+def _import_arguments(imp: argparse.ArgumentParser) -> None:
+    imp.add_argument("source", metavar="SOURCE",
+                     help="the archive: s3://bucket/prefix or a local folder (only read)")
+    pattern = imp.add_mutually_exclusive_group(required=True)
+    pattern.add_argument("--path-template", dest="path_template", metavar="TEMPLATE",
+                         help="fields from the end of each key, as in push: "
+                              "'{where}/{what}/{what}.log-{start:%%Y%%m%%d}.gz'")
+    pattern.add_argument("--path-regex", dest="path_regex", metavar="REGEX",
+                         help="a Python regular expression with named groups (what, where, ...)")
+    for flag, dest, text in (("--what", "what", "program that made the files"),
+                             ("--where", "where", "host they came from"),
+                             ("--start", "start", "start of every file (default: key, content)"),
+                             ("--end", "end", "end of every file (default: key, content)"),
+                             ("--data-version", "data_version", "version of their format"),
+                             ("--work-id", "work_id", "work id of every file")):
+        imp.add_argument(flag, dest=dest, help=f"{text}; wins over the key")
+    imp.add_argument("--format", dest="format_name", metavar="FORMAT",
+                     help="the parser of the files, for their times (also recorded in the lake)")
+    imp.add_argument("--source-endpoint-url", dest="source_endpoint_url", metavar="URL",
+                     help="S3 endpoint of the source (default: AWS's, or $AWS_ENDPOINT_URL)")
+    imp.add_argument("--source-profile", dest="source_profile", metavar="PROFILE",
+                     help="AWS profile with the source's credentials (default: the usual chain)")
+
+
+def _import(session: Session, args: argparse.Namespace) -> Any:
+    return session.lake.import_archive(
+        args.source, path_template=args.path_template, path_regex=args.path_regex,
+        format=args.format_name, source_endpoint_url=args.source_endpoint_url,
+        source_profile=args.source_profile, progress=session.progress(), what=args.what,
+        where=args.where, start=args.start, end=args.end, data_version=args.data_version,
+        work_id=args.work_id)
 
 
 def _output(parser: argparse.ArgumentParser, choices: Sequence[str], help: str) -> None:
@@ -197,13 +255,28 @@ def _push(session: Session, args: argparse.Namespace) -> list[Any]:
     if args.format_name is not None:
         from .rows import formats
         formats.get(args.format_name)  # an unknown format stops the push before any upload
-    lake = session.lake
-    records = lake.push_many(args.paths, what=args.what, where=args.where, start=args.start,
-                             end=args.end, data_version=args.data_version,
-                             work_id=args.work_id, progress=session.progress())
-    if args.format_name is not None:
-        lake.set_format(args.what, args.data_version, args.format_name)
-    return records
+    return session.lake.push_paths(
+        args.paths, path_template=args.path_template, path_regex=args.path_regex,
+        recursive=args.recursive, skip_unmatched=args.skip_unmatched, dry_run=args.dry_run,
+        what=args.what, where=args.where, start=args.start, end=args.end,
+        data_version=args.data_version, work_id=args.work_id, format=args.format_name,
+        progress=session.progress())
+
+
+def _show_push(records: Any, args: argparse.Namespace, out: TextIO) -> int:
+    if getattr(records, "dry_run", False):
+        return _lines([records_table(records)] if records else [], out)
+    return _json_records(records, args, out)
+
+
+def _push_remark(records: Any, args: argparse.Namespace) -> str | None:
+    skipped = getattr(records, "skipped", [])
+    parts = []
+    if getattr(records, "dry_run", False):
+        parts.append(f"dry run: {len(records)} file(s) would be pushed, nothing was uploaded")
+    if skipped:
+        parts.append(f"skipped {len(skipped)} file(s) that do not match the path pattern")
+    return "; ".join(parts) or None
 
 
 def _grep(session: Session, args: argparse.Namespace) -> Any:
@@ -438,11 +511,21 @@ def _config_value(rows: list[tuple[str, str, str]], args: argparse.Namespace) ->
 
 COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("push", "archive files", "Archive files with metadata; prints each record as one "
-            "JSON line.", _push_arguments, _push, _json_records,
-            notebook=lambda records, args: records[0] if len(args.paths) == 1 else records,
+            "JSON line.", _push_arguments, _push, _show_push,
+            notebook=lambda records, args: records[0] if len(args.paths) == 1 and len(records) == 1
+            and not args.recursive and not args.dry_run else records,
+            remark=_push_remark,
             returns="Record (a list of them for several paths)",
             example="push access.log --what nginx --where web01 --start -1h --end now "
                     "--data-version 0"),
+    Command("import", "bring an existing archive along", "Push every file of an archive (an "
+            "S3 prefix or a folder, made with s3cmd + logrotate or anything else) with the "
+            "metadata from its key and content; the source is only read; run again, it pushes "
+            "only what is missing.  Prints imported, already there, skipped and why.",
+            _import_arguments, _import, lambda report, args, out: _lines([report], out),
+            returns="ImportReport (.imported, .already: records; .skipped: {reason: keys})",
+            example="import s3://old-bucket/logs/ --path-template "
+                    "'{where}/{what}/{what}.log-{start:%Y%m%d}.gz' --data-version 1 --format auto"),
     Command("list", "list archived files", "List the files that match, sorted by start.",
             _list_arguments, _list, _show_list, notebook=_list_value,
             returns="DataFrame (--output json: list of dicts, url: list of URLs, csv: text)",

@@ -114,6 +114,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_S3_EXPECTED_BUCKET_OWNER", "--s3-expected-bucket-owner",
             "AWS account id that must own the bucket; S3 refuses every request otherwise",
             pattern=r"[0-9]{12}", allowed="a 12-digit AWS account id"),
+    Setting("DATALAKE_DEFAULT_WHERE", "--default-where",
+            "the where of a push that names none (the original datalake's setting; default: "
+            "none, so a push must name its where)"),
     Setting("DATALAKE_DASK_SCHEDULER", "--dask-scheduler",
             "address of the Dask scheduler Lake.to_dask uses (e.g. tcp://10.0.0.5:8786) when no "
             "dask.distributed Client is active (default: a LocalCluster of worker processes)"),

@@ -32,6 +32,9 @@ from .stores.registry import open_store
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .ingest.importer import ImportReport
+    from .ingest.tree import Pushed
+
 __all__ = ["Lake", "Interrupted"]
 
 PathLike = str | os.PathLike[str]
@@ -86,26 +89,92 @@ class Lake:
 
     # -- push ---------------------------------------------------------------
 
-    def push(self, path: PathLike, *, what: str, where: str, start: Any, end: Any = None,
-             data_version: str, work_id: str | None = None,
-             progress: ProgressArg = None) -> Record:
-        """Archive one file; returns its record (``push_many`` archives several)."""
+    def push(self, path: PathLike, *, what: str, where: str | None = None, start: Any = None,
+             end: Any = None, data_version: str, work_id: str | None = None,
+             format: Any = None, progress: ProgressArg = None) -> Record:
+        """Archive one file; returns its record (``push_many`` archives several).
+
+        Without ``start``, the times come from the content: start is the earliest event
+        time in the file, end (unless given) the latest, read with ``format`` (a name,
+        ``"auto"``, or a parser) or the lake's format of ``what`` and ``data_version``;
+        ``"mtime"`` for either takes the file's modification time.  ``start`` without
+        ``end`` is a snapshot (an instant).  A ``format`` name is also recorded as the
+        parser of that what and data version (see ``set_format``).  Without ``where``, the
+        setting DATALAKE_DEFAULT_WHERE is the where (without it, where is required)."""
         if not isinstance(path, (str, bytes, os.PathLike)) and hasattr(path, "__iter__"):
             raise InvalidInput("path", f"push takes one file path, got a {type(path).__name__}; "
                                        "use push_many for several files")
         return self.push_many([path], what=what, where=where, start=start, end=end,
-                              data_version=data_version, work_id=work_id, progress=progress)[0]
+                              data_version=data_version, work_id=work_id, format=format,
+                              progress=progress)[0]
 
-    def push_many(self, items: Iterable[PathLike | dict[str, Any]], *,
+    def push_many(self, items: Iterable[PathLike | dict[str, Any]], *, format: Any = None,
                   progress: ProgressArg = None, **shared: Any) -> list[Record]:
         """Archive several files; returns their records in order.  An item is a path (its
         metadata are the ``shared`` keywords: what=, where=, start=, ...) or a dict with
-        ``path`` and its own fields, which win over ``shared``.  Every item is checked
+        ``path`` and its own fields, which win over ``shared``.  Times left out come from
+        the content, as in ``push``.  Every item is checked (and read, for its times)
         before any upload."""
-        jobs = pushing.planned(items, shared)
+        from .ingest import plan as planning
+        jobs = planning.plan(planning.items_of(items, shared), self.store, format,
+                             self.config["DATALAKE_DEFAULT_WHERE"])
         total = sum(path.stat().st_size for path, _ in jobs)
         with opened(self._progress(progress), total, len(jobs), "push") as bar:
-            return pushing.push_many(self.store, self._pool(), jobs, bar)
+            records = pushing.push_many(self.store, self._pool(), jobs, bar)
+        if isinstance(format, str):
+            for what, version in dict.fromkeys((r.what, r.data_version) for r in records):
+                self.set_format(what, version, format)
+        return records
+
+    def push_paths(self, paths: Iterable[PathLike], *, path_template: str | None = None,
+                   path_regex: str | None = None, recursive: bool = False,
+                   skip_unmatched: bool = False, dry_run: bool = False, format: Any = None,
+                   progress: ProgressArg = None, **fields: Any) -> "Pushed":
+        """Archive files and folders (``recursive``: every file under a folder), each
+        file's metadata from its path by ``path_template`` (``'{where}/{what}/{_}.log'``)
+        or ``path_regex``, under ``fields`` (what=, where=, ...: given values win over
+        the path, the path over the content).  A file the pattern does not match is an
+        error before anything is uploaded, or skipped (``skip_unmatched``; the result's
+        ``skipped`` names them).  ``dry_run``: the records it would write, nothing
+        uploaded.  See ``datalake_nb.ingest.templates``."""
+        from .ingest import plan as planning
+        from .ingest import templates, tree
+        pattern = templates.compile_pattern(path_template, path_regex)
+        files = tree.files_of(paths, recursive)
+        items, skipped = tree.items_from_paths(files, pattern, fields, skip_unmatched)
+        if dry_run:
+            jobs = planning.plan(items, self.store, format, self.config["DATALAKE_DEFAULT_WHERE"])
+            return tree.Pushed(tree.would_push(jobs), skipped, dry_run=True)
+        return tree.Pushed(self.push_many(items, format=format, progress=progress) if items
+                           else [], skipped)
+
+    def import_archive(self, source: str, *, path_template: str | None = None,
+                       path_regex: str | None = None, format: Any = None,
+                       source_endpoint_url: str | None = None, source_profile: str | None = None,
+                       progress: ProgressArg = None, **fields: Any) -> "ImportReport":
+        """Push every file of an existing archive (a folder, or ``s3://bucket/prefix`` with
+        its own ``source_endpoint_url`` and ``source_profile``) whose key ``path_template``
+        (or ``path_regex``) matches, with the metadata from its key, ``fields`` and its
+        content.  The source is never changed; run again, it pushes only what is missing.
+        Returns the counts: imported, already there, skipped and why.  See
+        ``datalake_nb.ingest.importer``."""
+        from .ingest import importer, templates
+        pattern = templates.compile_pattern(path_template, path_regex)
+        if pattern is None:
+            raise InvalidInput("path-template", "import needs --path-template or --path-regex "
+                                                "(what, where and times come from the keys)")
+        if format is not None and isinstance(format, str):
+            from .rows import formats
+            formats.get(format)
+        found = importer.Source(source, source_endpoint_url, source_profile)
+        with opened(self._progress(progress), 0, 0, "import") as bar:
+            report = importer.import_archive(self.store, self._pool(), bar, found, pattern,
+                                             fields, format, self.config["DATALAKE_DEFAULT_WHERE"])
+        if isinstance(format, str):
+            done = report.imported + report.already
+            for what, version in dict.fromkeys((r.what, r.data_version) for r in done):
+                self.set_format(what, version, format)
+        return report
 
     # -- query --------------------------------------------------------------
 

@@ -71,12 +71,11 @@ def test_unknown_names_in_the_shared_file_are_one_warning_each(etc_file, tmp_pat
     cfg = resolve({}, environ={"HOME": str(tmp_path)})
     assert cfg["DATALAKE_STORAGE_URL"] == str(lake_dir)
     assert cfg.sources["DATALAKE_STORAGE_URL"] == str(etc_file)
+    assert cfg["DATALAKE_DEFAULT_WHERE"] == "web01"  # the original's setting is ours too
     err = capsys.readouterr().err.splitlines()
     assert err == [
         f"datalake: warning: {etc_file}:2: 'DATALAKE_HTTP_URL' is not a datalake_nb setting "
-        "(the original datalake's?); ignored",
-        f"datalake: warning: {etc_file}:4: 'DATALAKE_DEFAULT_WHERE' is not a datalake_nb "
-        "setting (the original datalake's?); ignored"]
+        "(the original datalake's?); ignored"]
     resolve({}, environ={"HOME": str(tmp_path)})
     assert capsys.readouterr().err == ""  # once per name and file, not per command
 
@@ -109,13 +108,11 @@ def test_cli_goes_on_with_a_shared_datalake_config(tmp_path):
     env = dict(os.environ, DATALAKE_CONFIG=str(conf), DATALAKE_PROGRESS="off")
     log = write(tmp_path / "a.log", "hello\n")
     push = subprocess.run([sys.executable, "-m", "datalake_nb", "push", str(log), "--what", "app",
-                           "--where", "web01", "--start", T0, "--data-version", "0"],
+                           "--start", T0, "--data-version", "0"],  # where: the file's default
                           capture_output=True, text=True, env=env, timeout=120)
     assert push.returncode == 0, push.stderr
     assert push.stderr.splitlines() == [
         f"datalake: warning: {conf}:2: 'DATALAKE_HTTP_URL' is not a datalake_nb setting "
-        "(the original datalake's?); ignored",
-        f"datalake: warning: {conf}:4: 'DATALAKE_DEFAULT_WHERE' is not a datalake_nb setting "
         "(the original datalake's?); ignored"]
     assert (tmp_path / "lake" / "catalog" / "app" / "web01").exists()
 

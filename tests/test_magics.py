@@ -159,9 +159,12 @@ OPTION_VALUES = {
     "--repair": None, "--delete-orphans": None, "--deep": None,  # flags without a value
     "--raw": None, "--ignore-case": None, "--fixed-strings": None, "--invert-match": None,
     "--count": None, "--files-with-matches": None, "--no-clip": None, "--output": "jsonl",
-    "--text": None,
+    "--text": None, "--path-template": "{what}.log", "--path-regex": r"(?P<what>p)\.log$",
+    "--recursive": None, "--skip-unmatched": None, "--dry-run": None,
+    "--source-endpoint-url": "", "--source-profile": "",
 }
-FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines"}
+FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines",
+                 "import": "lines"}
 OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl"}
 
 
@@ -197,7 +200,7 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--s3-expected-bucket-owner": "123456789012",
                      "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
                      "--s3-data-plane": "boto3",
-                     "--dask-scheduler": ""}[flag]
+                     "--dask-scheduler": "", "--default-where": "web01"}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
         elif flag == "--format":
@@ -215,6 +218,13 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
             args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
         if flag == "--what" and command in ("fetch", "latest"):
             args = []
+        if command == "import":  # keys the template does not match: the same report twice
+            source = tmp_path / "imp"
+            write(source / "p.log", "p")
+            args = [str(source)] + ([] if flag in ("--path-template", "--path-regex") else
+                                    ["--path-template", "{where}/{what}.nomatch"])
+        if flag in ("--source-endpoint-url", "--source-profile"):
+            continue  # an S3 source's own: test_import imports through --source-endpoint-url
         if flag == "--aws-profile":
             continue  # a named profile must exist in ~/.aws; the empty value is boto3's default
         if flag == "--s3-sse-kms-key-id":
@@ -230,7 +240,8 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
         assert code == 0, (line, stderr)
         assert shown_by_the_cli(line, magic_value) == comparable(line, stdout), line  # the same value
         checked.add((command, flag))
-    assert checked >= {(c, f) for c, f in cli_options() if f != "--aws-profile"}
+    assert checked >= {(c, f) for c, f in cli_options() if f not in (
+        "--aws-profile", "--source-endpoint-url", "--source-profile")}
 
 
 def shown_by_the_cli(line: list[str], value: object) -> str:
