@@ -287,6 +287,22 @@ def test_a_csv_quote_left_open_does_not_join_lines():
     assert df["status"].tolist()[1] == 200
 
 
+def test_csv_from_powershell_export_csv_skips_its_type_line():
+    """Windows PowerShell's Export-Csv writes ``#TYPE <class>`` before the header: it is
+    not the header and not a row (so every line used to be one unparsed column)."""
+    data = (b'#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\n"TimeCreated","Id"\n'
+            + b"".join(b'"1/%d/2019 %d:00:00 PM","%d"\n' % (d, d, d) for d in range(2, 9)))
+    parser = formats.Csv(time="TimeCreated", time_format="%m/%d/%Y %I:%M:%S %p")
+    df = parse(parser, data)
+    assert df["line_number"].tolist() == list(range(3, 10)) and df.attrs["unparsed"] == 0
+    assert df["Id"].tolist() == list(range(2, 9))
+    assert df["time"].iloc[0] == pd.Timestamp("2019-01-02T14:00:00Z")
+    got = formats.time_range(io.BytesIO(data), parser, chunk=40)  # the header in each chunk
+    assert tuple(got) == (pd.Timestamp("2019-01-02T14:00:00Z"),
+                          pd.Timestamp("2019-01-08T20:00:00Z"), 7)
+    assert formats.detect(data).format == "csv"
+
+
 def random_log(rng) -> bytes:
     """Lines as real files hold them: good nginx and syslog lines, and the same broken:
     truncated inside a quote, \\" escapes, CRs, bytes that are not UTF-8, NULs, empty and
