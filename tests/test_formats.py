@@ -287,6 +287,22 @@ def test_a_csv_quote_left_open_does_not_join_lines():
     assert df["status"].tolist()[1] == 200
 
 
+def test_csv_from_powershell_export_csv_skips_its_type_line():
+    """Windows PowerShell's Export-Csv writes ``#TYPE <class>`` before the header: it is
+    not the header and not a row (so every line used to be one unparsed column)."""
+    data = (b'#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord\n"TimeCreated","Id"\n'
+            + b"".join(b'"1/%d/2019 %d:00:00 PM","%d"\n' % (d, d, d) for d in range(2, 9)))
+    parser = formats.Csv(time="TimeCreated", time_format="%m/%d/%Y %I:%M:%S %p")
+    df = parse(parser, data)
+    assert df["line_number"].tolist() == list(range(3, 10)) and df.attrs["unparsed"] == 0
+    assert df["Id"].tolist() == list(range(2, 9))
+    assert df["time"].iloc[0] == pd.Timestamp("2019-01-02T14:00:00Z")
+    got = formats.time_range(io.BytesIO(data), parser, chunk=40)  # the header in each chunk
+    assert tuple(got) == (pd.Timestamp("2019-01-02T14:00:00Z"),
+                          pd.Timestamp("2019-01-08T20:00:00Z"), 7)
+    assert formats.detect(data).format == "csv"
+
+
 def random_log(rng) -> bytes:
     """Lines as real files hold them: good nginx and syslog lines, and the same broken:
     truncated inside a quote, \\" escapes, CRs, bytes that are not UTF-8, NULs, empty and
@@ -458,13 +474,13 @@ SYSLOG_5424 = (
     b'[examplePriority@32473 class="high"] An application event log entry\n'
     b"<13>1 2003-10-11T22:14:16Z host app 77 - -\n"
     b"<13>1 2003-10-11T22:14:17Z host app 77 - - \n")
-SYSLOG_3164_REAL = (  # from loghub's Linux and Mac samples
-    b"Jul  4 23:22:09 calvisitor-10-105-162-105 Microsoft Word[14463]: Cocoa scripting error\n"
-    b"Jul  1 09:29:02 calvisitor-10-105-160-95 sandboxd[129] ([31211]): com.apple.Addres(31211) "
-    b"deny network-outbound /private/var/run/mDNSResponder\n"
-    b"Jul  7 08:06:15 combo  -- root[2421]: ROOT LOGIN ON tty2\n"
-    b"Jun 19 04:09:11 combo syslogd 1.4.1: restart.\n"
-    b"Jun 14 15:16:01 combo sshd(pam_unix)[19939]: authentication failure; logname= uid=0\n")
+SYSLOG_3164_TAGS = (  # made up in the shapes issue 18 found in real Linux and macOS logs
+    b"Jul  4 23:22:09 mbp-7 Microsoft Word[14463]: document autosaved\n"
+    b"Jul  1 09:29:02 mbp-7 sandboxd[129] ([31211]): Contacts(31211) deny network-outbound "
+    b"/private/var/run/mDNSResponder\n"
+    b"Jul  7 08:06:15 box  -- root[2421]: ROOT LOGIN ON tty2\n"
+    b"Jun 19 04:09:11 box syslogd 1.4.1: restart.\n"
+    b"Jun 14 15:16:01 box sshd(pam_unix)[19939]: authentication failure; logname= uid=0\n")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -485,14 +501,14 @@ def test_syslog_5424_keeps_msgid_and_structured_data(engine):
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_syslog_3164_tags_as_real_systems_write_them(engine):
-    df = parse(formats.Syslog(engine), SYSLOG_3164_REAL, start=pd.Timestamp("2017-06-01", tz="UTC"))
+    df = parse(formats.Syslog(engine), SYSLOG_3164_TAGS, start=pd.Timestamp("2017-06-01", tz="UTC"))
     assert df.attrs["unparsed"] == 0
     assert df["app"].tolist() == ["Microsoft Word", "sandboxd", "-- root", "syslogd 1.4.1",
                                   "sshd(pam_unix)"]
     assert df["pid"].tolist() == [14463, 129, 2421, pd.NA, 19939]
-    assert df["host"].tolist()[2:] == ["combo"] * 3
+    assert df["host"].tolist() == ["mbp-7"] * 2 + ["box"] * 3
     assert df["message"].tolist()[1:4] == [
-        "([31211]) com.apple.Addres(31211) deny network-outbound /private/var/run/mDNSResponder",
+        "([31211]) Contacts(31211) deny network-outbound /private/var/run/mDNSResponder",
         "ROOT LOGIN ON tty2", "restart."]
     assert df["msgid"].isna().all() and df["sd"].isna().all()
 
@@ -597,7 +613,7 @@ def range_of(frame: pd.DataFrame) -> tuple:
 @pytest.mark.parametrize("name,data", [
     ("nginx", NGINX + BAD_NGINX + b"\n" + TRUNCATED + VARIANTS),
     ("nginx-python", NGINX + BAD_NGINX + b"\n" + TRUNCATED),
-    ("syslog", SYSLOG * 30 + SYSLOG_3164_REAL * 20),
+    ("syslog", SYSLOG * 30 + SYSLOG_3164_TAGS * 20),
     ("jsonl", b"".join(b'{"ts": %d, "n": %d}\n' % (1431857103 + i * 7, i) for i in range(400))),
     ("csv", b"Time,msg\n" + b"".join(b'"2015-10-18 18:%02d:%02d,%03d",x\n' % (i // 60, i % 60, i)
                                      for i in range(900))),
@@ -676,7 +692,7 @@ def test_clf_is_the_common_log_format():
 
 
 @pytest.mark.parametrize("data,expected", [
-    (NGINX, "nginx"), (SYSLOG_3164_REAL * 5, "syslog"), (SYSLOG_5424, "syslog"),
+    (NGINX, "nginx"), (SYSLOG_3164_TAGS * 5, "syslog"), (SYSLOG_5424, "syslog"),
     (DOCKER[:-17], "docker"), (LOGFMT.replace(b"not logfmt at all\n", b""), "logfmt"),
     (b'{"ts": 1546300800, "a": 1}\n' * 5, "jsonl"), (b'{"a": 1}\n' * 5, "jsonl"),
     (b"Time,x\n2019-01-01T00:00:00Z,1\n" * 1, "csv"),

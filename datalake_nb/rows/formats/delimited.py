@@ -13,7 +13,8 @@ from .base import _finish, _time_first, split_lines
 class Csv:
     """Comma-separated values with a header line: the header names the columns; numbers
     become Int64 or float, a time column (given, or named like time/timestamp) UTC.  A row
-    with another number of fields than the header does not parse."""
+    with another number of fields than the header does not parse.  A ``#TYPE ...`` line
+    before the header (Windows PowerShell's Export-Csv writes one) is not a row."""
 
     __name__ = "csv"
     header_lines = 1  # time_range gives every chunk the header
@@ -34,17 +35,21 @@ class Csv:
         if not lines:
             return pd.DataFrame({"line_number": pd.Series(dtype="int64"),
                                  "unparsed": pd.Series(dtype="str")})
-        header = self._fields(lines[0])
+        skip = _preamble(lines)
+        if skip == len(lines):
+            return pd.DataFrame({"line_number": pd.Series(dtype="int64"),
+                                 "unparsed": pd.Series(dtype="str")})
+        header = self._fields(lines[skip])
         if header is None:
             raise InvalidInput("format", "csv: the header line is not CSV (a quote is left "
                                          "open)")
         width, values, good = len(header), [], []
-        for line in lines[1:]:
+        for line in lines[skip + 1:]:
             row = self._fields(line)
             ok = row is not None and len(row) == width
             good.append(ok)
             values.append(row if ok else [None] * width)
-        numbers = range(2, len(lines) + 1)
+        numbers = range(skip + 2, len(lines) + 1)
         frame = pd.DataFrame(values, columns=header, dtype=object)
         for name in header:
             converted = pd.to_numeric(frame[name], errors="coerce")
@@ -62,6 +67,14 @@ class Csv:
         return _finish(frame, np.array(good, dtype=bool), lambda n: [lines[i - 1] for i in n],
                        columns)
 
+    def header(self, data: bytes) -> bytes:
+        """The bytes up to the end of the header line (a ``#TYPE`` line before it too):
+        what ``time_range`` puts in front of every chunk."""
+        end = 0
+        for _ in range(1 + data.startswith(b"#TYPE ")):
+            end = data.find(b"\n", end) + 1 or len(data)
+        return data[:end]
+
     def _fields(self, line: str) -> list[str] | None:
         """One physical line's fields (never more than the line: a quoted field cannot run
         on into the next one); None when a quote is left open at the line's end, or the
@@ -75,3 +88,8 @@ class Csv:
             return next(_csv.reader((line,), delimiter=self.sep), [])
         except _csv.Error:
             return None
+
+
+def _preamble(lines: list[str]) -> int:
+    """How many lines come before the header: 1 for PowerShell's ``#TYPE`` line."""
+    return 1 if lines and lines[0].startswith("#TYPE ") else 0

@@ -51,9 +51,9 @@ def time_range(stream: BinaryIO, fmt: str | Parser, *, start: pd.Timestamp | Non
             data, rest = data[:cut], data[cut:]
         else:
             rest = b""
-        if header is None:  # the first line is the header: every chunk gets it
-            first = data.find(b"\n") + 1 or len(data)
-            header = data[:first]
+        if header is None:  # the header (the first line) goes in front of every chunk
+            header = parser.header(data) if hasattr(parser, "header") else \
+                data[:data.find(b"\n") + 1 or len(data)]
         elif header and data:
             data = header + data
         if data:
