@@ -187,6 +187,27 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
                        "stored JSON record (S3) and hash its bytes (downloads the whole lake)")
 
 
+def _confirm_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true",
+                        help="remove them (needed when more than one file matches)")
+    parser.add_argument("--dry-run", dest="dry_run", action="store_true",
+                        help="only show what would be removed")
+
+
+def _rm_arguments(rm: argparse.ArgumentParser) -> None:
+    rm.add_argument("ids", nargs="*", metavar="ID", help="record ids (instead of filters)")
+    _filters(rm)
+    _confirm_options(rm)
+
+
+def _expire_arguments(expire: argparse.ArgumentParser) -> None:
+    expire.add_argument("--older-than", dest="older_than", required=True, metavar="DURATION",
+                        help="remove files whose end is longer ago than this: 400d, 12h")
+    expire.add_argument("--what", help="only files of these program(s), comma-separated")
+    expire.add_argument("--where", help="only files from these host(s), comma-separated")
+    _confirm_options(expire)
+
+
 # -- run: one engine call each -------------------------------------------------
 
 def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -271,6 +292,52 @@ def _fetch(session: Session, args: argparse.Namespace) -> list[Any]:
     if args.ids:
         return session.lake.fetch(args.ids, dest=args.dest, progress=session.progress())
     return session.lake.fetch(dest=args.dest, progress=session.progress(), **filters)
+
+
+@dataclasses.dataclass
+class Removal:
+    """What rm/expire found, and whether it removed them (``done``); ``needs_yes``: more
+    than one file and no --yes, so nothing was removed."""
+    records: list[Any]
+    done: bool
+    needs_yes: bool = False
+
+
+def _removal(lake: Any, records: list[Any], args: argparse.Namespace) -> Removal:
+    """Remove what a dry run found, unless it is one or --yes says so."""
+    if args.dry_run or not records:
+        return Removal(records, False)
+    if len(records) > 1 and not args.yes:
+        return Removal(records, False, needs_yes=True)
+    return Removal(lake.remove(records, yes=True), True)
+
+
+def _rm(session: Session, args: argparse.Namespace) -> Removal:
+    filters = _filter_values(args)
+    if args.ids and any(v is not None for v in filters.values()):
+        raise InvalidInput("rm", "give either ids or filters, not both")
+    if not args.ids and all(v is None for v in filters.values()):
+        raise InvalidInput("rm", "give ids or at least one of --what, --where, --start, --end, "
+                                 "--work-id (removing the whole lake is not a default)")
+    lake = session.lake
+    found = (lake.remove(args.ids, dry_run=True) if args.ids
+             else lake.remove(dry_run=True, **filters))
+    return _removal(lake, found, args)
+
+
+def _expire(session: Session, args: argparse.Namespace) -> Removal:
+    lake = session.lake
+    found = lake.expire(args.older_than, what=args.what, where=args.where, dry_run=True)
+    return _removal(lake, found, args)
+
+
+def _removal_remark(removal: Removal, args: argparse.Namespace) -> str:
+    n = len(removal.records)
+    if removal.needs_yes:
+        return f"{n} files match; nothing was removed: give --yes to remove them"
+    if removal.done:
+        return f"removed {n} file(s)"
+    return f"would remove {n} file(s) (dry run)" if args.dry_run else "no file matches"
 
 
 # -- show: the terminal --------------------------------------------------------
@@ -393,6 +460,11 @@ def _grep_value(found: Any, args: argparse.Namespace) -> Any:
     return _grep_counts(found) if args.count else found
 
 
+def _show_removal(removal: Removal, args: argparse.Namespace, out: TextIO) -> int:
+    _lines([records_table(removal.records)] if removal.records else [], out)
+    return 2 if removal.needs_yes else 0
+
+
 def _show_check(report: Any, args: argparse.Namespace, out: TextIO) -> int:
     _lines([report], out)
     return 0 if report.ok else 1  # problems left: exit 1, so scripts notice
@@ -493,6 +565,24 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
                                          deep=args.deep),
             _show_check, returns="a Report (.ok, .findings, .to_frame())",
             example="check --repair"),
+    Command("rm", "remove files from the lake", "Remove the files with these ids, or those "
+            "the filters match: their data and index entries (and this machine's cached "
+            "copies). With more than one file it only shows them, unless --yes; --dry-run "
+            "shows what would go. A remove stopped half-way is finished by `check --repair`.",
+            _rm_arguments, _rm, _show_removal,
+            notebook=lambda removal, args: _list_value(removal.records,
+                                                       argparse.Namespace(output="table")),
+            returns="DataFrame of the files removed (or that would be)",
+            example="rm --what nginx --where web01 --start 2026-11-01 --end 2026-11-02 --yes",
+            remark=_removal_remark),
+    Command("expire", "remove files older than a duration", "Remove the files whose end "
+            "(an instant's start) is longer ago than --older-than, as rm does (--yes, "
+            "--dry-run). On S3, a lifecycle rule can do it instead (see the README).",
+            _expire_arguments, _expire, _show_removal,
+            notebook=lambda removal, args: _list_value(removal.records,
+                                                       argparse.Namespace(output="table")),
+            returns="DataFrame of the files removed (or that would be)",
+            example="expire --older-than 400d --yes", remark=_removal_remark),
     Command("config", "show the effective settings", "Print every setting, its value and where "
             "it came from (secrets are never shown).", lambda parser: None,
             lambda s, args: s.config.describe(),

@@ -17,8 +17,10 @@ from .core import layout
 from .core.errors import InvalidInput
 from .core.metadata import Record
 from .core.query import KEYWORDS, Names, Query, split_names
+from .core.times import now_ms
 from .engine import fetch as fetching
 from .engine import push as pushing
+from .engine import remove as removing
 from .engine.cache import Cache
 from .engine.check import Report, check
 from .engine.hashing import VerifiedStream
@@ -159,6 +161,52 @@ class Lake:
                      concurrency=self.concurrency, cache_root=self.cache.root,
                      progress=as_progress(self.progress),
                      stale_age=stale_age or self.config.value("DATALAKE_STALE_AGE"))
+
+    # -- remove -------------------------------------------------------------
+
+    def remove(self, items: Any = None, *, yes: bool = False, dry_run: bool = False,
+               **query: Any) -> list[Record]:
+        """Remove files from the lake: ``items`` (ids, records, a list() frame) or the files
+        a query matches (the keywords of ``list``); returns their records.
+
+        Each file's data object, where, work and (with its pair's last file) catalog
+        entries go, in the order ``datalake_nb.engine.remove`` explains, so list, latest,
+        queries, read and check agree afterwards, and a remove stopped half-way is
+        finished by ``check(repair=True)``.  More than one file needs ``yes=True``
+        (otherwise nothing is removed: InvalidInput); ``dry_run=True`` only returns what
+        would go.  This machine's cached copies go too.
+        """
+        records = self._targets(items, query)
+        return self._remove(records, yes, dry_run)
+
+    def expire(self, older_than: str | float, *, what: Names = None, where: Names = None,
+               yes: bool = False, dry_run: bool = False) -> list[Record]:
+        """Remove the files whose end (an instant's start) is more than ``older_than`` ago
+        (``"400d"``, ``"12h"``, seconds), of ``what`` / ``where`` if given; as ``remove``
+        (``yes``, ``dry_run``).  For S3, a lifecycle rule does it without a client (see
+        the README's retention section)."""
+        cutoff = removing.older_than_cutoff(older_than, now_ms())
+        records = [rec for rec in self.records(what, where, end=cutoff) if rec.stop < cutoff]
+        return self._remove(records, yes, dry_run)
+
+    def _targets(self, items: Any, query: dict[str, Any]) -> list[Record]:
+        unknown = sorted(set(query) - set(KEYWORDS))
+        if unknown:
+            raise InvalidInput(unknown[0], "unknown query keyword; allowed: " + ", ".join(KEYWORDS))
+        asked = any(value is not None for value in query.values())
+        if (items is None) == (not asked):
+            raise InvalidInput("remove", "give items (ids, records or a list() frame) or query "
+                                         "keywords (what=, where=, ...), one of the two")
+        records = self.resolve(items) if items is not None else self.records(**query)
+        return list({rec.id: rec for rec in records}.values())
+
+    def _remove(self, records: list[Record], yes: bool, dry_run: bool) -> list[Record]:
+        if not removing.confirmed(records, yes, dry_run, "yes=True"):
+            return records
+        done = removing.remove_records(self.store, self._pool(), records).records
+        for rec in done:
+            self.cache.forget(rec)
+        return done
 
     def timeline(self, frame: "pd.DataFrame | None" = None, **filters: Any) -> Any:
         """A picture of coverage (one row per where, colour by what) so gaps stand out.

@@ -159,7 +159,7 @@ OPTION_VALUES = {
     "--repair": None, "--delete-orphans": None, "--deep": None,  # flags without a value
     "--raw": None, "--ignore-case": None, "--fixed-strings": None, "--invert-match": None,
     "--count": None, "--files-with-matches": None, "--no-clip": None, "--output": "jsonl",
-    "--text": None,
+    "--text": None, "--yes": None, "--dry-run": None, "--older-than": "400d",
 }
 FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines"}
 OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl"}
@@ -210,7 +210,9 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                          "--start", "2015-03-20", "--data-version", "0"],
                 "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
                 "cat": [filled[0].id], "grep": ["web01"], "format": ["list"],
-                "read": [] if flag == "--format" else ["--format", "lines"]}.get(command, [])
+                "read": [] if flag == "--format" else ["--format", "lines"],
+                "rm": ["--what", "nginx", "--dry-run"],  # a dry run: both faces see the same
+                "expire": ["--older-than", "1d", "--dry-run"]}.get(command, [])
         if flag in ("--what", "--where", "--start", "--data-version") and command == "push":
             args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
         if flag == "--what" and command in ("fetch", "latest"):
@@ -241,7 +243,7 @@ def shown_by_the_cli(line: list[str], value: object) -> str:
     command = COMMANDS[args.command]
     if args.command == "cat":
         return str(value)
-    if args.command == "list" and isinstance(value, pd.DataFrame):  # the table: same rows?
+    if args.command in ("list", "rm", "expire") and isinstance(value, pd.DataFrame):  # same rows?
         ids = "\n".join(value["id"])
         return ids + "\n" if ids else ""
     if args.command == "list" and args.output == "json":
@@ -265,7 +267,7 @@ def comparable(line: list[str], stdout: str) -> str:
     """The CLI's output, with what ``shown_by_the_cli`` cannot rebuild left out: the table
     of ``list`` becomes its ids, ``grep -c`` lines lose the file's start."""
     args = parse(line)
-    if args.command == "list" and args.output == "table":
+    if args.command in ("rm", "expire") or (args.command == "list" and args.output == "table"):
         return "".join(f"{record_id}\n" for record_id in re.findall(r"^([0-9a-f]{32})  ", stdout, re.M))
     if args.command == "grep" and args.count:
         return "".join(f"{where}:{what}:{count}\n" for where, what, _, count in
