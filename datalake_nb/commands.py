@@ -94,14 +94,18 @@ def _push_arguments(push: argparse.ArgumentParser) -> None:
     push.add_argument("paths", nargs="+", metavar="PATH", help="file(s) to archive")
     push.add_argument("--what", required=True, help="program that made the file (no extension)")
     push.add_argument("--where", required=True, help="host or place the file came from")
-    push.add_argument("--start", required=True, help="time of the first event in the file")
-    push.add_argument("--end", help="time of the last event (omit for a snapshot)")
+    push.add_argument("--start", help="time of the first event in the file, or mtime (the "
+                      "file's modification time); default: the earliest event time in the file, "
+                      "read with its format (--format, or the lake's for this what)")
+    push.add_argument("--end", help="time of the last event, or mtime; default: the latest "
+                      "event time in the file when --start is left out, else none (a snapshot)")
     push.add_argument("--data-version", dest="data_version", required=True,
                       help="version of the file's format")
     push.add_argument("--work-id", dest="work_id", help="application id to find the file by later")
     push.add_argument("--format", dest="format_name", metavar="FORMAT",
-                      help="also record the parser of this what and data version in the lake "
-                           "(see `format`): lines, nginx, syslog, jsonl, csv or a registered one")
+                      help="the parser of the files (their times are read with it) and also "
+                           "recorded for this what and data version in the lake (see `format`): "
+                           "auto, lines, nginx, syslog, jsonl, csv or a registered one")
 
 
 def _output(parser: argparse.ArgumentParser, choices: Sequence[str], help: str) -> None:
@@ -218,13 +222,10 @@ def _push(session: Session, args: argparse.Namespace) -> list[Any]:
     if args.format_name is not None:
         from .rows import formats
         formats.get(args.format_name)  # an unknown format stops the push before any upload
-    lake = session.lake
-    records = lake.push_many(args.paths, what=args.what, where=args.where, start=args.start,
-                             end=args.end, data_version=args.data_version,
-                             work_id=args.work_id, progress=session.progress())
-    if args.format_name is not None:
-        lake.set_format(args.what, args.data_version, args.format_name)
-    return records
+    return session.lake.push_many(args.paths, what=args.what, where=args.where,
+                                  start=args.start, end=args.end,
+                                  data_version=args.data_version, work_id=args.work_id,
+                                  format=args.format_name, progress=session.progress())
 
 
 def _grep(session: Session, args: argparse.Namespace) -> Any:

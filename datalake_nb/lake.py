@@ -88,26 +88,40 @@ class Lake:
 
     # -- push ---------------------------------------------------------------
 
-    def push(self, path: PathLike, *, what: str, where: str, start: Any, end: Any = None,
-             data_version: str, work_id: str | None = None,
-             progress: ProgressArg = None) -> Record:
-        """Archive one file; returns its record (``push_many`` archives several)."""
+    def push(self, path: PathLike, *, what: str, where: str, start: Any = None,
+             end: Any = None, data_version: str, work_id: str | None = None,
+             format: Any = None, progress: ProgressArg = None) -> Record:
+        """Archive one file; returns its record (``push_many`` archives several).
+
+        Without ``start``, the times come from the content: start is the earliest event
+        time in the file, end (unless given) the latest, read with ``format`` (a name,
+        ``"auto"``, or a parser) or the lake's format of ``what`` and ``data_version``;
+        ``"mtime"`` for either takes the file's modification time.  ``start`` without
+        ``end`` is a snapshot (an instant).  A ``format`` name is also recorded as the
+        parser of that what and data version (see ``set_format``)."""
         if not isinstance(path, (str, bytes, os.PathLike)) and hasattr(path, "__iter__"):
             raise InvalidInput("path", f"push takes one file path, got a {type(path).__name__}; "
                                        "use push_many for several files")
         return self.push_many([path], what=what, where=where, start=start, end=end,
-                              data_version=data_version, work_id=work_id, progress=progress)[0]
+                              data_version=data_version, work_id=work_id, format=format,
+                              progress=progress)[0]
 
-    def push_many(self, items: Iterable[PathLike | dict[str, Any]], *,
+    def push_many(self, items: Iterable[PathLike | dict[str, Any]], *, format: Any = None,
                   progress: ProgressArg = None, **shared: Any) -> list[Record]:
         """Archive several files; returns their records in order.  An item is a path (its
         metadata are the ``shared`` keywords: what=, where=, start=, ...) or a dict with
-        ``path`` and its own fields, which win over ``shared``.  Every item is checked
+        ``path`` and its own fields, which win over ``shared``.  Times left out come from
+        the content, as in ``push``.  Every item is checked (and read, for its times)
         before any upload."""
-        jobs = pushing.planned(items, shared)
+        from .ingest import plan as planning
+        jobs = planning.plan(planning.items_of(items, shared), self.store, format)
         total = sum(path.stat().st_size for path, _ in jobs)
         with opened(self._progress(progress), total, len(jobs), "push") as bar:
-            return pushing.push_many(self.store, self._pool(), jobs, bar)
+            records = pushing.push_many(self.store, self._pool(), jobs, bar)
+        if isinstance(format, str):
+            for what, version in dict.fromkeys((r.what, r.data_version) for r in records):
+                self.set_format(what, version, format)
+        return records
 
     # -- query --------------------------------------------------------------
 

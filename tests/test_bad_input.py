@@ -69,7 +69,7 @@ METADATA: list[tuple[str, Any, list[str]]] = [
         (True, ["expected a time", "True"]),
         ([T0], ["expected a time", "list"]),
     ]],
-    ("start", None, ["is required", TIMES]),
+    ("start", None, ["no format known to read it from the content", "--start"]),
     ("end", "2015-03-19T23:59:59Z", ["before start", "end must be >= start or omitted"]),
 ]
 

@@ -103,6 +103,7 @@ LAYERS = [  # each layer may import only the ones before it (and itself)
     ["datalake_nb.stores"],
     ["datalake_nb.engine"],
     ["datalake_nb.rows", "datalake_nb.plot"],
+    ["datalake_nb.ingest"],
     ["datalake_nb.lake"],
     ["datalake_nb.commands"],
     ["datalake_nb.cli", "datalake_nb.__main__", "datalake_nb.notebook"],

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from . import formats
-from ..core.errors import InvalidInput
+from ..core.errors import InvalidInput, NotFound
 from ..core.metadata import Record, validate_name
 from ..stores.base import Store
 
@@ -62,6 +62,17 @@ def format_table(store: Store) -> dict[tuple[str, str], Entry]:
             text = stream.read(1 << 16).decode("utf-8", errors="replace").strip()
         out[(what, version)] = _entry(text)
     return out
+
+
+def entry_for(store: Store, what: str, data_version: str) -> Entry | None:
+    """(format name, parameters) the lake records for ``what``/``data_version`` (one small
+    GET), or None when it records none."""
+    try:
+        with store.open(format_key(what, data_version)) as stream:
+            text = stream.read(1 << 16).decode("utf-8", errors="replace").strip()
+    except NotFound:
+        return None
+    return _entry(text)
 
 
 def _entry(text: str) -> Entry:
