@@ -22,7 +22,7 @@ from .config import SETTINGS, Config, config_files
 from .core import times
 from .core.errors import InvalidInput
 from .core.redact import password_of
-from .output import json_line, records_table, table, write_csv
+from .output import human_size, json_line, records_table, table, write_csv
 from .engine.progress import ProgressArg
 
 LIST_OUTPUTS = ("table", "json", "csv", "url")  # --output of list
@@ -212,6 +212,48 @@ def _expire_arguments(expire: argparse.ArgumentParser) -> None:
     _confirm_options(expire)
 
 
+def _enqueue_arguments(enqueue: argparse.ArgumentParser) -> None:
+    enqueue.add_argument("paths", nargs="+", metavar="PATH", help="file(s) to queue")
+    enqueue.add_argument("--what", required=True, help="program that made the file")
+    enqueue.add_argument("--where", required=True, help="host or place the file came from")
+    enqueue.add_argument("--start", help="time of the first event, or mtime; default: read "
+                         "from the content with --format (or the lake's format)")
+    enqueue.add_argument("--end", help="time of the last event, or mtime (as push)")
+    enqueue.add_argument("--data-version", dest="data_version", required=True,
+                         help="version of the file's format")
+    enqueue.add_argument("--work-id", dest="work_id", help="application id")
+    enqueue.add_argument("--format", dest="format_name", metavar="FORMAT",
+                         help="the files' parser: their times are read with it now, and it "
+                              "is recorded in the lake when the first one is pushed")
+
+
+def _upload_arguments(upload: argparse.ArgumentParser) -> None:
+    upload.add_argument("--once", action="store_true", help="try each queued file once and "
+                        "exit (1 when any stayed queued or failed): for cron")
+    upload.add_argument("--log-format", dest="log_format", choices=("text", "json"),
+                        default="text", help="one line per file on stderr: text or json")
+    upload.add_argument("--rescan", default="1s", metavar="DURATION",
+                        help="how often the queue folder is looked at (default 1s)")
+    upload.add_argument("--grace", default="20s", metavar="DURATION",
+                        help="on SIGTERM, how long pushes in flight may take to finish "
+                             "(default 20s); the others stay queued")
+
+
+def _spool_arguments(spool: argparse.ArgumentParser) -> None:
+    _output(spool, ("table", "json"), "table or json")
+
+
+def _recipe_arguments(recipe: argparse.ArgumentParser) -> None:
+    recipe.add_argument("name", choices=("logrotate", "systemd", "cron"),
+                        help="which recipe to print")
+    recipe.add_argument("--path", help="the log file logrotate rotates")
+    recipe.add_argument("--what", help="what the files are")
+    recipe.add_argument("--where", help="host (default: $(hostname -s), at rotation)")
+    recipe.add_argument("--data-version", dest="data_version", help="their data version")
+    recipe.add_argument("--format", dest="format_name", metavar="FORMAT",
+                        help="their parser (default: auto)")
+
+
 # -- run: one engine call each -------------------------------------------------
 
 def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -293,6 +335,52 @@ def _fetch(session: Session, args: argparse.Namespace) -> list[Any]:
     if args.ids:
         return session.lake.fetch(args.ids, dest=args.dest, progress=session.progress())
     return session.lake.fetch(dest=args.dest, progress=session.progress(), **filters)
+
+
+def _enqueue(session: Session, args: argparse.Namespace) -> list[Any]:
+    if args.format_name is not None:
+        from .rows import formats
+        formats.get(args.format_name)  # an unknown format: nothing queued
+    return session.lake.enqueue(args.paths, what=args.what, where=args.where,
+                                start=args.start, end=args.end,
+                                data_version=args.data_version, work_id=args.work_id,
+                                format=args.format_name)
+
+
+def _upload(session: Session, args: argparse.Namespace) -> Any:
+    """``--once``: every entry tried once.  Else until SIGTERM or SIGINT (then exit 0)."""
+    import signal
+    import sys
+    import threading
+    from .config import duration_seconds
+    from .engine.upload import Log
+    rescan = duration_seconds("rescan", args.rescan)
+    grace = duration_seconds("grace", args.grace)
+    uploader = session.lake.uploader(Log(sys.stderr, json_lines=args.log_format == "json"))
+    if args.once:
+        return uploader.run_once()
+    stop = threading.Event()
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            handlers[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        uploader.run(stop, rescan=rescan, grace=grace)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    return []
+
+
+def _recipe(session: Session, args: argparse.Namespace) -> str:
+    from .recipes import recipe
+    config = session.config
+    return recipe(args.name, path=args.path, what=args.what, where=args.where,
+                  data_version=args.data_version, format=args.format_name,
+                  url=config["DATALAKE_STORAGE_URL"] if config.sources.get(
+                      "DATALAKE_STORAGE_URL", "default") != "default" else None,
+                  spool=config["DATALAKE_SPOOL_DIR"] if config.sources.get(
+                      "DATALAKE_SPOOL_DIR", "default") != "default" else None)
 
 
 @dataclasses.dataclass
@@ -466,6 +554,25 @@ def _show_removal(removal: Removal, args: argparse.Namespace, out: TextIO) -> in
     return 2 if removal.needs_yes else 0
 
 
+def _show_enqueued(entries: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    return _lines([f"{e.folder}\t{e.record['source']}" for e in entries], out)
+
+
+def _show_uploaded(outcomes: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    from .engine.upload import stayed
+    return 1 if stayed(list(outcomes)) else 0  # each file was logged on stderr already
+
+
+def _show_spool(status: Any, args: argparse.Namespace, out: TextIO) -> int:
+    if args.output == "json":
+        return _lines([json.dumps(status.to_json())], out)
+    shown = status.to_json()
+    age = "-" if shown["oldest_age_s"] is None else f"{shown['oldest_age_s']:g} s"
+    rows = [["queued", str(status.queued), human_size(status.queued_bytes), age],
+            ["failed", str(status.failed), human_size(status.failed_bytes), "-"]]
+    return _lines([table(rows, ["STATE", "FILES", "BYTES", "OLDEST"])], out)
+
+
 def _show_check(report: Any, args: argparse.Namespace, out: TextIO) -> int:
     _lines([report], out)
     return 0 if report.ok else 1  # problems left: exit 1, so scripts notice
@@ -584,6 +691,34 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
                                                        argparse.Namespace(output="table")),
             returns="DataFrame of the files removed (or that would be)",
             example="expire --older-than 400d --yes", remark=_removal_remark),
+    Command("enqueue", "queue files for the uploader", "Check files and their metadata now "
+            "(times from the content with --format, as push), then place them in the spool "
+            "(DATALAKE_SPOOL_DIR) for `upload` to push: a hard link, or a copy fsynced before "
+            "it counts. Prints each entry's folder and source. Exit 2 on a mistake, 1 when the "
+            "spool is full (DATALAKE_SPOOL_MAX_BYTES); then nothing is queued.",
+            _enqueue_arguments, _enqueue, _show_enqueued,
+            returns="list of spool entries",
+            example="enqueue /var/log/app.log.2.gz --what app --where web01 --data-version 1 "
+                    "--format nginx"),
+    Command("upload", "push what the spool holds", "Push the spool's files in parallel; an "
+            "entry leaves the spool only once its push is confirmed; failures are tried again "
+            "with backoff, files that can never be pushed move to failed/ with the reason. "
+            "One log line per file on stderr. Runs until SIGTERM (exit 0), or --once.",
+            _upload_arguments, _upload, _show_uploaded,
+            returns="list of outcomes (--once)", example="upload --once"),
+    Command("spool", "what is queued and failed", "Count the spool's queued and failed files, "
+            "their bytes and the oldest one's age.", _spool_arguments,
+            lambda s, args: s.lake.spool().status(), _show_spool,
+            notebook=lambda status, args: status.to_json(),
+            returns="dict (queued, queued_bytes, failed, failed_bytes, oldest_age_s)",
+            example="spool"),
+    Command("recipe", "print a logrotate, systemd or cron recipe", "Print a recipe that "
+            "works as written: a logrotate block that enqueues each rotated file, a systemd "
+            "unit that runs `upload`, a cron line for `upload --once`.", _recipe_arguments,
+            _recipe, lambda text, args, out: _lines([text.rstrip("\n")], out),
+            notebook=lambda text, args: Text(text), returns="text",
+            example="recipe logrotate --path /var/log/nginx/access.log --what nginx "
+                    "--format nginx"),
     Command("config", "show the effective settings", "Print every setting, its value and where "
             "it came from (secrets are never shown).", lambda parser: None,
             lambda s, args: s.config.describe(),

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Sequence
 
-from .config import Config, resolve
+from .config import Config, byte_count, resolve
 from .core import layout
 from .core.errors import InvalidInput
 from .core.metadata import Record
@@ -21,6 +21,8 @@ from .core.times import now_ms
 from .engine import fetch as fetching
 from .engine import push as pushing
 from .engine import remove as removing
+from .engine import spool as spooling
+from .engine import upload as uploading
 from .engine.cache import Cache
 from .engine.check import Report, check
 from .engine.hashing import VerifiedStream
@@ -122,6 +124,43 @@ class Lake:
             for what, version in dict.fromkeys((r.what, r.data_version) for r in records):
                 self.set_format(what, version, format)
         return records
+
+    # -- the spool: enqueue now, upload later (datalake_nb.engine.spool, .upload) --------
+
+    def spool(self) -> "spooling.Spool":
+        """The spool this Lake's configuration names (DATALAKE_SPOOL_DIR, with its
+        DATALAKE_SPOOL_MAX_BYTES)."""
+        return spooling.Spool(self.config["DATALAKE_SPOOL_DIR"] or "",
+                              byte_count(self.config.value("DATALAKE_SPOOL_MAX_BYTES")))
+
+    def enqueue(self, paths: Iterable[PathLike], *, format: Any = None,
+                **shared: Any) -> list["spooling.Entry"]:
+        """Check files and their metadata now and place them in the spool, durably, for
+        ``upload`` to push later; the keywords are push_many's (times left out come from
+        the content).  Every file is checked, and read for its times, before any is
+        queued; a mistake is an InvalidInput and nothing is queued.  SpoolFull when the
+        spool would pass its size limit (the files stay where they are)."""
+        from .ingest import plan as planning
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        jobs = planning.plan(planning.items_of(paths, shared), self.store, format)
+        spool = self.spool()
+        extra = {"format": format} if isinstance(format, str) else {}
+        return [spool.enqueue(path, fields, extra=extra) for path, fields in jobs]
+
+    def uploader(self, log: Any) -> "uploading.Uploader":
+        """An Uploader of this Lake's spool into its store (``log`` gets each Outcome);
+        a format named at enqueue is recorded in the lake once its first file is in."""
+        recorded: set[tuple[str, str, str]] = set()
+
+        def pushed(rec: Record, entry: "spooling.Entry") -> None:
+            name = entry.record.get("format")
+            if isinstance(name, str) and (rec.what, rec.data_version, name) not in recorded:
+                self.set_format(rec.what, rec.data_version, name)
+                recorded.add((rec.what, rec.data_version, name))
+
+        return uploading.Uploader(self.spool(), self.store, self.concurrency, log,
+                                  on_pushed=pushed)
 
     # -- query --------------------------------------------------------------
 

@@ -111,7 +111,7 @@ class Spool:
                                 "it was); run 'datalake upload' or raise the limit")
             rec = layout.build_record(fields, hash_hex, ext, size=size)
             record = {"fields": fields, "hash": hash_hex, "size": size, "ext": ext,
-                      "id": rec.id, "source": source or str(path), "linked": linked,
+                      "id": rec.id, "source": source or str(path.absolute()), "linked": linked,
                       "enqueued": now_ms(), **(extra or {})}
             _write_synced(tmp / RECORD, json.dumps(record, indent=1).encode())
             final = self._dir(QUEUE) / rec.id

@@ -25,6 +25,7 @@ import time
 from typing import Any, Callable, TextIO
 
 from ..core.errors import DatalakeError, InvalidInput
+from ..core.metadata import Record
 from ..output import human_size
 from ..stores.base import Store
 from .pool import Cancelled
@@ -94,8 +95,10 @@ class Uploader:
 
     def __init__(self, spool: Spool, store: Store, concurrency: int,
                  log: Callable[[Outcome], None], base: float = BACKOFF_BASE_S,
-                 cap: float = BACKOFF_CAP_S):
+                 cap: float = BACKOFF_CAP_S,
+                 on_pushed: Callable[[Record, Entry], None] | None = None):
         self.spool, self.store, self.concurrency, self.log = spool, store, concurrency, log
+        self.on_pushed = on_pushed
         self.base, self.cap = base, cap
         self.attempts: dict[str, int] = {}
         self.next_try: dict[str, float] = {}
@@ -131,6 +134,8 @@ class Uploader:
                 self.next_try[entry.id] = time.monotonic() + wait
                 return Outcome("retry", entry.id, source, attempt=attempt, retry_in=wait,
                                error=str(exc))
+            if self.on_pushed is not None:
+                self.on_pushed(rec, entry)  # before done: a failure here keeps the entry
             self.spool.done(entry)  # only now: the push is confirmed
             self._forget(entry.id)
             return Outcome("pushed", entry.id, source, rec.id, rec.size,
