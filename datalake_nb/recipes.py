@@ -65,11 +65,13 @@ DEFAULTS = {"path": "/var/log/app/app.log", "what": "app", "where": "$(hostname 
             "reopen": "# tell the writer to reopen its log here (e.g. nginx: kill -USR1 ...)"}
 
 
+RAW = ("reopen", "datalake")  # shell text: a command line, not one word
+
+
 def recipe(name: str, **values: str | None) -> str:
     """The recipe ``name`` with ``values`` (path, what, where, data_version, format, url,
     spool, datalake) filled in; those not given keep their example values."""
     given = {k: v for k, v in values.items() if v is not None}
-    filled = {**DEFAULTS, **{k: shlex.quote(v) if k not in ("reopen",) else v
-                             for k, v in given.items()}}
+    filled = {**DEFAULTS, **{k: v if k in RAW else shlex.quote(v) for k, v in given.items()}}
     filled["name"] = filled["what"]
     return RECIPES[name].substitute(filled)
