@@ -240,7 +240,8 @@ def _upload_arguments(upload: argparse.ArgumentParser) -> None:
 
 
 def _spool_arguments(spool: argparse.ArgumentParser) -> None:
-    _output(spool, ("table", "json"), "table or json")
+    spool.add_argument("--output", choices=("table", "json"), default="table",
+                       help="table or json")
 
 
 def _recipe_arguments(recipe: argparse.ArgumentParser) -> None:
@@ -709,8 +710,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     Command("spool", "what is queued and failed", "Count the spool's queued and failed files, "
             "their bytes and the oldest one's age.", _spool_arguments,
             lambda s, args: s.lake.spool().status(), _show_spool,
-            notebook=lambda status, args: status.to_json(),
-            returns="dict (queued, queued_bytes, failed, failed_bytes, oldest_age_s)",
+            returns="Status (.queued, .queued_bytes, .failed, .failed_bytes, .to_json())",
             example="spool"),
     Command("recipe", "print a logrotate, systemd or cron recipe", "Print a recipe that "
             "works as written: a logrotate block that enqueues each rotated file, a systemd "

@@ -160,9 +160,12 @@ OPTION_VALUES = {
     "--raw": None, "--ignore-case": None, "--fixed-strings": None, "--invert-match": None,
     "--count": None, "--files-with-matches": None, "--no-clip": None, "--output": "jsonl",
     "--text": None, "--yes": None, "--dry-run": None, "--older-than": "400d",
+    "--once": None, "--log-format": "json", "--rescan": "0.5s", "--grace": "5s",
+    "--path": "/var/log/x.log",
 }
-FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines"}
-OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl"}
+FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines",
+                 "enqueue": "lines", "recipe": "nginx"}
+OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl", "spool": "json"}
 
 
 def cli_options():
@@ -197,7 +200,8 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--s3-expected-bucket-owner": "123456789012",
                      "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
                      "--s3-data-plane": "boto3",
-                     "--dask-scheduler": ""}[flag]
+                     "--dask-scheduler": "", "--spool-dir": str(tmp_path / "spool3"),
+                     "--spool-max-bytes": "10MiB"}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
         elif flag == "--format":
@@ -211,9 +215,13 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                 "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
                 "cat": [filled[0].id], "grep": ["web01"], "format": ["list"],
                 "read": [] if flag == "--format" else ["--format", "lines"],
+                "enqueue": [str(write(tmp_path / "q.log", "q")), "--what", "q", "--where", "h",
+                            "--start", "2015-03-20", "--data-version", "0"],
+                "upload": ["--once"], "recipe": ["logrotate"],
                 "rm": ["--what", "nginx", "--dry-run"],  # a dry run: both faces see the same
                 "expire": ["--older-than", "1d", "--dry-run"]}.get(command, [])
-        if flag in ("--what", "--where", "--start", "--data-version") and command == "push":
+        if flag in ("--what", "--where", "--start", "--data-version") and command in ("push",
+                                                                                  "enqueue"):
             args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
         if flag == "--what" and command in ("fetch", "latest"):
             args = []
