@@ -76,12 +76,12 @@ def test_the_recipe_command_fills_in_what_it_is_given(capsys, monkeypatch):
 @pytest.mark.timeout(900)
 @pytest.mark.skipif(shutil.which("logrotate") is None and not os.environ.get("CI"),
                     reason="Debian's logrotate is not installed (.ci/run installs it)")
-def test_logrotate_to_seaweedfs_through_an_outage_and_two_kills(tmp_path):
+def test_logrotate_to_seaweedfs_through_an_outage_and_two_kills(tmp_path, monkeypatch):
     assert weed_path() is not None and shutil.which("logrotate"), "needs weed and logrotate"
     weed = Weed(tmp_path / "weed")
     server = weed.start()
     try:
-        figures_of_run = ship(tmp_path, weed, server)
+        figures_of_run = ship(tmp_path, weed, server, monkeypatch)
     finally:
         weed.stop()
     print("\nshipping: " + json.dumps(figures_of_run))
@@ -89,7 +89,7 @@ def test_logrotate_to_seaweedfs_through_an_outage_and_two_kills(tmp_path):
     assert figures_of_run["files lost"] == 0 and figures_of_run["duplicates"] == 0
 
 
-def ship(tmp_path: Path, weed: Weed, server) -> dict[str, object]:
+def ship(tmp_path: Path, weed: Weed, server, monkeypatch) -> dict[str, object]:
     s3 = boto3.client("s3", endpoint_url=server.url, region_name=REGION,
                       aws_access_key_id=server.access_key,
                       aws_secret_access_key=server.secret_key)
@@ -176,8 +176,8 @@ def ship(tmp_path: Path, weed: Weed, server) -> dict[str, object]:
         uploader.kill()
 
     for name, value in server.env.items():
-        os.environ[name] = value
-    boto3.DEFAULT_SESSION = None
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
     lake = Lake(url, cache_dir=tmp_path / "cache-reader", progress=False)
     records = lake.records(what="app")
     seen: dict[int, int] = {}

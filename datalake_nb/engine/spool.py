@@ -140,12 +140,17 @@ class Spool:
 
     # -- reading ------------------------------------------------------------------
 
-    def entries(self, which: str = QUEUE) -> list[Entry]:
-        """The entries of ``queue`` (or ``failed``), oldest start first (ids sort by it)."""
+    def names(self, which: str = QUEUE) -> list[str]:
+        """The ids in ``queue`` (or ``failed``), oldest start first (ids sort by it): one
+        readdir, no record read."""
         try:
-            names = sorted(os.listdir(self.root / which))
+            return sorted(os.listdir(self.root / which))
         except FileNotFoundError:
             return []
+
+    def entries(self, which: str = QUEUE, names: list[str] | None = None) -> list[Entry]:
+        """The entries of ``queue`` (or ``failed``), or of those ``names`` in it."""
+        names = self.names(which) if names is None else names
         return [e for e in (self.entry(self.root / which / n) for n in names) if e is not None]
 
     @staticmethod

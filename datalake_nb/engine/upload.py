@@ -149,9 +149,10 @@ class Uploader:
         self.attempts.pop(entry_id, None)
         self.next_try.pop(entry_id, None)
 
-    def due(self, entries: list[Entry]) -> list[Entry]:
+    def due(self, names: list[str]) -> list[str]:
+        """The ids whose backoff is over (or that never failed)."""
         now = time.monotonic()
-        return [e for e in entries if self.next_try.get(e.id, 0.0) <= now]
+        return [n for n in names if self.next_try.get(n, 0.0) <= now]
 
     # -- the two modes ------------------------------------------------------------------
 
@@ -180,13 +181,11 @@ class Uploader:
                 for entry_id in [i for i, f in in_flight.items() if f.done()]:
                     del in_flight[entry_id]
                 free = self.concurrency - len(in_flight)
-                for entry in self.due([e for e in self.spool.entries() if e.id not in in_flight]):
-                    if free <= 0:
-                        break
-                    future = pool.submit(self._logged, entry, cataloged)
+                waiting = self.due([n for n in self.spool.names() if n not in in_flight])
+                for entry in self.spool.entries(names=waiting[:max(free, 0)]):  # records read
+                    future = pool.submit(self._logged, entry, cataloged)      # only for these
                     future.add_done_callback(lambda _: woken.set())
                     in_flight[entry.id] = future
-                    free -= 1
                 woken.wait(rescan)
                 woken.clear()
         finally:
