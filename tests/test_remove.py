@@ -196,3 +196,18 @@ def test_a_remove_killed_before_each_step_is_finished_by_check_repair(
     assert sorted(r.id for r in lake.records()) == sorted([app_h1.id, other_h1.id])
     assert lake.catalog() == {"app": ["h1"], "other": ["h1"]}
     assert not any(app_h2.hash in key for key in every_key(lake))
+
+
+def test_an_unfinished_remove_of_a_pair_without_its_catalog_entry_is_not_undone(lake, tmp_path):
+    """The marker written, then the remove stopped; the pair's catalog entry was missing
+    anyway (a push stopped before it): repair must not write the entry of a pair that is
+    going away."""
+    from datalake_nb.engine.remove import marker_key
+    keep, going = push_three(lake, tmp_path)[:2]
+    lake.store.delete(layout.catalog_key("app", "h2"))
+    lake.store.put_bytes(marker_key(going), b"")
+    report = lake.check()
+    assert {f.kind for f in report.left} == {"unfinished-remove"}, str(report)
+    assert lake.check(repair=True).ok
+    assert lake.check().ok and lake.catalog() == {"app": ["h1"], "other": ["h1"]}
+    assert [r.id for r in lake.records(what="app")] == [keep.id]

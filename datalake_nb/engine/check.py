@@ -176,7 +176,7 @@ def check(store: Store, repair: bool = False, delete_orphans: bool = False,
     _check_entries("work", work, layout.parse_work_key, layout.work_key, records, report,
                    needed=lambda rec: rec.work_id is not None)
     _check_catalog(catalog, records, report)
-    _check_removes(markers, report)
+    _check_removes(markers, records, report)
     if deep:
         _check_contents(store, records, report, concurrency)
     _fix(store, report, repair, delete_orphans, concurrency, progress or Progress())
@@ -239,9 +239,10 @@ def _check_catalog(catalog: list[Entry], records: dict[str, Record], report: Rep
                                        f"{what} from {where} has data"))
 
 
-def _check_removes(markers: list[Entry], report: Report) -> None:
+def _check_removes(markers: list[Entry], records: dict[str, Record], report: Report) -> None:
     """A marker is a remove that did not finish: its record's missing entries are part of
-    it (writing them would undo the remove), so they give way to one unfinished-remove."""
+    it (writing them would undo the remove), so they give way to one unfinished-remove
+    (and so does a missing catalog entry of a pair whose every record is going)."""
     going: set[str] = set()
     for entry in markers:
         rec = parse_marker_key(entry.key)
@@ -255,7 +256,11 @@ def _check_removes(markers: list[Entry], report: Report) -> None:
     parse = {"missing-where-entry": layout.parse_where_key,
              "missing-work-entry": layout.parse_work_key}
 
+    staying = {(rec.what, rec.where) for key, rec in records.items() if key not in going}
+
     def undoes_a_remove(finding: Finding) -> bool:
+        if finding.kind == "missing-catalog-entry":
+            return bool(going) and layout.parse_catalog_key(finding.key) not in staying
         rec = parse[finding.kind](finding.key) if finding.kind in parse else None
         return rec is not None and layout.data_key(rec) in going
 
