@@ -22,7 +22,7 @@ from .config import SETTINGS, Config, config_files
 from .core import times
 from .core.errors import InvalidInput
 from .core.redact import password_of
-from .output import json_line, records_table, table, write_csv
+from .output import human_size, json_line, records_table, table, write_csv
 from .engine.progress import ProgressArg
 
 LIST_OUTPUTS = ("table", "json", "csv", "url")  # --output of list
@@ -245,6 +245,70 @@ def _check_arguments(check: argparse.ArgumentParser) -> None:
                        "stored JSON record (S3) and hash its bytes (downloads the whole lake)")
 
 
+def _confirm_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--yes", action="store_true",
+                        help="remove them (needed when more than one file matches)")
+    parser.add_argument("--dry-run", dest="dry_run", action="store_true",
+                        help="only show what would be removed")
+
+
+def _rm_arguments(rm: argparse.ArgumentParser) -> None:
+    rm.add_argument("ids", nargs="*", metavar="ID", help="record ids (instead of filters)")
+    _filters(rm)
+    _confirm_options(rm)
+
+
+def _expire_arguments(expire: argparse.ArgumentParser) -> None:
+    expire.add_argument("--older-than", dest="older_than", required=True, metavar="DURATION",
+                        help="remove files whose end is longer ago than this: 400d, 12h")
+    expire.add_argument("--what", help="only files of these program(s), comma-separated")
+    expire.add_argument("--where", help="only files from these host(s), comma-separated")
+    _confirm_options(expire)
+
+
+def _enqueue_arguments(enqueue: argparse.ArgumentParser) -> None:
+    enqueue.add_argument("paths", nargs="+", metavar="PATH", help="file(s) to queue")
+    enqueue.add_argument("--what", required=True, help="program that made the file")
+    enqueue.add_argument("--where", required=True, help="host or place the file came from")
+    enqueue.add_argument("--start", help="time of the first event, or mtime; default: read "
+                         "from the content with --format (or the lake's format)")
+    enqueue.add_argument("--end", help="time of the last event, or mtime (as push)")
+    enqueue.add_argument("--data-version", dest="data_version", required=True,
+                         help="version of the file's format")
+    enqueue.add_argument("--work-id", dest="work_id", help="application id")
+    enqueue.add_argument("--format", dest="format_name", metavar="FORMAT",
+                         help="the files' parser: their times are read with it now, and it "
+                              "is recorded in the lake when the first one is pushed")
+
+
+def _upload_arguments(upload: argparse.ArgumentParser) -> None:
+    upload.add_argument("--once", action="store_true", help="try each queued file once and "
+                        "exit (1 when any stayed queued or failed): for cron")
+    upload.add_argument("--log-format", dest="log_format", choices=("text", "json"),
+                        default="text", help="one line per file on stderr: text or json")
+    upload.add_argument("--rescan", default="1s", metavar="DURATION",
+                        help="how often the queue folder is looked at (default 1s)")
+    upload.add_argument("--grace", default="20s", metavar="DURATION",
+                        help="on SIGTERM, how long pushes in flight may take to finish "
+                             "(default 20s); the others stay queued")
+
+
+def _spool_arguments(spool: argparse.ArgumentParser) -> None:
+    spool.add_argument("--output", choices=("table", "json"), default="table",
+                       help="table or json")
+
+
+def _recipe_arguments(recipe: argparse.ArgumentParser) -> None:
+    recipe.add_argument("name", choices=("logrotate", "systemd", "cron"),
+                        help="which recipe to print")
+    recipe.add_argument("--path", help="the log file logrotate rotates")
+    recipe.add_argument("--what", help="what the files are")
+    recipe.add_argument("--where", help="host (default: $(hostname -s), at rotation)")
+    recipe.add_argument("--data-version", dest="data_version", help="their data version")
+    recipe.add_argument("--format", dest="format_name", metavar="FORMAT",
+                        help="their parser (default: auto)")
+
+
 # -- run: one engine call each -------------------------------------------------
 
 def _filter_values(args: argparse.Namespace) -> dict[str, Any]:
@@ -344,6 +408,98 @@ def _fetch(session: Session, args: argparse.Namespace) -> list[Any]:
     if args.ids:
         return session.lake.fetch(args.ids, dest=args.dest, progress=session.progress())
     return session.lake.fetch(dest=args.dest, progress=session.progress(), **filters)
+
+
+def _enqueue(session: Session, args: argparse.Namespace) -> list[Any]:
+    if args.format_name is not None:
+        from .rows import formats
+        formats.get(args.format_name)  # an unknown format: nothing queued
+    return session.lake.enqueue(args.paths, what=args.what, where=args.where,
+                                start=args.start, end=args.end,
+                                data_version=args.data_version, work_id=args.work_id,
+                                format=args.format_name)
+
+
+def _upload(session: Session, args: argparse.Namespace) -> Any:
+    """``--once``: every entry tried once.  Else until SIGTERM or SIGINT (then exit 0)."""
+    import signal
+    import sys
+    import threading
+    from .config import duration_seconds
+    from .engine.upload import Log
+    rescan = duration_seconds("rescan", args.rescan)
+    grace = duration_seconds("grace", args.grace)
+    uploader = session.lake.uploader(Log(sys.stderr, json_lines=args.log_format == "json"))
+    if args.once:
+        return uploader.run_once()
+    stop = threading.Event()
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            handlers[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        uploader.run(stop, rescan=rescan, grace=grace)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    return []
+
+
+def _recipe(session: Session, args: argparse.Namespace) -> str:
+    from .recipes import recipe
+    config = session.config
+    return recipe(args.name, path=args.path, what=args.what, where=args.where,
+                  data_version=args.data_version, format=args.format_name,
+                  url=config["DATALAKE_STORAGE_URL"] if config.sources.get(
+                      "DATALAKE_STORAGE_URL", "default") != "default" else None,
+                  spool=config["DATALAKE_SPOOL_DIR"] if config.sources.get(
+                      "DATALAKE_SPOOL_DIR", "default") != "default" else None)
+
+
+@dataclasses.dataclass
+class Removal:
+    """What rm/expire found, and whether it removed them (``done``); ``needs_yes``: more
+    than one file and no --yes, so nothing was removed."""
+    records: list[Any]
+    done: bool
+    needs_yes: bool = False
+
+
+def _removal(lake: Any, records: list[Any], args: argparse.Namespace) -> Removal:
+    """Remove what a dry run found, unless it is one or --yes says so."""
+    if args.dry_run or not records:
+        return Removal(records, False)
+    if len(records) > 1 and not args.yes:
+        return Removal(records, False, needs_yes=True)
+    return Removal(lake.remove(records, yes=True), True)
+
+
+def _rm(session: Session, args: argparse.Namespace) -> Removal:
+    filters = _filter_values(args)
+    if args.ids and any(v is not None for v in filters.values()):
+        raise InvalidInput("rm", "give either ids or filters, not both")
+    if not args.ids and all(v is None for v in filters.values()):
+        raise InvalidInput("rm", "give ids or at least one of --what, --where, --start, --end, "
+                                 "--work-id (removing the whole lake is not a default)")
+    lake = session.lake
+    found = (lake.remove(args.ids, dry_run=True) if args.ids
+             else lake.remove(dry_run=True, **filters))
+    return _removal(lake, found, args)
+
+
+def _expire(session: Session, args: argparse.Namespace) -> Removal:
+    lake = session.lake
+    found = lake.expire(args.older_than, what=args.what, where=args.where, dry_run=True)
+    return _removal(lake, found, args)
+
+
+def _removal_remark(removal: Removal, args: argparse.Namespace) -> str:
+    n = len(removal.records)
+    if removal.needs_yes:
+        return f"{n} files match; nothing was removed: give --yes to remove them"
+    if removal.done:
+        return f"removed {n} file(s)"
+    return f"would remove {n} file(s) (dry run)" if args.dry_run else "no file matches"
 
 
 # -- show: the terminal --------------------------------------------------------
@@ -466,6 +622,30 @@ def _grep_value(found: Any, args: argparse.Namespace) -> Any:
     return _grep_counts(found) if args.count else found
 
 
+def _show_removal(removal: Removal, args: argparse.Namespace, out: TextIO) -> int:
+    _lines([records_table(removal.records)] if removal.records else [], out)
+    return 2 if removal.needs_yes else 0
+
+
+def _show_enqueued(entries: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    return _lines([f"{e.folder}\t{e.record['source']}" for e in entries], out)
+
+
+def _show_uploaded(outcomes: Sequence[Any], args: argparse.Namespace, out: TextIO) -> int:
+    from .engine.upload import stayed
+    return 1 if stayed(list(outcomes)) else 0  # each file was logged on stderr already
+
+
+def _show_spool(status: Any, args: argparse.Namespace, out: TextIO) -> int:
+    if args.output == "json":
+        return _lines([json.dumps(status.to_json())], out)
+    shown = status.to_json()
+    age = "-" if shown["oldest_age_s"] is None else f"{shown['oldest_age_s']:g} s"
+    rows = [["queued", str(status.queued), human_size(status.queued_bytes), age],
+            ["failed", str(status.failed), human_size(status.failed_bytes), "-"]]
+    return _lines([table(rows, ["STATE", "FILES", "BYTES", "OLDEST"])], out)
+
+
 def _show_check(report: Any, args: argparse.Namespace, out: TextIO) -> int:
     _lines([report], out)
     return 0 if report.ok else 1  # problems left: exit 1, so scripts notice
@@ -576,6 +756,51 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
                                          deep=args.deep),
             _show_check, returns="a Report (.ok, .findings, .to_frame())",
             example="check --repair"),
+    Command("rm", "remove files from the lake", "Remove the files with these ids, or those "
+            "the filters match: their data and index entries (and this machine's cached "
+            "copies). With more than one file it only shows them, unless --yes; --dry-run "
+            "shows what would go. A remove stopped half-way is finished by `check --repair`.",
+            _rm_arguments, _rm, _show_removal,
+            notebook=lambda removal, args: _list_value(removal.records,
+                                                       argparse.Namespace(output="table")),
+            returns="DataFrame of the files removed (or that would be)",
+            example="rm --what nginx --where web01 --start 2026-11-01 --end 2026-11-02 --yes",
+            remark=_removal_remark),
+    Command("expire", "remove files older than a duration", "Remove the files whose end "
+            "(an instant's start) is longer ago than --older-than, as rm does (--yes, "
+            "--dry-run). On S3, a lifecycle rule can do it instead (see the README).",
+            _expire_arguments, _expire, _show_removal,
+            notebook=lambda removal, args: _list_value(removal.records,
+                                                       argparse.Namespace(output="table")),
+            returns="DataFrame of the files removed (or that would be)",
+            example="expire --older-than 400d --yes", remark=_removal_remark),
+    Command("enqueue", "queue files for the uploader", "Check files and their metadata now "
+            "(times from the content with --format, as push), then place them in the spool "
+            "(DATALAKE_SPOOL_DIR) for `upload` to push: a hard link, or a copy fsynced before "
+            "it counts. Prints each entry's folder and source. Exit 2 on a mistake, 1 when the "
+            "spool is full (DATALAKE_SPOOL_MAX_BYTES); then nothing is queued.",
+            _enqueue_arguments, _enqueue, _show_enqueued,
+            returns="list of spool entries",
+            example="enqueue /var/log/app.log.2.gz --what app --where web01 --data-version 1 "
+                    "--format nginx"),
+    Command("upload", "push what the spool holds", "Push the spool's files in parallel; an "
+            "entry leaves the spool only once its push is confirmed; failures are tried again "
+            "with backoff, files that can never be pushed move to failed/ with the reason. "
+            "One log line per file on stderr. Runs until SIGTERM (exit 0), or --once.",
+            _upload_arguments, _upload, _show_uploaded,
+            returns="list of outcomes (--once)", example="upload --once"),
+    Command("spool", "what is queued and failed", "Count the spool's queued and failed files, "
+            "their bytes and the oldest one's age.", _spool_arguments,
+            lambda s, args: s.lake.spool().status(), _show_spool,
+            returns="Status (.queued, .queued_bytes, .failed, .failed_bytes, .to_json())",
+            example="spool"),
+    Command("recipe", "print a logrotate, systemd or cron recipe", "Print a recipe that "
+            "works as written: a logrotate block that enqueues each rotated file, a systemd "
+            "unit that runs `upload`, a cron line for `upload --once`.", _recipe_arguments,
+            _recipe, lambda text, args, out: _lines([text.rstrip("\n")], out),
+            notebook=lambda text, args: Text(text), returns="text",
+            example="recipe logrotate --path /var/log/nginx/access.log --what nginx "
+                    "--format nginx"),
     Command("config", "show the effective settings", "Print every setting, its value and where "
             "it came from (secrets are never shown).", lambda parser: None,
             lambda s, args: s.config.describe(),

@@ -47,6 +47,24 @@ def default_cache_dir(environ: Mapping[str, str]) -> str:
     return str(_xdg(environ, "XDG_CACHE_HOME", ".cache") / "datalake_nb")
 
 
+def default_spool_dir(environ: Mapping[str, str]) -> str:
+    """Files enqueued and not yet pushed: state that must survive a reboot (not a cache)."""
+    return str(_xdg(environ, "XDG_STATE_HOME", ".local/state") / "datalake_nb" / "spool")
+
+
+_BYTE_UNITS = {"": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}
+BYTES_PATTERN = r"([0-9]{1,15})(KiB|MiB|GiB|TiB)?"
+
+
+def byte_count(value: str) -> int:
+    """Bytes in ``1073741824`` or ``1GiB`` (a value the setting's pattern allowed)."""
+    match = re.fullmatch(BYTES_PATTERN, value.strip(), re.ASCII)
+    if not match:
+        raise InvalidInput("bytes", f"{value!r}; allowed: a whole number of bytes, or one with "
+                                    "KiB, MiB, GiB or TiB")
+    return int(match.group(1)) * _BYTE_UNITS[match.group(2) or ""]
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     name: str            # environment variable and config-file name
@@ -75,6 +93,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_CACHE_DIR", "--cache-dir",
             "local cache of fetched files, keyed by hash (default: under $XDG_CACHE_HOME)",
             default_cache_dir),
+    Setting("DATALAKE_SPOOL_DIR", "--spool-dir",
+            "folder of files enqueued for upload (default: under $XDG_STATE_HOME)",
+            default_spool_dir),
+    Setting("DATALAKE_SPOOL_MAX_BYTES", "--spool-max-bytes",
+            "enqueue fails (exit 1) when the spool would hold more than this", "1GiB",
+            pattern=BYTES_PATTERN, allowed="a whole number of bytes, or one with KiB, MiB, "
+                                           "GiB or TiB (10GiB)"),
     Setting("DATALAKE_FETCH_DIR", "--fetch-dir",
             "default folder that fetch writes files into (default: the current folder)", "."),
     Setting("DATALAKE_CONCURRENCY", "--concurrency",

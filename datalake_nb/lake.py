@@ -12,13 +12,17 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Sequence
 
-from .config import Config, resolve
+from .config import Config, byte_count, resolve
 from .core import layout
 from .core.errors import InvalidInput
 from .core.metadata import Record
 from .core.query import KEYWORDS, Names, Query, split_names
+from .core.times import now_ms
 from .engine import fetch as fetching
 from .engine import push as pushing
+from .engine import remove as removing
+from .engine import spool as spooling
+from .engine import upload as uploading
 from .engine.cache import Cache
 from .engine.check import Report, check
 from .engine.hashing import VerifiedStream
@@ -176,6 +180,44 @@ class Lake:
                 self.set_format(what, version, format)
         return report
 
+    # -- the spool: enqueue now, upload later (datalake_nb.engine.spool, .upload) --------
+
+    def spool(self) -> "spooling.Spool":
+        """The spool this Lake's configuration names (DATALAKE_SPOOL_DIR, with its
+        DATALAKE_SPOOL_MAX_BYTES)."""
+        return spooling.Spool(self.config["DATALAKE_SPOOL_DIR"] or "",
+                              byte_count(self.config.value("DATALAKE_SPOOL_MAX_BYTES")))
+
+    def enqueue(self, paths: Iterable[PathLike], *, format: Any = None,
+                **shared: Any) -> list["spooling.Entry"]:
+        """Check files and their metadata now and place them in the spool, durably, for
+        ``upload`` to push later; the keywords are push_many's (times left out come from
+        the content).  Every file is checked, and read for its times, before any is
+        queued; a mistake is an InvalidInput and nothing is queued.  SpoolFull when the
+        spool would pass its size limit (the files stay where they are)."""
+        from .ingest import plan as planning
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        jobs = planning.plan(planning.items_of(paths, shared), self.store, format,
+                             self.config["DATALAKE_DEFAULT_WHERE"])
+        spool = self.spool()
+        extra = {"format": format} if isinstance(format, str) else {}
+        return [spool.enqueue(path, fields, extra=extra) for path, fields in jobs]
+
+    def uploader(self, log: Any) -> "uploading.Uploader":
+        """An Uploader of this Lake's spool into its store (``log`` gets each Outcome);
+        a format named at enqueue is recorded in the lake once its first file is in."""
+        recorded: set[tuple[str, str, str]] = set()
+
+        def pushed(rec: Record, entry: "spooling.Entry") -> None:
+            name = entry.record.get("format")
+            if isinstance(name, str) and (rec.what, rec.data_version, name) not in recorded:
+                self.set_format(rec.what, rec.data_version, name)
+                recorded.add((rec.what, rec.data_version, name))
+
+        return uploading.Uploader(self.spool(), self.store, self.concurrency, log,
+                                  on_pushed=pushed)
+
     # -- query --------------------------------------------------------------
 
     def records(self, what: Names = None, where: Names = None, start: Any = None,
@@ -228,6 +270,52 @@ class Lake:
                      concurrency=self.concurrency, cache_root=self.cache.root,
                      progress=as_progress(self.progress),
                      stale_age=stale_age or self.config.value("DATALAKE_STALE_AGE"))
+
+    # -- remove -------------------------------------------------------------
+
+    def remove(self, items: Any = None, *, yes: bool = False, dry_run: bool = False,
+               **query: Any) -> list[Record]:
+        """Remove files from the lake: ``items`` (ids, records, a list() frame) or the files
+        a query matches (the keywords of ``list``); returns their records.
+
+        Each file's data object, where, work and (with its pair's last file) catalog
+        entries go, in the order ``datalake_nb.engine.remove`` explains, so list, latest,
+        queries, read and check agree afterwards, and a remove stopped half-way is
+        finished by ``check(repair=True)``.  More than one file needs ``yes=True``
+        (otherwise nothing is removed: InvalidInput); ``dry_run=True`` only returns what
+        would go.  This machine's cached copies go too.
+        """
+        records = self._targets(items, query)
+        return self._remove(records, yes, dry_run)
+
+    def expire(self, older_than: str | float, *, what: Names = None, where: Names = None,
+               yes: bool = False, dry_run: bool = False) -> list[Record]:
+        """Remove the files whose end (an instant's start) is more than ``older_than`` ago
+        (``"400d"``, ``"12h"``, seconds), of ``what`` / ``where`` if given; as ``remove``
+        (``yes``, ``dry_run``).  For S3, a lifecycle rule does it without a client (see
+        the README's retention section)."""
+        cutoff = removing.older_than_cutoff(older_than, now_ms())
+        records = [rec for rec in self.records(what, where, end=cutoff) if rec.stop < cutoff]
+        return self._remove(records, yes, dry_run)
+
+    def _targets(self, items: Any, query: dict[str, Any]) -> list[Record]:
+        unknown = sorted(set(query) - set(KEYWORDS))
+        if unknown:
+            raise InvalidInput(unknown[0], "unknown query keyword; allowed: " + ", ".join(KEYWORDS))
+        asked = any(value is not None for value in query.values())
+        if (items is None) == (not asked):
+            raise InvalidInput("remove", "give items (ids, records or a list() frame) or query "
+                                         "keywords (what=, where=, ...), one of the two")
+        records = self.resolve(items) if items is not None else self.records(**query)
+        return list({rec.id: rec for rec in records}.values())
+
+    def _remove(self, records: list[Record], yes: bool, dry_run: bool) -> list[Record]:
+        if not removing.confirmed(records, yes, dry_run, "yes=True"):
+            return records
+        done = removing.remove_records(self.store, self._pool(), records).records
+        for rec in done:
+            self.cache.forget(rec)
+        return done
 
     def timeline(self, frame: "pd.DataFrame | None" = None, **filters: Any) -> Any:
         """A picture of coverage (one row per where, colour by what) so gaps stand out.

@@ -162,10 +162,13 @@ OPTION_VALUES = {
     "--text": None, "--path-template": "{what}.log", "--path-regex": r"(?P<what>p)\.log$",
     "--recursive": None, "--skip-unmatched": None, "--dry-run": None,
     "--source-endpoint-url": "", "--source-profile": "",
+    "--yes": None, "--older-than": "400d",
+    "--once": None, "--log-format": "json", "--rescan": "0.5s", "--grace": "5s",
+    "--path": "/var/log/x.log",
 }
 FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines",
-                 "import": "lines"}
-OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl"}
+                 "import": "lines", "enqueue": "lines", "recipe": "nginx"}
+OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl", "spool": "json"}
 
 
 def cli_options():
@@ -200,7 +203,9 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--s3-expected-bucket-owner": "123456789012",
                      "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
                      "--s3-data-plane": "boto3",
-                     "--dask-scheduler": "", "--default-where": "web01"}[flag]
+                     "--dask-scheduler": "", "--default-where": "web01",
+                     "--spool-dir": str(tmp_path / "spool3"),
+                     "--spool-max-bytes": "10MiB"}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
         elif flag == "--format":
@@ -213,8 +218,14 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                          "--start", "2015-03-20", "--data-version", "0"],
                 "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
                 "cat": [filled[0].id], "grep": ["web01"], "format": ["list"],
-                "read": [] if flag == "--format" else ["--format", "lines"]}.get(command, [])
-        if flag in ("--what", "--where", "--start", "--data-version") and command == "push":
+                "read": [] if flag == "--format" else ["--format", "lines"],
+                "enqueue": [str(write(tmp_path / "q.log", "q")), "--what", "q", "--where", "h",
+                            "--start", "2015-03-20", "--data-version", "0"],
+                "upload": ["--once"], "recipe": ["logrotate"],
+                "rm": ["--what", "nginx", "--dry-run"],  # a dry run: both faces see the same
+                "expire": ["--older-than", "1d", "--dry-run"]}.get(command, [])
+        if flag in ("--what", "--where", "--start", "--data-version") and command in ("push",
+                                                                                  "enqueue"):
             args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
         if flag == "--what" and command in ("fetch", "latest"):
             args = []
@@ -252,7 +263,7 @@ def shown_by_the_cli(line: list[str], value: object) -> str:
     command = COMMANDS[args.command]
     if args.command == "cat":
         return str(value)
-    if args.command == "list" and isinstance(value, pd.DataFrame):  # the table: same rows?
+    if args.command in ("list", "rm", "expire") and isinstance(value, pd.DataFrame):  # same rows?
         ids = "\n".join(value["id"])
         return ids + "\n" if ids else ""
     if args.command == "list" and args.output == "json":
@@ -276,7 +287,7 @@ def comparable(line: list[str], stdout: str) -> str:
     """The CLI's output, with what ``shown_by_the_cli`` cannot rebuild left out: the table
     of ``list`` becomes its ids, ``grep -c`` lines lose the file's start."""
     args = parse(line)
-    if args.command == "list" and args.output == "table":
+    if args.command in ("rm", "expire") or (args.command == "list" and args.output == "table"):
         return "".join(f"{record_id}\n" for record_id in re.findall(r"^([0-9a-f]{32})  ", stdout, re.M))
     if args.command == "grep" and args.count:
         return "".join(f"{where}:{what}:{count}\n" for where, what, _, count in

@@ -179,6 +179,11 @@ class Cache:
             os.utime(path, ns=(mark, mark))
         return path
 
+    def forget(self, rec: Record) -> None:
+        """Drop ``rec``'s entry (a removed record: its bytes should not outlive it here;
+        copies a fetch placed elsewhere are the user's)."""
+        self._drop(self.entry(rec.hash))
+
     @staticmethod
     def _drop(path: str) -> None:
         """Unlink a damaged entry (fetched copies elsewhere keep their bytes)."""

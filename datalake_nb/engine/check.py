@@ -18,6 +18,9 @@ index entries (``where/``, ``work/``, ``catalog/``) are checked against it:
   entries are complete (a lake written before them, or a push by an older version), so
   where-filtered queries read all of the what's data listings.  ``repair`` marks it once
   the pair's where entries are all written.
+- ``unfinished-remove``: a remove marker (``removing/``, see ``engine.remove``) left by a
+  remove that stopped half-way.  Its record's missing entries are not asked back (that
+  would undo the remove); ``repair`` finishes the remove.
 - with ``deep``: ``metadata-mismatch`` (the JSON record stored with an S3 object
   disagrees with its key) and ``corrupt-data`` (bytes that do not hash to the record's
   hash).  Nothing can fix these from inside the lake: they are reported.
@@ -53,6 +56,7 @@ from ..core.times import now_ms
 from ..output import human_size
 from .hashing import hash_stream
 from .progress import Progress
+from .remove import REMOVING, drop_catalog_if_empty, finish_remove, parse_marker_key
 from ..stores.base import Entry, Leftover, Store
 from ..stores.local import remove_old_file
 
@@ -64,7 +68,7 @@ FIXED_BY = {"orphan": "--delete-orphans", "missing-where-entry": "--repair",
             "wrong-where-entry": "--repair", "wrong-work-entry": "--repair",
             "dangling-where-entry": "--repair", "dangling-work-entry": "--repair",
             "dangling-catalog-entry": "--repair", "unindexed-pair": "--repair",
-            "metadata-mismatch": None, "corrupt-data": None,
+            "unfinished-remove": "--repair", "metadata-mismatch": None, "corrupt-data": None,
             "stale-temp-file": "--repair", "stale-upload": "--repair",
             "recent-temp-file": None, "recent-upload": None}
 # Leftovers younger than the stale age: listed, kept, and no problem (a push may be running).
@@ -155,6 +159,7 @@ def check(store: Store, repair: bool = False, delete_orphans: bool = False,
     where = _entries(store, layout.WHERE)
     work = _entries(store, layout.WORK)
     data = _entries(store, layout.DATA)
+    markers = _entries(store, REMOVING)  # last: a remove that ends meanwhile is no problem
     report.catalog, report.where, report.work, report.data = (len(catalog), len(where),
                                                               len(work), len(data))
 
@@ -171,6 +176,7 @@ def check(store: Store, repair: bool = False, delete_orphans: bool = False,
     _check_entries("work", work, layout.parse_work_key, layout.work_key, records, report,
                    needed=lambda rec: rec.work_id is not None)
     _check_catalog(catalog, records, report)
+    _check_removes(markers, records, report)
     if deep:
         _check_contents(store, records, report, concurrency)
     _fix(store, report, repair, delete_orphans, concurrency, progress or Progress())
@@ -233,6 +239,43 @@ def _check_catalog(catalog: list[Entry], records: dict[str, Record], report: Rep
                                        f"{what} from {where} has data"))
 
 
+def _check_removes(markers: list[Entry], records: dict[str, Record], report: Report) -> None:
+    """A marker is a remove that did not finish: its record's missing entries are part of
+    it (writing them would undo the remove), so they give way to one unfinished-remove
+    (and so does a missing catalog entry of a pair whose every record is going)."""
+    going: set[str] = set()
+    for entry in markers:
+        rec = parse_marker_key(entry.key)
+        if rec is None:
+            report.findings.append(Finding("orphan", entry.key, "a remove marker that names "
+                                                                "no record"))
+            continue
+        going.add(layout.data_key(rec))
+        report.findings.append(Finding("unfinished-remove", entry.key,
+                                       f"of {layout.data_key(rec)} (a remove stopped half-way)"))
+    parse = {"missing-where-entry": layout.parse_where_key,
+             "missing-work-entry": layout.parse_work_key}
+
+    staying = {(rec.what, rec.where) for key, rec in records.items() if key not in going}
+
+    def undoes_a_remove(finding: Finding) -> bool:
+        if finding.kind == "missing-catalog-entry":
+            return bool(going) and layout.parse_catalog_key(finding.key) not in staying
+        rec = parse[finding.kind](finding.key) if finding.kind in parse else None
+        return rec is not None and layout.data_key(rec) in going
+
+    report.findings[:] = [f for f in report.findings if not undoes_a_remove(f)]
+
+
+def _finish_remove(store: Store, finding: Finding) -> bool:
+    rec = parse_marker_key(finding.key)
+    if rec is None:
+        return False
+    finish_remove(store, rec, write_marker=False)
+    drop_catalog_if_empty(store, rec.what, rec.where)
+    return True
+
+
 def _check_contents(store: Store, records: dict[str, Record], report: Report,
                     concurrency: int) -> None:
     """The JSON record stored with each object (S3) and the hash of its bytes."""
@@ -271,6 +314,7 @@ def _fix(store: Store, report: Report, repair: bool, delete_orphans: bool,
     actions: dict[str, Callable[[Finding], bool]] = {}
     if repair:
         actions.update({
+            "unfinished-remove": lambda f: _finish_remove(store, f),
             "missing-where-entry": lambda f: _put_entry(store, f.key, layout.parse_where_key),
             "missing-work-entry": lambda f: _put_entry(store, f.key, layout.parse_work_key),
             "wrong-where-entry": lambda f: _delete(store, f.key),

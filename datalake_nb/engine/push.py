@@ -66,6 +66,11 @@ def checked_path(path: Any) -> Path:
     return p
 
 
+class Changed(DatalakeError):
+    """The file's bytes are not the ones its push was planned for (a spool entry whose
+    source was written after enqueue): nothing was archived, and trying again cannot help."""
+
+
 class Cataloged:
     """The (what, where) pairs whose catalog entry one push call has written, and the lock
     that lets one file in flight write each."""
@@ -84,7 +89,7 @@ def push_many(store: Store, pool: Pool, jobs: list[tuple[Path, dict[str, Any]]],
 
 
 def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Cataloged,
-             advance: Callable[[int], None]) -> Record:
+             advance: Callable[[int], None], expected_hash: str | None = None) -> Record:
     """Upload the data object (the record), then its index entries: the where entry,
     the pair's catalog entry, the work entry.
 
@@ -96,7 +101,8 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
 
     The bytes sent are the bytes hashed: a small file is read once into memory; a big
     one is read again for the upload and checked against its hash before the object
-    appears.
+    appears.  With ``expected_hash``, bytes that hash to anything else are ``Changed``
+    and nothing is sent.
     """
     try:
         # One open: a file renamed over the path meanwhile is not read.  A small file's
@@ -113,6 +119,9 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
                 hash_hex, size = hash_open_file(src)
                 src.seek(0)
                 body = HashedUpload(src, hash_hex, size, str(path))
+            if expected_hash is not None and hash_hex != expected_hash:
+                raise Changed(f"{path}: its bytes hash to {hash_hex}, not {expected_hash} as "
+                              "when it was enqueued (written since?); nothing was archived")
             rec = layout.build_record(fields, hash_hex, ext_of(path.name), size=size)
             key = layout.data_key(rec)
             meta = {"datalake-record": json.dumps(rec.to_json())}

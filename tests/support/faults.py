@@ -245,3 +245,28 @@ class StopBefore(FaultyStore):
     def put_bytes(self, key, data, metadata=None, **options):
         self._stop_at(key)
         return super().put_bytes(key, data, metadata, **options)
+
+
+class StopBeforeDelete(FaultyStore):
+    """A Store that stops dead before its first delete of a key family (``work``,
+    ``where``, ``data``, ``removing``, ``catalog``), or before its first put of one (the
+    remove marker: ``put:removing``), after writing ``marker``: the test then kills the
+    process, so a remove ends exactly there."""
+
+    def __init__(self, inner: Store, family: str, marker: Any):
+        super().__init__(inner)
+        self.family, self.marker = family, marker
+
+    def _stop_at(self, call: str, key: str) -> None:
+        kind, _, family = self.family.rpartition(":")
+        if (kind or "delete") == call and key.startswith(family + "/"):
+            self.marker.write_text(key)
+            threading.Event().wait()  # until the kill
+
+    def put_bytes(self, key, data, metadata=None, **options):
+        self._stop_at("put", key)
+        return super().put_bytes(key, data, metadata, **options)
+
+    def delete(self, key):
+        self._stop_at("delete", key)
+        return super().delete(key)

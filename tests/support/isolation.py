@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Mapping
 
 PREFIXES = ("DATALAKE_", "AWS_")
-XDG = ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
+XDG = ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
 ETC_VARIABLE = "DLTEST_ETC_FILE"  # read by site/sitecustomize.py (not a DATALAKE_ name: no setting)
 SITE = Path(__file__).parent / "site"
 OUTSIDE = dict(os.environ)  # as the run started (the conftest imports this first)

