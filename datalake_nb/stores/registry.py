@@ -19,8 +19,9 @@ SCHEMES = {  # scheme -> "module:Class" under datalake_nb.stores ("" is a plain 
     "": "local:LocalStore",
     "file": "local:LocalStore",
     "s3": "s3:S3Store",
+    "memory": "memory:MemoryStore",
 }
-ALLOWED = "s3://bucket/prefix, file:///path or a folder path"
+ALLOWED = "s3://bucket/prefix, memory://name, file:///path or a folder path"
 
 
 def open_store(config: Config) -> Store:
