@@ -35,11 +35,13 @@ def open_store(config: Config) -> Store:
     url = config["DATALAKE_STORAGE_URL"]
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("storage URL", f"is empty; give {ALLOWED}")
-    if redact_url(url) != url:
+    scheme = urllib.parse.urlparse(url).scheme
+    userinfo = urllib.parse.urlparse(url).netloc.rpartition("@")[0]
+    if redact_url(url) != url and not (scheme in ("abfs", "abfss") and ":" not in userinfo):
+        # (abfs://container@ACCOUNT.dfs.core.windows.net names a container there, no user)
         raise InvalidInput("storage URL", f"{redact_url(url)!r}: credentials do not belong in the "
                                           "URL; use AWS_PROFILE or AWS_ACCESS_KEY_ID and "
                                           "AWS_SECRET_ACCESS_KEY")
-    scheme = urllib.parse.urlparse(url).scheme
     if len(scheme) == 1:  # 'C:' style drive letters are paths
         scheme = ""
     if scheme not in SCHEMES:
