@@ -51,6 +51,13 @@ def azurite_server():
         yield server
 
 
+@pytest.fixture(scope="session")
+def gcs_server():
+    """fake-gcs-server (Google Cloud Storage's JSON API) as a separate process, in memory."""
+    with emulators.fake_gcs() as server:
+        yield server
+
+
 def _point_at(server: S3Server, monkeypatch) -> None:
     for name, value in server.env.items():
         monkeypatch.setenv(name, value)

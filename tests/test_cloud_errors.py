@@ -132,3 +132,35 @@ def test_every_azure_url_form_names_the_same_lake(url, tmp_path):
     lake = azure_lake(tmp_path, "http://127.0.0.1:9/acct1", DATALAKE_STORAGE_URL=url,
                       AZURE_STORAGE_ACCOUNT_NAME="acct1")
     assert lake.url == "az://logs/archive/x/"
+
+
+def test_a_silent_gcs_endpoint_fails_in_bounded_time_with_one_line(tmp_path):
+    server = SilentServer()
+    try:
+        lake = Lake(config=resolve({
+            "DATALAKE_STORAGE_URL": "gs://logs/x", "DATALAKE_GCS_ENDPOINT_URL": server.url,
+            "DATALAKE_S3_READ_TIMEOUT": "0.5s", "DATALAKE_S3_CONNECT_TIMEOUT": "0.5s",
+            "DATALAKE_CACHE_DIR": str(tmp_path / "c")}, environ={}))
+        started = time.monotonic()
+        with pytest.raises(DatalakeError) as info:
+            lake.store.list_dirs("data/")
+        assert time.monotonic() - started < BOUND
+        assert str(info.value) == (f"list: the GCS endpoint {server.url} did not answer in time; "
+                                   "check DATALAKE_GCS_ENDPOINT_URL, or raise "
+                                   "DATALAKE_S3_CONNECT_TIMEOUT / DATALAKE_S3_READ_TIMEOUT")
+        assert until(lambda: len(server.accepted) >= 2)
+        assert len(server.accepted) == 2
+    finally:
+        server.close()
+
+
+@pytest.mark.emulators
+def test_a_missing_gcs_bucket_is_one_line(gcs_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("DATALAKE_GCS_ENDPOINT_URL", gcs_server.endpoint)
+    (tmp_path / "a.log").write_text("x\n")
+    lake = Lake("gs://no-such-bucket/x", cache_dir=tmp_path / "c", progress=False)
+    with pytest.raises(DatalakeError) as info:
+        lake.push(tmp_path / "a.log", what="app", where="h", start="2020-01-01T00:00Z",
+                  data_version="1")
+    assert "the bucket of gs://no-such-bucket/x/ does not exist" in str(info.value)
+    assert_one_clean_line(str(info.value))

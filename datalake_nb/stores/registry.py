@@ -20,13 +20,14 @@ SCHEMES = {  # scheme -> "module:Class" under datalake_nb.stores ("" is a plain 
     "file": "local:LocalStore",
     "s3": "s3:S3Store",
     "memory": "memory:MemoryStore",
+    "gs": "gcs:GCSStore",
     "az": "azure:AzureStore",
     "azure": "azure:AzureStore",
     "abfs": "azure:AzureStore",
     "abfss": "azure:AzureStore",
     "https": "azure:AzureStore",  # https://ACCOUNT.blob.core.windows.net/container/prefix
 }
-ALLOWED = ("s3://bucket/prefix, az://container/prefix, memory://name, file:///path or a "
+ALLOWED = ("s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, memory://name, file:///path or a "
            "folder path")
 
 

