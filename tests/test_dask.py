@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from datalake_nb import DamagedFile, IntegrityError, Lake
+from datalake_nb import DamagedFile, DatalakeError, IntegrityError, Lake
 from datalake_nb.config import resolve
 
 from support.damage import DAMAGED, damaged_file
@@ -133,3 +133,33 @@ def test_without_a_client_or_a_scheduler_a_local_cluster_is_started(tmp_path):
         cluster = client.cluster
         client.close()
         cluster.close()
+
+
+@pytest.mark.emulators
+@pytest.mark.parametrize("kind", ["azure", "gcs"])
+def test_to_dask_on_the_cloud_emulators(kind, request, tmp_path, monkeypatch):
+    """The workers reach Azurite or fake-gcs-server with the endpoint the task carries and
+    the account key from their own environment."""
+    server = request.getfixturevalue("azurite_server" if kind == "azure" else "gcs_server")
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    url = (f"az://{server.new_container()}/logs" if kind == "azure"
+           else f"gs://{server.new_bucket()}/logs")
+    lake = Lake(url, cache_dir=tmp_path / "cache", progress=False)
+    push_samples(lake)
+    query = dict(what="nginx", start="2026-11-01T09:30Z", end="2026-11-01T11:15Z")
+    worker_env = {k: v for k, v in server.env.items() if "ENDPOINT" not in k}
+    with distributed.LocalCluster(processes=True, n_workers=1, threads_per_worker=2,
+                                  dashboard_address=None, env=worker_env) as cluster, \
+            distributed.Client(cluster):
+        got = lake.to_dask(format="nginx", **query).compute().reset_index(drop=True)
+    expected = lake.read(format="nginx", **query)
+    assert len(got) == len(expected) > 0
+    assert list(got["line_number"]) == list(expected["line_number"])
+
+
+def test_to_dask_on_memory_says_why_not_in_one_line(tmp_path):
+    lake = Lake("memory://dask-refused", cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(DatalakeError, match=r"^to_dask: memory://dask-refused/ lives in this "
+                                            r"process only, and Dask's workers cannot see it"):
+        lake.to_dask(what="nginx")
