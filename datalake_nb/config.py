@@ -92,10 +92,12 @@ SETTINGS: tuple[Setting, ...] = (
             "boto3 retry mode for S3 errors: standard or adaptive", "standard",
             choices=("standard", "adaptive")),
     Setting("DATALAKE_S3_CONNECT_TIMEOUT", "--s3-connect-timeout",
-            "give up connecting to S3 after this long (then one more try): " + DURATION_HELP,
+            "give up connecting to S3 (GCS, Azure too) after this long (then one more try): "
+            + DURATION_HELP,
             "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_S3_READ_TIMEOUT", "--s3-read-timeout",
-            "give up on an S3 answer after this long without a byte (then one more try); "
+            "give up on an S3 (GCS, Azure) answer after this long without a byte (then one "
+            "more try); "
             "transfers go on while bytes flow", "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_S3_DATA_PLANE", "--s3-data-plane",
             "who sends small files' PUTs and GETs: auto (obstore when installed, about 5x "
