@@ -31,6 +31,7 @@ from pathlib import Path
 import boto3
 import moto
 
+from . import emulators as emulators_bench
 from .cases import CASES, FULL, NETWORK_FREE, QUICK, Bench, Goal, Row
 from .latency_proxy import parse_duration, parse_rate
 from .support import CREDENTIALS, LatencyProxy, MotoServer, SeaweedFS, Tools
@@ -167,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         took = (time.perf_counter() - began) / 60
         status = "" if final else (f" **Partial: profiles still to run: "
                                    f"{', '.join(p[0] for p in profiles if p[0] not in done)}.**")
+        kept = emulators_bench.kept_section(out)  # python -m bench.emulators' rows
         out.write_text(
             "# Benchmark results\n\n"
             f"Run on {stamp} by `{command}` in {took:.1f} minutes.{status}\n\n"
@@ -184,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
             "with 8 threads; s5cmd, the AWS CLI and s3cmd at their defaults, rclone with the "
             "flags in bench/support.py.\n\n"
             f"## Issue 12's targets\n\n{targets}\n\n## All cases\n\n{text}\n\n## Notes\n\n"
-            + "\n".join(f"- {note}" for note in notes) + "\n")
+            + "\n".join(f"- {note}" for note in notes) + "\n"
+            + (f"\n{kept}\n" if kept else ""))
         print(f"bench: wrote {out}", file=sys.stderr)
 
     tools = None

@@ -88,7 +88,8 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATALAKE_STORAGE_URL", "--storage-url",
-            "where the lake lives: s3://bucket/prefix, file:///path or a folder "
+            "where the lake lives: s3://bucket/prefix, gs://bucket/prefix, "
+            "az://container/prefix, memory://name, file:///path or a folder "
             "(default: the embedded lake under $XDG_DATA_HOME)", default_storage_url),
     Setting("DATALAKE_CACHE_DIR", "--cache-dir",
             "local cache of fetched files, keyed by hash (default: under $XDG_CACHE_HOME)",
@@ -116,10 +117,12 @@ SETTINGS: tuple[Setting, ...] = (
             "boto3 retry mode for S3 errors: standard or adaptive", "standard",
             choices=("standard", "adaptive")),
     Setting("DATALAKE_S3_CONNECT_TIMEOUT", "--s3-connect-timeout",
-            "give up connecting to S3 after this long (then one more try): " + DURATION_HELP,
+            "give up connecting to S3 (GCS, Azure too) after this long (then one more try): "
+            + DURATION_HELP,
             "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_S3_READ_TIMEOUT", "--s3-read-timeout",
-            "give up on an S3 answer after this long without a byte (then one more try); "
+            "give up on an S3 (GCS, Azure) answer after this long without a byte (then one "
+            "more try); "
             "transfers go on while bytes flow", "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_S3_DATA_PLANE", "--s3-data-plane",
             "who sends small files' PUTs and GETs: auto (obstore when installed, about 5x "
@@ -151,6 +154,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("AWS_DEFAULT_REGION", "--aws-region", "AWS region of the bucket"),
     Setting("AWS_ACCESS_KEY_ID", None, "AWS access key (file or environment only)", secret=True),
     Setting("AWS_SECRET_ACCESS_KEY", None, "AWS secret key (file or environment only)", secret=True),
+    Setting("DATALAKE_GCS_ENDPOINT_URL", "--gcs-endpoint-url",
+            "Google Cloud Storage endpoint instead of Google's (an emulator, e.g. "
+            "http://127.0.0.1:4443: it then needs no credentials)"),
+    Setting("GOOGLE_APPLICATION_CREDENTIALS", None,
+            "path of a Google service account key file (default: the metadata server's "
+            "account, on Google Cloud)"),
+    Setting("DATALAKE_AZURE_ENDPOINT_URL", "--azure-endpoint-url",
+            "Azure Blob Storage endpoint instead of https://ACCOUNT.blob.core.windows.net (an "
+            "emulator or a sovereign cloud, e.g. http://127.0.0.1:10000/devstoreaccount1)"),
+    Setting("AZURE_STORAGE_ACCOUNT_NAME", None, "Azure storage account of az:// URLs"),
+    Setting("AZURE_STORAGE_ACCOUNT_KEY", None, "Azure storage account key (file or environment "
+            "only; default: a SAS token, then the AZURE_CLIENT_* / managed identity chain)",
+            secret=True),
+    Setting("AZURE_STORAGE_SAS_TOKEN", None, "Azure shared access signature (file or "
+            "environment only)", secret=True),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

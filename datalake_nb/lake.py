@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Sequence
 
 from .config import Config, byte_count, resolve
 from .core import layout
-from .core.errors import InvalidInput
+from .core.errors import DatalakeError, InvalidInput
 from .core.metadata import Record
 from .core.query import KEYWORDS, Names, Query, split_names
 from .core.times import now_ms
@@ -480,6 +480,9 @@ class Lake:
         straight from the store and verify them (``pip install 'datalake_nb[dask]'``).
         See ``datalake_nb.rows.dask``."""
         from .rows import dask as on_dask
+        if not self.store.shared_across_processes:
+            raise DatalakeError(f"to_dask: {self.url} lives in this process only, and Dask's "
+                                "workers cannot see it; use read(), or a folder or bucket")
         records, window = self._chosen(rows, query)
         parsers = self._parsers(records, format)
         client, made = on_dask.client_for(self.dask_client,

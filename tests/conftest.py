@@ -20,6 +20,7 @@ from support.helpers import write
 from support.s3servers import (SERVERS, S3Server, backend_marks, lake_kinds, new_bucket,
                                selected_backends)
 from support.wire import SilentServer
+from support import emulators
 
 S3_BACKENDS = selected_backends()
 LAKE_KINDS = lake_kinds(S3_BACKENDS)
@@ -40,6 +41,20 @@ def moto_server():
 def seaweedfs_server():
     """SeaweedFS (weed mini) as a separate process; it checks request signatures."""
     with SERVERS["seaweedfs"]() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def azurite_server():
+    """Azurite's Blob service (Azure Blob Storage) as a separate process, in memory."""
+    with emulators.azurite() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def gcs_server():
+    """fake-gcs-server (Google Cloud Storage's JSON API) as a separate process, in memory."""
+    with emulators.fake_gcs() as server:
         yield server
 
 

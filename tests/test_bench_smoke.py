@@ -21,3 +21,16 @@ def test_bench_quick_run_writes_every_case(tmp_path):
     for case in range(1, 8):
         assert f"| {case}. " in text, f"case {case} has no row"
     assert "requests per file" in text and "store calls per query" in text
+
+
+def test_the_emulators_rows_survive_a_rewrite_of_the_results(tmp_path):
+    """python -m bench.emulators writes its section; python -m bench keeps it (kept_section)."""
+    from bench import emulators
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# Benchmark results\n\nold\n")
+    section = f"{emulators.BEGIN}\n| Azurite | 1 |\n{emulators.END}"
+    emulators.write_section(out, section)
+    assert out.read_text().endswith(section + "\n") and "old" in out.read_text()
+    emulators.write_section(out, section.replace("| 1 |", "| 2 |"))
+    assert out.read_text().count(emulators.BEGIN) == 1 and "| 2 |" in out.read_text()
+    assert emulators.kept_section(out) == section.replace("| 1 |", "| 2 |")

@@ -438,9 +438,10 @@ def test_describe_and_repr_mask_the_password_of_url_settings(tmp_path):
     assert "'AWS_ENDPOINT_URL': 'http://***@minio.local:9000'" in repr(cfg)
 
 
-def test_only_aws_keys_are_secret_and_have_no_flag():
+def test_only_cloud_keys_are_secret_and_have_no_flag():
     secrets = {s.name for s in SETTINGS if s.secret}
-    assert secrets == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+    assert secrets == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AZURE_STORAGE_ACCOUNT_KEY",
+                       "AZURE_STORAGE_SAS_TOKEN"}
     assert all(BY_NAME[name].flag is None for name in secrets)
 
 
@@ -490,3 +491,17 @@ def test_settings_table_has_one_row_per_setting_with_its_option_default_and_boun
     assert "(default: 5s); allowed: 0.1 s to 1 h |" in by_name["DATALAKE_S3_READ_TIMEOUT"]
     assert "allowed: a 12-digit AWS account id" in by_name["DATALAKE_S3_EXPECTED_BUCKET_OWNER"]
     assert by_name["AWS_SECRET_ACCESS_KEY"].startswith("| `AWS_SECRET_ACCESS_KEY` | - | ")
+
+
+def test_azure_secrets_are_never_shown_and_config_says_where_each_came_from(tmp_path):
+    key, sas = "QXp1cmVLZXlTZWNyZXQ=", "sv=2022&sig=S1gnatureSecret"
+    path = _write(tmp_path / "c.conf", f"AZURE_STORAGE_SAS_TOKEN={sas}\n")
+    cfg = resolve({"DATALAKE_STORAGE_URL": "az://logs/x"},
+                  environ={"DATALAKE_CONFIG": str(path), "AZURE_STORAGE_ACCOUNT_KEY": key,
+                           "AZURE_STORAGE_ACCOUNT_NAME": "acct1"})
+    rows = {name: (value, source) for name, value, source in cfg.describe()}
+    assert rows["AZURE_STORAGE_ACCOUNT_KEY"] == ("(set, hidden)", "environment")
+    assert rows["AZURE_STORAGE_SAS_TOKEN"] == ("(set, hidden)", str(path))
+    assert rows["AZURE_STORAGE_ACCOUNT_NAME"] == ("acct1", "environment")
+    assert rows["DATALAKE_STORAGE_URL"] == ("az://logs/x", "argument")
+    _assert_hidden([cfg.describe(), repr(cfg)], key, sas)

@@ -6,7 +6,7 @@ import gzip
 import pandas as pd
 import pytest
 
-from datalake_nb import DamagedFile, IntegrityError, InvalidInput, Lake
+from datalake_nb import DamagedFile, DatalakeError, IntegrityError, InvalidInput, Lake
 from datalake_nb.config import resolve
 
 from support.damage import DAMAGED, damaged_file
@@ -186,3 +186,33 @@ def test_json_lines_files_with_different_keys_give_one_schema(s3_lake, client, t
     assert got["level"].tolist()[:2] == ["info", "warn"] and got["level"].iloc[3] == "error"
     assert got["ok"].isna().tolist() == [False, False, True, True]
     assert got["user"].isna().tolist() == [True, True, False, False]
+
+
+@pytest.mark.emulators
+@pytest.mark.parametrize("kind", ["azure", "gcs"])
+def test_to_dask_on_the_cloud_emulators(kind, request, tmp_path, monkeypatch):
+    """The workers reach Azurite or fake-gcs-server with the endpoint the task carries and
+    the account key from their own environment."""
+    server = request.getfixturevalue("azurite_server" if kind == "azure" else "gcs_server")
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    url = (f"az://{server.new_container()}/logs" if kind == "azure"
+           else f"gs://{server.new_bucket()}/logs")
+    lake = Lake(url, cache_dir=tmp_path / "cache", progress=False)
+    push_samples(lake)
+    query = dict(what="nginx", start="2026-11-01T09:30Z", end="2026-11-01T11:15Z")
+    worker_env = {k: v for k, v in server.env.items() if "ENDPOINT" not in k}
+    with distributed.LocalCluster(processes=True, n_workers=1, threads_per_worker=2,
+                                  dashboard_address=None, env=worker_env) as cluster, \
+            distributed.Client(cluster):
+        got = lake.to_dask(format="nginx", **query).compute().reset_index(drop=True)
+    expected = lake.read(format="nginx", **query)
+    assert len(got) == len(expected) > 0
+    assert list(got["line_number"]) == list(expected["line_number"])
+
+
+def test_to_dask_on_memory_says_why_not_in_one_line(tmp_path):
+    lake = Lake("memory://dask-refused", cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(DatalakeError, match=r"^to_dask: memory://dask-refused/ lives in this "
+                                            r"process only, and Dask's workers cannot see it"):
+        lake.to_dask(what="nginx")

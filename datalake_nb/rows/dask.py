@@ -45,7 +45,9 @@ from ..stores.registry import open_store
 # Settings a worker needs to reach the store that are not secret (keys never travel).
 STORE_SETTINGS = ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION", "AWS_PROFILE",
                   "DATALAKE_S3_RETRY_MODE", "DATALAKE_S3_EXPECTED_BUCKET_OWNER",
-                  "DATALAKE_S3_CONNECT_TIMEOUT", "DATALAKE_S3_READ_TIMEOUT")
+                  "DATALAKE_S3_CONNECT_TIMEOUT", "DATALAKE_S3_READ_TIMEOUT",
+                  "DATALAKE_GCS_ENDPOINT_URL", "DATALAKE_AZURE_ENDPOINT_URL",
+                  "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_STORAGE_ACCOUNT_NAME")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -53,6 +53,7 @@ class Store(abc.ABC):
     """An object store.  Writes of one key are atomic: readers see all or nothing."""
 
     url: str
+    shared_across_processes = True  # another process (a Dask worker) can open the same URL
 
     @abc.abstractmethod
     def put_file(self, key: str, source: Source, metadata: dict[str, str],

@@ -19,8 +19,16 @@ SCHEMES = {  # scheme -> "module:Class" under datalake_nb.stores ("" is a plain 
     "": "local:LocalStore",
     "file": "local:LocalStore",
     "s3": "s3:S3Store",
+    "memory": "memory:MemoryStore",
+    "gs": "gcs:GCSStore",
+    "az": "azure:AzureStore",
+    "azure": "azure:AzureStore",
+    "abfs": "azure:AzureStore",
+    "abfss": "azure:AzureStore",
+    "https": "azure:AzureStore",  # https://ACCOUNT.blob.core.windows.net/container/prefix
 }
-ALLOWED = "s3://bucket/prefix, file:///path or a folder path"
+ALLOWED = ("s3://bucket/prefix, gs://bucket/prefix, az://container/prefix, memory://name, file:///path or a "
+           "folder path")
 
 
 def open_store(config: Config) -> Store:
@@ -28,11 +36,13 @@ def open_store(config: Config) -> Store:
     url = config["DATALAKE_STORAGE_URL"]
     if not isinstance(url, str) or not url.strip():
         raise InvalidInput("storage URL", f"is empty; give {ALLOWED}")
-    if redact_url(url) != url:
+    scheme = urllib.parse.urlparse(url).scheme
+    userinfo = urllib.parse.urlparse(url).netloc.rpartition("@")[0]
+    if redact_url(url) != url and not (scheme in ("abfs", "abfss") and ":" not in userinfo):
+        # (abfs://container@ACCOUNT.dfs.core.windows.net names a container there, no user)
         raise InvalidInput("storage URL", f"{redact_url(url)!r}: credentials do not belong in the "
                                           "URL; use AWS_PROFILE or AWS_ACCESS_KEY_ID and "
                                           "AWS_SECRET_ACCESS_KEY")
-    scheme = urllib.parse.urlparse(url).scheme
     if len(scheme) == 1:  # 'C:' style drive letters are paths
         scheme = ""
     if scheme not in SCHEMES:

@@ -1,6 +1,6 @@
 """One clean environment for every test and notebook kernel, whatever the machine has.
 
-No ``DATALAKE_*`` or ``AWS_*`` setting and no XDG folder from outside, HOME in a temporary
+No ``DATALAKE_*``, ``AWS_*``, ``AZURE_*`` or ``GOOGLE_*`` setting and no XDG folder from outside, HOME in a temporary
 folder, and the machine's /etc/datalake.conf replaced by a file there (absent unless a test
 writes it): in this process (``datalake_nb.config.ETC_FILE``) and in the Python processes
 the test starts (the CLI, a notebook kernel), through ``site/sitecustomize.py``, which
@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Mapping
 
-PREFIXES = ("DATALAKE_", "AWS_")
+PREFIXES = ("DATALAKE_", "AWS_", "AZURE_", "GOOGLE_")
 XDG = ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME")
 ETC_VARIABLE = "DLTEST_ETC_FILE"  # read by site/sitecustomize.py (not a DATALAKE_ name: no setting)
 SITE = Path(__file__).parent / "site"
