@@ -37,8 +37,9 @@ METADATA: list[tuple[str, Any, list[str]]] = [
         ("web\x0001", [NAMES]),
         ("web~01", ["'~'", NAMES]),
         (5, ["expected text", "int"]),
-        (None, ["expected text", "NoneType"]),
     ]],
+    ("what", None, ["is required", "--what", "{what}"]),
+    ("where", None, ["is required", "--where", "DATALAKE_DEFAULT_WHERE"]),
     ("what", "nginx.log", ["'.'", "no file extension"]),
     ("data_version", "", ["is required", NAMES]),
     ("data_version", "1" * 33, ["33 characters", "at most 32"]),
@@ -228,7 +229,7 @@ def path_cases(tmp_path: Path) -> list[tuple[Any, list[str]]]:
     (tmp_path / "dangling.log").symlink_to(tmp_path / "gone.log")
     return [(tmp_path / "missing.log", ["does not exist", "readable regular file"]),
             (tmp_path / "dangling.log", ["does not exist"]),
-            (tmp_path, ["is not a regular file", "readable regular file"]),
+            (tmp_path, ["is a folder", "--recursive"]),
             (fifo, ["is not a regular file"]),
             ("", ["expected a file path"]),
             (None, ["expected a file path"])]

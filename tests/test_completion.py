@@ -35,7 +35,8 @@ def test_options_come_from_the_commands_parser(ip):
     assert found[:6] == ["--what", "--where", "--start", "--end", "--work-id", "--output"]
     assert "--format" not in found  # its old name, still taken for a release
     assert "--storage-url" in found and "--out" in found and "--dest" not in found
-    assert completions(ip, "%lake fetch --d") == ["--dest", "--dask-scheduler"]  # own first
+    found = completions(ip, "%lake fetch --d")
+    assert found[0] == "--dest" and sorted(found[1:]) == ["--dask-scheduler", "--default-where"]
     assert completions(ip, "%lake list --what nginx --w") == ["--where", "--work-id"]  # not twice
     assert completions(ip, "%lake list --output ") == ["table", "json", "csv", "url"]
     assert completions(ip, "%lake catalog --output j") == ["json"]

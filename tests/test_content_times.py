@@ -25,12 +25,13 @@ SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
 CORPUS = {
     "nginx_shop_access.log": ("nginx", None),
     "apache_access_plaso.log": ("clf", None),
-    "linux_syslog_loghub.log": ("syslog", "2005-06-14"),
+    "linux_auth_elastic.log": ("syslog", "2017-04-20"),
     "rsyslog_5424_plaso.log": ("syslog", None),
     "json_lnav.jsonl": ("jsonl", None),
     "logfmt_lnav.log": ("logfmt", None),
     "docker_plaso-json.log": ("docker", None),
-    "hadoop_structured_loghub.csv": ("csv", None),
+    "windows_events_lnav.csv": (formats.Csv(time="TimeCreated", time_format="%m/%d/%Y %I:%M:%S %p"),
+                                None),
 }
 COMPRESS = {"": lambda b: b, ".gz": gzip.compress, ".bz2": bz2.compress, ".xz": lzma.compress}
 MS = pd.Timedelta(milliseconds=1)
@@ -55,8 +56,9 @@ def times_read(lake: Lake, rec, fmt: str) -> pd.Series:
 @pytest.mark.parametrize("name", sorted(CORPUS))
 def test_every_format_compressed_or_not_gives_reads_own_range(local_lake, tmp_path, name, ext):
     fmt, day = CORPUS[name]
+    version = fmt if isinstance(fmt, str) else "csv"
     rec = local_lake.push(placed(tmp_path, name, ext, day), what="app", where="host1",
-                          data_version=fmt, format=fmt)
+                          data_version=version, format=fmt)
     got = times_read(local_lake, rec, fmt)
     assert len(got) > 0
     start, end = pd.Timestamp(rec.start, unit="ms", tz="UTC"), pd.Timestamp(rec.end, unit="ms", tz="UTC")

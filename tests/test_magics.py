@@ -205,7 +205,9 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                      "--s3-data-plane": "boto3",
                      "--dask-scheduler": "", "--default-where": "web01",
                      "--spool-dir": str(tmp_path / "spool3"),
-                     "--spool-max-bytes": "10MiB"}[flag]
+                     "--spool-max-bytes": "10MiB",
+                     "--gcs-endpoint-url": "http://127.0.0.1:9",  # only gs:// lakes use it
+                     "--azure-endpoint-url": "http://127.0.0.1:9"}[flag]
         elif flag == "--dest":
             value = str(tmp_path / "dest")
         elif flag == "--format":

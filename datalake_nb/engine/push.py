@@ -56,6 +56,10 @@ def checked_path(path: Any) -> Path:
     try:
         if not p.exists():
             raise InvalidInput("path", f"{str(p)!r} does not exist; {allowed}")
+        if p.is_dir():
+            raise InvalidInput("path", f"{str(p)!r} is a folder; give --recursive "
+                                       "(Lake.push_paths(recursive=True)) to push the files "
+                                       "under it")
         if not p.is_file():
             raise InvalidInput("path", f"{str(p)!r} is not a regular file; {allowed}")
         with open(p, "rb"):  # really opened: os.access() says yes to root, and on NFS

@@ -70,8 +70,12 @@ def plan(items: list[dict[str, Any]], store: Store, format: Any = None,
 
 
 def with_where(item: dict[str, Any], default_where: str | None) -> dict[str, Any]:
-    """The item with its where: its own, else the configured default (checked as a where
+    """The item with its where (its what checked first, as a missing one is also a
+    missing option, said so): its own, else the configured default (checked as a where
     is, the error naming the setting); an item with neither is an error saying both."""
+    if item.get("what") is None:
+        raise InvalidInput("what", "is required; give --what (what=), or a --path-template "
+                                   "with {what}")
     if item.get("where") is not None:
         return item
     if not default_where:

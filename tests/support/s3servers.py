@@ -223,10 +223,11 @@ class Weed:
 
 
 @contextlib.contextmanager
-def seaweedfs() -> Iterator[S3Server]:
-    """A `weed mini` in a temporary folder, for the length of the block."""
+def seaweedfs(*credentials: str) -> Iterator[S3Server]:
+    """A `weed mini` in a temporary folder, for the length of the block; its one identity
+    has the (access key, secret key) given, else the tests' own."""
     with tempfile.TemporaryDirectory(prefix="datalake-weed-") as tmp:
-        weed = Weed(Path(tmp))
+        weed = Weed(Path(tmp), *credentials)
         try:
             yield weed.start()
         finally:
