@@ -166,6 +166,7 @@ print(json.dumps({"start": rec.start, "end": rec.end, "size": rec.size, "grew": 
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # 2 GB written, hashed and read on a loaded 2-core CI machine
 def test_a_2_gb_file_is_pushed_with_memory_under_100_mb(tmp_path):
     """Made on the fly: 2 GB of nginx lines over one day, the earliest in the middle."""
     line = ('10.0.0.{} - - [01/Nov/2026:{:02d}:{:02d}:{:02d} +0000] "GET /api/orders?q={} '
