@@ -21,6 +21,7 @@ from . import logs
 from .config import SETTINGS, Config, config_files
 from .core import times
 from .core.errors import InvalidInput
+from .core.metadata import Record
 from .core.redact import password_of
 from .output import human_size, json_line, records_table, table, write_csv
 from .engine.progress import ProgressArg
@@ -344,6 +345,10 @@ def _push_remark(records: Any, args: argparse.Namespace) -> str | None:
 
 
 def _grep(session: Session, args: argparse.Namespace) -> Any:
+    if args.count:
+        return session.lake.count_matches(args.pattern, ignore_case=args.ignore_case,
+                                          fixed=args.fixed, invert=args.invert,
+                                          **_filter_values(args))
     return session.lake.grep(args.pattern, ignore_case=args.ignore_case, fixed=args.fixed,
                              invert=args.invert, **_filter_values(args))
 
@@ -546,17 +551,22 @@ def _grep_label(row: Any) -> str:
     return f"{row.where}:{row.what}:{times.compact(int(row.id[:12], 16))}"
 
 
-def _grep_counts(found: Any) -> Any:
-    counts = found.groupby("id", sort=False, observed=True).agg(
-        what=("what", "first"), where=("where", "first"), count=("line", "size"))
-    return counts.reset_index()[["id", "what", "where", "count"]]
+def _grep_counts(counted: list[tuple[Record, int]]) -> Any:
+    """grep -c's DataFrame: id, what, where, start, count."""
+    import pandas as pd
+    return pd.DataFrame({"id": [rec.id for rec, _ in counted],
+                         "what": [rec.what for rec, _ in counted],
+                         "where": [rec.where for rec, _ in counted],
+                         "start": pd.to_datetime([rec.start for rec, _ in counted], unit="ms",
+                                                 utc=True),
+                         "count": pd.Series([n for _, n in counted], dtype="int64")})
 
 
 def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
     if args.files:
         _lines(list(dict.fromkeys(found["id"])), out)
     elif args.count:
-        _lines([f"{_grep_label(row)}:{row.count}" for row in _grep_counts(found).itertuples()],
+        _lines([f"{rec.where}:{rec.what}:{times.compact(rec.start)}:{n}" for rec, n in found],
                out)
     else:
         binary = set() if getattr(args, "text", False) else found.attrs.get("binary", set())

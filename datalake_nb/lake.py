@@ -460,6 +460,17 @@ class Lake:
         parsers = mapping.parsers_for(self.store, records, None, required=False)
         return grepping.grep(search, records, self.cached(records), parsers, self._url_of)
 
+    def count_matches(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
+                      fixed: bool = False, invert: bool = False,
+                      **query: Any) -> list[tuple[Record, int]]:
+        """(record, number of matching lines) of each file with a match, like ``grep -c``:
+        the lines ``grep`` would return, counted without reading them into Python where
+        GNU grep's count is exact (see ``datalake_nb.rows.counts``)."""
+        from .rows.counts import count_matches
+        records, _ = self._chosen(rows, query)
+        return count_matches(pattern, records, self.cached(records), self._url_of,
+                             ignore_case, fixed, invert)
+
     def set_format(self, what: str, data_version: str, format_name: str, **params: Any) -> None:
         """Record in the lake which format parses ``what`` files of ``data_version``, with
         its parameters (``set_format("nginx", "2", "nginx", log_format='$remote_addr ...')``),

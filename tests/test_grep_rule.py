@@ -3,6 +3,7 @@ final CR, a match is Python's ``re`` on that line; GNU grep may only narrow the 
 Python then checks, never drop one Python would match."""
 from __future__ import annotations
 
+import gzip
 import random
 import re
 import shutil
@@ -13,7 +14,7 @@ import os
 import pytest
 
 from datalake_nb import Lake
-from datalake_nb.rows import grep as grepping
+from datalake_nb.rows import gnugrep, grep as grepping
 
 from test_formats import physical_lines
 
@@ -175,3 +176,51 @@ def test_a_binary_file_is_one_line_unless_a(tmp_path):
     assert proc.stdout.count(b"\n") == 3 and b":4:match two" in proc.stdout
     proc = datalake("grep", "-c", "match", "--what", "app")
     assert proc.stdout.split(b"\n")[0].endswith(b":2")
+
+
+# -- grep -c: GNU grep's own count where it is exact ---------------------------------
+
+@pytest.mark.parametrize("pattern, fixed, literal", [
+    ('" 500 ', False, '" 500 '), ("a.b", True, "a.b"), (r"a\.b", False, "a.b"),
+    ("caf\u00e9", False, "caf\u00e9"), ("a.b", False, None), ("x{2}", False, None),
+    ("(?i)abc", False, None), ("ab\r", True, None), ("\ufffd", True, None), ("", True, None),
+    ("[", False, None)])
+def test_only_plain_case_sensitive_text_is_counted_by_grep(pattern, fixed, literal):
+    assert gnugrep.exact_literal(pattern, fixed=fixed) == literal
+    assert gnugrep.exact_literal("abc", ignore_case=True) is None
+    assert gnugrep.exact_literal("abc", invert=True) is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("seed", range(8))
+def test_counts_are_the_lines_grep_returns(one_file, monkeypatch, engine, seed):
+    """lake.count_matches, fast (grep -c -F) or not, gives per file the number of rows
+    lake.grep gives, on CRLF, damaged and Unicode lines, compressed files too."""
+    if engine == "python":
+        monkeypatch.setattr(gnugrep, "GREP", None)
+        monkeypatch.setattr(grepping, "GREP", None)
+    rng = random.Random(2000 + seed)
+    lake = one_file.lake
+    for _ in range(3):  # files: the last one gzipped
+        one_file(random_data(rng), "x")
+    path = lake.cached(lake.records())[0]
+    packed = path.parent / "packed.log.gz"
+    packed.write_bytes(gzip.compress(path.read_bytes()))
+    lake.push(packed, what="app", where="gz", start="2026-11-01", data_version="1")
+    fast = 0
+    for _ in range(25):
+        options = {"fixed": rng.random() < 0.5, "ignore_case": rng.random() < 0.2,
+                   "invert": rng.random() < 0.1}
+        pattern = rng.choice(PIECES) + (rng.choice(PIECES) if rng.random() < 0.7 else "")
+        if not options["fixed"]:
+            pattern = re.escape(pattern) if rng.random() < 0.8 else random_pattern(rng)
+            try:
+                re.compile(pattern)
+            except re.error:
+                continue
+        found = lake.grep(pattern, what="app", **options)
+        expected = found["id"].astype(str).value_counts().to_dict()
+        counted = {rec.id: n for rec, n in lake.count_matches(pattern, what="app", **options)}
+        assert counted == expected, (pattern, options)
+        fast += bool(counted) and gnugrep.exact_literal(pattern, **options) is not None
+    assert fast or engine == "python", "no case took the grep -c path with a match"

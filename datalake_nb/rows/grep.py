@@ -15,7 +15,6 @@ import dataclasses
 import mmap
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ except ImportError:  # pragma: no cover - Python 3.10
     import sre_parse  # type: ignore[no-redef]
 
 from . import formats
+from .gnugrep import GREP
 from .compression import codec_of
 from .read import (Locate, combine, content, end_of, label, parsing_pool,
                    provenance_categories, start_of, with_provenance)
@@ -223,22 +223,6 @@ def matching_lines(text: str, pattern: re.Pattern[str], invert: bool = False,
 
 
 # -- GNU grep, the prefilter --------------------------------------------------------
-
-def _grep_path() -> str | None:
-    """A grep that takes -F -n -a (GNU's, or BSD's), or None."""
-    path = shutil.which("grep")
-    if path is None:
-        return None
-    try:
-        probe = subprocess.run([path, "-F", "-n", "-a", "-e", "x"], input=b"y\nx\n",
-                               capture_output=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return path if probe.returncode == 0 and probe.stdout == b"2:x\n" else None
-
-
-GREP = _grep_path()
-
 
 def candidates(source: Path | bytes, literals: list[str],
                ignore_case: bool) -> list[tuple[int, bytes]] | None:
