@@ -513,6 +513,25 @@ def test_syslog_3164_tags_as_real_systems_write_them(engine):
     assert df["msgid"].isna().all() and df["sd"].isna().all()
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_syslog_fractions_and_rsyslogs_rfc3339_file_format(engine):
+    """rsyslog's high-precision times: a fraction after RFC 3164's clock, and the
+    RSYSLOG_FileFormat lines Debian 13 writes (an RFC 3339 time, then host and tag)."""
+    data = (b"Dec 10 06:55:46.123456789 box sshd[1]: with nanoseconds\n"
+            b"2026-12-10T07:55:46.5+01:00 box CRON[12]: (root) CMD (true)\n"
+            b"2026-12-10T06:55:47Z box kernel: no pid\n"
+            b"2026-12-10 06:55:47 box app: a space, not a T\n")
+    df = parse(formats.Syslog(engine), data, start=pd.Timestamp("2026-12-10", tz="UTC"))
+    assert df["time"].tolist()[:3] == [pd.Timestamp("2026-12-10T06:55:46.123456789Z"),
+                                       pd.Timestamp("2026-12-10T06:55:46.5Z"),
+                                       pd.Timestamp("2026-12-10T06:55:47Z")]
+    assert df["app"].tolist()[:3] == ["sshd", "CRON", "kernel"]
+    assert df["pid"].tolist()[:3] == [1, 12, pd.NA]
+    assert df["message"].tolist()[:3] == ["with nanoseconds", "(root) CMD (true)", "no pid"]
+    assert df["host"].tolist()[:3] == ["box"] * 3
+    assert df.attrs["unparsed"] == 1 and pd.isna(df["time"].iloc[3])
+
+
 # -- RFC 3164's year, in the zone of the host that wrote the file (issue 18, item 5) --
 
 @pytest.mark.parametrize("tz", ["-05:00", "America/New_York", "-0500"])

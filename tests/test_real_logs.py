@@ -20,7 +20,7 @@ CORPUS = {
     "nginx_access_lnav.log": ("nginx", None, 3, 3, 0, True),
     "apache_access_plaso.log": ("nginx", None, 15, 8, 7, False),
     "linux_auth_elastic.log": ("syslog", "2017-03-27", 7121, 7121, 0, True),
-    "linux_syslog_plaso.log": ("syslog", "2012-01-22", 18, 11, 7, False),
+    "linux_syslog_plaso.log": ("syslog", "2012-01-22", 18, 12, 6, False),
     "mac_syslog_beats.log": ("syslog", "2016-12-13", 156, 41, 115, False),  # multi-line messages
     "rsyslog_5424_plaso.log": ("syslog", None, 10, 9, 1, False),
     "syslog_mixed_times_lnav.log": ("syslog", "2015-09-13", 13, 13, 0, True),
@@ -30,7 +30,7 @@ CORPUS = {
     "docker_plaso-json.log": ("docker", None, 10, 10, 0, True),
     "windows_events_lnav.csv": ("csv", None, 12, 10, 0, True),
 }
-# no format reads 90% of these: apache 8 of 15 lines, plaso's syslog 11 of 18, and the
+# no format reads 90% of these: apache 8 of 15 lines, plaso's syslog 12 of 18, and the
 # macOS one 41 of 156 (the rest continue multi-line messages)
 DETECTED = {"apache_access_plaso.log": "lines", "linux_syslog_plaso.log": "lines",
             "mac_syslog_beats.log": "lines"}
@@ -122,6 +122,7 @@ def test_values_read_by_hand():
     assert (plaso["host"].iloc[17], plaso["app"].iloc[17], plaso["message"].iloc[17]) == (
         "victoria", "kernel", "[998.390602] sda2: rw=0, want=66, limit=2")
     assert plaso["app"].iloc[11] == "/sbin/anacron"
+    assert plaso["time"].iloc[10] == T("2012-03-23T23:01:18.123Z")  # a fraction of a second
     assert plaso["unparsed"].iloc[13] == "\tmany syslog parsers."  # a message's second line
     assert plaso["unparsed"].iloc[7].startswith("MMM 22 ")
 
