@@ -64,9 +64,9 @@ def test_a_push_on_either_data_plane_rides_out_seconds_of_throttling(s3_server, 
     puts = wire.requests("PUT")
     # refused more than once, and every PUT in the window was: the push waited it out
     assert wire.throttled >= 2
-    # who sent them: obstore (the fast plane) for "auto", boto3 for "boto3"
-    agents = {"boto3" if s.headers.get("user-agent", "").startswith("Boto3/") else "other"
-              for s in puts}
+    # who sent them: obstore (the fast plane) for "auto", botocore for "boto3"
+    agents = {"boto3" if s.headers.get("user-agent", "").startswith(("Boto3/", "Botocore/"))
+              else "other" for s in puts}
     assert agents == ({"other"} if plane == "auto" else {"boto3"}), agents
 
 
