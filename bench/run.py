@@ -18,6 +18,7 @@ under /tmp (kept between runs).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import os
 import platform
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(0 = loopback, no proxy); default 0,20ms (with --quick: 0)")
     parser.add_argument("--bandwidth", help="e.g. 1gbit: also limit each direction's rate in "
                         "the profiles with a round trip")
+    parser.add_argument("--repeat", type=int, metavar="N", help="runs of every case, ours and "
+                        "the baselines in turns, the median reported (default: 3 per transfer "
+                        "case and 9 per quick case; 1 and 3 with --quick)")
     parser.add_argument("--out", type=Path, help="where to write the results (default: "
                         "bench/RESULTS.md, or bench/RESULTS-moto.md)")
     args = parser.parse_args(argv)
@@ -131,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
     chosen = [c for c in CASES if c in chosen or c in {NEEDS.get(x) for x in chosen}]
     sizes = QUICK if args.quick else FULL
+    if args.repeat is not None:
+        if args.repeat < 1:
+            parser.error("--repeat: give a whole number of runs, 1 or more")
+        sizes = dataclasses.replace(sizes, repeat=args.repeat, repeat_fast=args.repeat)
     rtts = (args.rtt or ("0" if args.quick else "0,20ms")).split(",")
     try:
         seconds = [parse_duration(r) for r in rtts]

@@ -11,16 +11,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.mark.slow  # every case of the bench, tiny: about 15 s
+@pytest.mark.slow  # every case of the bench, tiny, twice: about 30 s
 def test_bench_quick_run_writes_every_case(tmp_path):
     out = tmp_path / "RESULTS.md"
-    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+    done = subprocess.run([sys.executable, "-m", "bench", "--quick", "--repeat", "2", "--out",
+                           str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     text = out.read_text()
     for case in range(1, 8):
         assert f"| {case}. " in text, f"case {case} has no row"
     assert "requests per file" in text and "store calls per query" in text
+    assert "Medians of 2 runs per transfer case and 2 per quick case" in text  # --repeat
 
 
 def test_the_emulators_rows_survive_a_rewrite_of_the_results(tmp_path):
