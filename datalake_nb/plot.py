@@ -175,6 +175,19 @@ def histogram(frame: "pd.DataFrame", ax: "matplotlib.axes.Axes | None" = None,
     return ax
 
 
+def png(draw: Any, frame: Any, size: tuple[float, float] = (10.0, 3.6)) -> bytes:
+    """``draw(frame, ax=...)`` as PNG bytes, on a Figure made without pyplot: nothing
+    depends on the notebook's backend and no figure is left open."""
+    import io
+
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=size, layout="constrained")
+    draw(frame, ax=fig.subplots())
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=96)
+    return buffer.getvalue()
+
+
 def _width_text(width: Any) -> str:
     """A bin width as people say it: 5 min, 1 h, 1 day, 30 s."""
     seconds = int(width.total_seconds())
