@@ -51,10 +51,12 @@ COLUMNS: list[tuple[str, Any, bool]] = [
 PAD = "\u00a0"  # a no-break space: a browser keeps it, so the columns line up
 GAP = PAD * 2
 # Monospace for the heading and the list, so the padded cells form columns.
-TABLE_CSS = ("<style>.datalake-rows select, .datalake-table-head {font-family: "
-             "var(--jp-code-font-family, monospace); font-size: var(--jp-code-font-size, 13px);}"
-             ".datalake-table-head {white-space: pre; padding-left: 5px; font-weight: bold;"
-             " overflow: hidden;}</style>")
+TABLE_CSS = ("<style>.datalake-picker .datalake-rows select, .datalake-picker .datalake-table-head"
+             " {font: 400 12px/1.35 var(--jp-code-font-family, monospace) !important;"
+             " letter-spacing: 0 !important;}"
+             ".datalake-table-head {white-space: pre; overflow: hidden; padding-left: 3px; color: var("
+             "--jp-ui-font-color1, #333); border-bottom: 1px solid var(--jp-border-color2, #ccc);"
+             " margin-bottom: 2px;}</style>")
 
 
 def _text(value: Any) -> str:

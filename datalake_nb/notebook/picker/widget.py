@@ -170,7 +170,8 @@ class LakePicker(widgets.VBox):
         self.rows.add_class("datalake-rows")
         self.table_note = widgets.HTML()
         self.table_note.add_class("datalake-table-note")
-        self.table = widgets.VBox([widgets.HTML(render.TABLE_CSS), self.table_head, self.rows,
+        css = widgets.HTML(render.TABLE_CSS, layout=widgets.Layout(display="none"))  # applies, unseen
+        self.table = widgets.VBox([css, self.table_head, self.rows,
                                    self.table_note])
         self.table.add_class("datalake-table")
         self.timeline_output = widgets.Output(
