@@ -467,7 +467,8 @@ class Lake:
         UTC), where, count; every bin of the range, zeros too.
 
         Files come as for ``read`` (``rows`` or the query keywords of ``list``; with a
-        start/end, lines outside are not counted and the bins span them).  ``pattern``
+        start/end, lines outside are not counted; the bins span start..end, else the
+        files' own span).  ``pattern``
         (with ``ignore_case``, ``fixed``, ``invert`` as in ``grep``) counts the lines that
         match instead.  A line's time is its format's (``format``, else the lake's, see
         ``set_format``); lines without one are not counted (``attrs["untimed"]``).
@@ -503,7 +504,9 @@ class Lake:
             if isinstance(outside, pd.Series):
                 lines, times = lines[~outside], times[~outside]
         wheres = list(dict.fromkeys(r.where for r in records))
-        frame = binning.counts(times, lines["where"], every, window, wheres)
+        files = (min((r.start for r in records), default=None),
+                 max((r.stop for r in records), default=None))
+        frame = binning.counts(times, lines["where"], every, window, wheres, files)
         frame.attrs["counting"] = "lines" if search is None else "matches"
         return frame
 

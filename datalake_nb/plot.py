@@ -125,6 +125,7 @@ def histogram(frame: "pd.DataFrame", ax: "matplotlib.axes.Axes | None" = None,
     import numpy as np
     import pandas as pd
     from matplotlib.patches import Patch
+    from matplotlib.ticker import MaxNLocator
 
     missing = {"time", "where", "count"} - set(getattr(frame, "columns", ()))
     if missing:
@@ -163,6 +164,7 @@ def histogram(frame: "pd.DataFrame", ax: "matplotlib.axes.Axes | None" = None,
         bottom += heights
     ax.set_xlim(x[0], x[-1] + days)
     ax.set_ylabel(f"{what} per {_width_text(width)}")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.25 of a line
     locator = mdates.AutoDateLocator(tz="UTC")
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz="UTC"))

@@ -82,6 +82,9 @@ def test_pattern_counts_the_matching_lines(samples_lake):
     assert frame.attrs["counting"] == "matches"
     assert as_counter(frame) == hand_count(10, " 50[0-9] ")
     assert frame["count"].sum() > 0
+    # the bins span the files (09:00 .. 11:59), not only the first and last match
+    assert frame["time"].min() == pd.Timestamp("2026-11-01T09:00Z")
+    assert frame["time"].max() == pd.Timestamp("2026-11-01T11:50Z")
 
 
 def test_start_and_end_clip_the_lines_and_span_the_bins(samples_lake):

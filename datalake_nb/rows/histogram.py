@@ -7,6 +7,7 @@ parses or the lines ``grep`` finds, so a count is a line a reader would see.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,21 +52,22 @@ def auto_every(low: pd.Timestamp, high: pd.Timestamp) -> pd.Timedelta:
 
 def counts(times: pd.Series, wheres: pd.Series, every: object = None,
            window: tuple[int | None, int | None] | None = None,
-           all_wheres: list[str] | None = None) -> pd.DataFrame:
+           all_wheres: list[str] | None = None,
+           files: tuple[int | None, int | None] | None = None) -> pd.DataFrame:
     """Columns time (each bin's start, UTC), where, count: how many of ``times`` (one per
     line, NaT for a line without a time) fall in each bin, per where.
 
     Every bin from the first to the last is there, zeros too (a gap is news), for each of
     ``all_wheres`` (default: the wheres seen).  Bins start at multiples of the width since
     the epoch (a day's at UTC midnight); the range is the query's ``window`` (ms) where it
-    is given, else the lines'.  ``attrs``: ``every`` (the width) and ``untimed`` (lines
+    is given, else the lines' and the ``files``' span (ms), so quiet stretches show.  ``attrs``: ``every`` (the width) and ``untimed`` (lines
     without a time, not counted)."""
     stamps = pd.to_datetime(pd.Series(times, copy=False), utc=True).reset_index(drop=True)
     where = pd.Series(wheres, copy=False).astype(str).reset_index(drop=True)
     timed = stamps.notna()
     untimed = int((~timed).sum())
     stamps, where = stamps[timed], where[timed]
-    low, high = _range(stamps, window)
+    low, high = _range(stamps, window, files)
     width = parse_every(every) if every is not None else (
         auto_every(low, high) if low is not None else pd.Timedelta("1min"))
     names = list(all_wheres) if all_wheres is not None else sorted(where.unique())
@@ -88,14 +90,21 @@ def counts(times: pd.Series, wheres: pd.Series, every: object = None,
     return frame
 
 
-def _range(stamps: pd.Series, window: tuple[int | None, int | None] | None
+def _range(stamps: pd.Series, window: tuple[int | None, int | None] | None,
+           files: tuple[int | None, int | None] | None = None
            ) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """[low, high] of the bins: the window's edges where given, else the lines' times."""
-    start, end = window if window is not None else (None, None)
-    low = pd.Timestamp(start, unit="ms", tz="UTC") if start is not None else (
-        stamps.min() if len(stamps) else None)
-    high = pd.Timestamp(end, unit="ms", tz="UTC") if end is not None else (
-        stamps.max() if len(stamps) else None)
+    """[low, high] of the bins: the window's edges where given, else what the lines and
+    the files cover."""
+    def edge(side: int, pick: Any) -> pd.Timestamp | None:
+        if window is not None and window[side] is not None:
+            return pd.Timestamp(window[side], unit="ms", tz="UTC")
+        found = [pd.Timestamp(files[side], unit="ms", tz="UTC")] \
+            if files is not None and files[side] is not None else []
+        if len(stamps):
+            found.append(stamps.min() if side == 0 else stamps.max())
+        return pick(found) if found else None
+
+    low, high = edge(0, min), edge(1, max)
     if low is None or high is None:
         return None, None
     return low, max(low, high)
