@@ -13,6 +13,7 @@ then shares the link as on a real network).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import shutil
@@ -95,6 +96,80 @@ class PartLog:
         s3_store._RangedDownload._part = _part
 
 
+@dataclasses.dataclass
+class Outcome:
+    error: str | None          # None: every file fetched and verified
+    seconds: float
+    parts: list[tuple[float, float]]  # per ranged GET with bytes: (first chunk after, longest gap)
+    waited: list[float]        # per ranged GET that got no byte: how long it waited
+    read_timeout: str
+    part_concurrency: int
+
+
+def run(via: str, rate: str, files: int, mib: int, settings: dict[str, str]) -> Outcome:
+    """Push ``files`` random files of ``mib`` MiB to a fresh moto server, then fetch them
+    through the limit ``via`` (proxy, tbf or none) at ``rate`` with ``settings``."""
+    os.environ.update(CREDENTIALS)
+    if via == "tbf":
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        subprocess.run(["ip", "link", "set", "lo", "mtu", "1500"], check=True)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proxy = None
+    shaped = False
+    work = Path(tempfile.mkdtemp(prefix="datalake-slow-link-"))
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        wait_for(endpoint)
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="slow")
+        base = {"DATALAKE_STORAGE_URL": "s3://slow/lake", "AWS_ENDPOINT_URL": endpoint,
+                "DATALAKE_CACHE_DIR": str(work / "cache"), "DATALAKE_PROGRESS": "off"}
+        pusher = Lake(config=resolve(base), progress=False)
+        records = []
+        for n in range(files):
+            path = work / f"big{n}.log"
+            with open(path, "wb") as out:
+                for _ in range(mib):
+                    out.write(os.urandom(1 << 20))
+            records.append(pusher.push(path, what="big", where="h", data_version="0",
+                                       start=1_420_070_400_000 + n * 3_600_000))
+            path.unlink()
+        shutil.rmtree(work / "cache", ignore_errors=True)
+        fetch_endpoint = endpoint
+        if via == "proxy":
+            proxy = subprocess.Popen([sys.executable, "-m", "bench.latency_proxy", "--target",
+                                      f"127.0.0.1:{port}", "--rtt", "0", "--bandwidth", rate],
+                                     stdout=subprocess.PIPE, text=True,
+                                     cwd=Path(__file__).resolve().parents[1])
+            fetch_endpoint = re.search(r"http://\S+", proxy.stdout.readline())[0]
+        elif via == "tbf":
+            subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", rate,
+                            "burst", "64kb", "latency", "100ms"], check=True)
+            shaped = True
+        lake = Lake(config=resolve({**base, "AWS_ENDPOINT_URL": fetch_endpoint, **settings}),
+                    progress=False)
+        log = PartLog()
+        began = time.monotonic()
+        error = None
+        try:
+            lake.fetch(records, dest=work / "out")
+        except Exception as exc:  # noqa: BLE001 - the outcome is what we report
+            error = " ".join(str(exc).split())[:300]
+        took = time.monotonic() - began
+        time.sleep(1)  # parts given up on end their reads now
+        return Outcome(error, took, list(log.parts), list(log.waited),
+                       lake.config.value("DATALAKE_S3_READ_TIMEOUT"), lake.store.part_concurrency)
+    finally:
+        if shaped:
+            subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=False)
+        for proc in (proxy, server):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.slow_link", description=__doc__.splitlines()[0])
     parser.add_argument("--via", choices=("proxy", "tbf", "none"), default="proxy")
@@ -104,77 +179,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a datalake setting for the fetch, e.g. DATALAKE_PART_CONCURRENCY=1")
     args = parser.parse_args(argv)
-    os.environ.update(CREDENTIALS)
-    if args.via == "tbf":
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-        subprocess.run(["ip", "link", "set", "lo", "mtu", "1500"], check=True)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    proxy = None
-    work = Path(tempfile.mkdtemp(prefix="datalake-slow-link-"))
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_for(endpoint)
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket="slow")
-        url = "s3://slow/lake"
-        base = {"DATALAKE_STORAGE_URL": url, "AWS_ENDPOINT_URL": endpoint,
-                "DATALAKE_CACHE_DIR": str(work / "cache")}
-        pusher = Lake(config=resolve(base), progress=False)
-        records = []
-        for n in range(args.files):
-            path = work / f"big{n}.log"
-            with open(path, "wb") as out:
-                for _ in range(args.mib):
-                    out.write(os.urandom(1 << 20))
-            records.append(pusher.push(path, what="big", where="h", data_version="0",
-                                       start=1_420_070_400_000 + n * 3_600_000))
-            path.unlink()
-        shutil.rmtree(work / "cache", ignore_errors=True)
-        fetch_endpoint = endpoint
-        if args.via == "proxy":
-            proxy = subprocess.Popen([sys.executable, "-m", "bench.latency_proxy", "--target",
-                                      f"127.0.0.1:{port}", "--rtt", "0", "--bandwidth", args.rate],
-                                     stdout=subprocess.PIPE, text=True)
-            fetch_endpoint = re.search(r"http://\S+", proxy.stdout.readline())[0]
-        elif args.via == "tbf":
-            subprocess.run(["tc", "qdisc", "add", "dev", "lo", "root", "tbf", "rate", args.rate,
-                            "burst", "64kb", "latency", "100ms"], check=True)
-        settings = dict(item.split("=", 1) for item in args.set)
-        lake = Lake(config=resolve({**base, "AWS_ENDPOINT_URL": fetch_endpoint, **settings}),
-                    progress=False)
-        log = PartLog()
-        began = time.monotonic()
-        try:
-            paths = lake.fetch(records, dest=work / "out")
-            outcome = f"ok, {len(paths)} files"
-        except Exception as exc:  # noqa: BLE001 - the outcome is what we report
-            outcome = f"FAILED: {' '.join(str(exc).split())[:200]}"
-        took = time.monotonic() - began
-        total = args.files * args.mib
-        print(f"via {args.via} at {args.rate}: {args.files} x {args.mib} MiB, settings "
-              f"{settings or 'default'} (read timeout {lake.config.value('DATALAKE_S3_READ_TIMEOUT')},"
-              f" part concurrency {lake.store.part_concurrency}): {outcome} in {took:.1f} s "
-              f"({total / took:.1f} MiB/s)")
-        time.sleep(1)  # parts given up on end their reads now
-        if log.waited:
-            print(f"  {len(log.waited)} ranged GETs got no byte; they waited up to "
-                  f"{max(log.waited):.1f} s")
-        if log.parts:
-            firsts = sorted(first for first, _ in log.parts)
-            gaps = sorted(gap for _, gap in log.parts)
-            print(f"  {len(log.parts)} ranged GETs got bytes: first byte after "
-                  f"median {firsts[len(firsts) // 2]:.2f} s, max {firsts[-1]:.2f} s; longest gap "
-                  f"between reads median {gaps[len(gaps) // 2]:.2f} s, max {gaps[-1]:.2f} s")
-    finally:
-        if args.via == "tbf":
-            subprocess.run(["tc", "qdisc", "del", "dev", "lo", "root"], check=False)
-        for proc in (proxy, server):
-            if proc is not None:
-                proc.terminate()
-                proc.wait(30)
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    settings = dict(item.split("=", 1) for item in args.set)
+    got = run(args.via, args.rate, args.files, args.mib, settings)
+    total = args.files * args.mib
+    outcome = "ok" if got.error is None else f"FAILED: {got.error[:200]}"
+    print(f"via {args.via} at {args.rate}: {args.files} x {args.mib} MiB, settings "
+          f"{settings or 'default'} (read timeout {got.read_timeout}, part concurrency "
+          f"{got.part_concurrency}): {outcome} in {got.seconds:.1f} s"
+          + (f" ({total / got.seconds:.1f} MiB/s)" if got.error is None else ""))
+    if got.waited:
+        print(f"  {len(got.waited)} ranged GETs got no byte; they waited up to "
+              f"{max(got.waited):.1f} s")
+    if got.parts:
+        firsts = sorted(first for first, _ in got.parts)
+        gaps = sorted(gap for _, gap in got.parts)
+        print(f"  {len(got.parts)} ranged GETs got bytes: first 1 MiB chunk after median "
+              f"{firsts[len(firsts) // 2]:.2f} s, max {firsts[-1]:.2f} s; longest gap between "
+              f"1 MiB chunks median {gaps[len(gaps) // 2]:.2f} s, max {gaps[-1]:.2f} s")
+    return 0 if got.error is None else 1
 
 
 if __name__ == "__main__":
