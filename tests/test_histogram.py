@@ -145,9 +145,7 @@ def test_the_plot_stacks_a_bar_per_bin_and_where(samples_lake):
 
 
 def test_cli_hist_prints_time_where_count_and_bars(samples_lake, capsys):
-    url = samples_lake.url
-    cache = str(samples_lake.cache.root) if hasattr(samples_lake.cache, "root") else None
-    args = ["--storage-url", url] + (["--cache-dir", cache] if cache else [])
+    args = ["--storage-url", samples_lake.url, "--cache-dir", str(samples_lake.cache.root)]
     assert main(["hist", "--what", "nginx", "--every", "1h", *args]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["time", "(UTC)", "where", "count"]
