@@ -7,9 +7,11 @@ a fresh HOME, XDG and Jupyter folders so no user state leaks in.  Chromium
 opens the notebook and checks that the picker is drawn from the widget state
 saved in it (as GitHub, nbviewer and Voila draw it) before anything runs; then
 runs all cells, picks a what, lists, checks that Fetch with nothing selected asks
-before fetching every listed file (and fetches nothing), that the rows list and
-the labels stay in their boxes, selects the first row, fetches it, and checks
-that the local path shows in the picker and the file is on disk.  A screenshot goes to ``$DATALAKE_SCREENSHOT_DIR/picker.png``
+before fetching every listed file (and fetches nothing), that the table of files
+is the one list that selects (a row per file, data-version and ext columns, columns that
+line up) and stays in its box with the labels, selects the first row, fetches it, checks
+that the local path shows in the picker and the file is on disk, and draws the timeline
+tab.  Screenshots go to ``$DATALAKE_SCREENSHOT_DIR/picker.png`` and ``picker-timeline.png``
 (default: the test's temporary folder), or ``picker-failed.png`` when a step fails.
 
 Without Chromium, playwright or JupyterLab the test is skipped, saying what is
