@@ -1,7 +1,13 @@
 """A TCP proxy that makes loopback behave like a network link: every byte arrives half a
 round trip late in each direction, a new connection costs one round trip before its
 first byte goes through (the TCP handshake), and an optional bandwidth limit paces each
-direction as one shared link (a chunk occupies the link for size/bandwidth).
+direction as one shared link (a chunk occupies the link for size/bandwidth).  With a limit,
+each connection has at most ``WINDOW`` chunks waiting for the link, as TCP's window bounds
+what a sender has in flight: connections share the link in turns, as on a real network.
+(Without that window, the proxy read each answer whole as fast as the server sent it and
+queued it on the link in one block, so a connection opened later got its first byte only
+after every earlier answer had gone through: many seconds at 80 Mbit/s, which the client's
+read timeout took for a dead server; issue 20, item 10.)
 
 This kernel has no ``netem``, so the bench puts this proxy between every contender and
 the S3 server: ``python -m bench --rtt 20ms [--bandwidth 1gbit]``.  Bytes pass unchanged;
@@ -22,6 +28,7 @@ import sys
 import time
 
 READ = 256 << 10
+WINDOW = 2  # chunks of READ bytes one connection may have queued on a rate-limited link
 UNITS = {"": 1, "k": 1e3, "m": 1e6, "g": 1e9}
 
 
@@ -84,9 +91,11 @@ class Proxy:
 
     @staticmethod
     async def _pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter, link: Link) -> None:
-        """Read as fast as bytes come; write each chunk when the link delivers it; pass
-        the end of the stream on as a half-close, like TCP does."""
+        """Read as bytes come (on a rate-limited link: while fewer than WINDOW chunks of
+        this connection wait for it); write each chunk when the link delivers it; pass the
+        end of the stream on as a half-close, like TCP does."""
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
+        window = asyncio.Semaphore(WINDOW) if link.rate else None
 
         async def deliver() -> None:
             while True:
@@ -100,10 +109,14 @@ class Proxy:
                     return
                 dst.write(data)
                 await dst.drain()
+                if window is not None:
+                    window.release()
 
         sender = asyncio.ensure_future(deliver())
         try:
             while not sender.done():
+                if window is not None:
+                    await window.acquire()
                 try:
                     data = await src.read(READ)
                 except OSError:  # reset by the peer: an end like any other

@@ -224,6 +224,54 @@ def _read_arguments(read: argparse.ArgumentParser) -> None:
                       help="keep the lines whose time is outside --start/--end")
 
 
+def _hist_arguments(hist: argparse.ArgumentParser) -> None:
+    _filters(hist)
+    hist.add_argument("--every", metavar="WIDTH",
+                      help="bin width: 10s, 1min, 5m, 1h, 1d (default: chosen for about 60 bins)")
+    hist.add_argument("-e", "--pattern", metavar="PATTERN",
+                      help="count the lines that match this regular expression (as grep) "
+                           "instead of all lines")
+    hist.add_argument("-i", "--ignore-case", dest="ignore_case", action="store_true",
+                      help="with --pattern: ignore case")
+    hist.add_argument("-F", "--fixed-strings", dest="fixed", action="store_true",
+                      help="with --pattern: plain text, not a regular expression")
+    hist.add_argument("--format", dest="format_name", metavar="FORMAT",
+                      help="the parser that reads each line's time (default: the lake's format "
+                           "of each file's what and data version)")
+    hist.add_argument("--output", choices=("bars", "csv"), default="bars",
+                      help="bars (time, where, count and a bar; for people) or csv")
+
+
+def _hist(session: Session, args: argparse.Namespace) -> Any:
+    if (args.ignore_case or args.fixed) and args.pattern is None:
+        raise InvalidInput("--pattern", "-i and -F need a --pattern to match")
+    return session.lake.histogram(pattern=args.pattern, every=args.every,
+                                  format=args.format_name, ignore_case=args.ignore_case,
+                                  fixed=args.fixed, **_filter_values(args))
+
+
+def _show_hist(frame: Any, args: argparse.Namespace, out: TextIO) -> int:
+    if args.output == "csv":
+        frame.assign(time=frame["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")).to_csv(out, index=False)
+        return 0
+    from .rows.histogram import bars
+    return _lines(bars(frame), out)
+
+
+def _hist_value(frame: Any, args: argparse.Namespace) -> Any:
+    """The counts; in a notebook the picture is shown first (a PNG, whatever the backend)."""
+    from IPython.display import Image, display
+
+    from .plot import histogram, png
+    display(Image(png(histogram, frame)))
+    return frame
+
+
+def _hist_remark(frame: Any, args: argparse.Namespace) -> str | None:
+    untimed = frame.attrs.get("untimed", 0)
+    return f"{untimed:,} line(s) without a time were not counted" if untimed else None
+
+
 def _format_arguments(fmt: argparse.ArgumentParser) -> None:
     fmt.add_argument("action", choices=("set", "list", "detect"),
                      help="set WHAT DATA_VERSION FORMAT [NAME=VALUE ...], list the lake's "
@@ -748,6 +796,12 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             lambda s, args: s.lake.read(format=args.format_name, clip=args.clip,
                                         **_filter_values(args)),
             _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
+    Command("hist", "count lines over time", "Count the lines of the matching files (or, "
+            "with --pattern, the lines that match) in each time bin, per where; the time is "
+            "each line's own, read with its format (see `format`).", _hist_arguments, _hist,
+            _show_hist, notebook=_hist_value, remark=_hist_remark,
+            returns="DataFrame (time, where, count), and its bar chart shown",
+            example="hist --what nginx --every 5min --pattern ' 50[0-9] '"),
     Command("format", "which parser reads which files", "Record in the lake which format "
             "parses a what's files of one data version (so every reader parses them alike), "
             "list the lake's formats, or detect the format of a file (a local path or a record "

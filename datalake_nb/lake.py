@@ -471,6 +471,56 @@ class Lake:
         return count_matches(pattern, records, self.cached(records), self._url_of,
                              ignore_case, fixed, invert)
 
+    def histogram(self, rows: Any = None, *, pattern: str | None = None, every: Any = None,
+                  format: Any = None, ignore_case: bool = False, fixed: bool = False,
+                  invert: bool = False, **query: Any) -> "pd.DataFrame":
+        """How many lines fall in each time bin, per where: columns time (the bin's start,
+        UTC), where, count; every bin of the range, zeros too.
+
+        Files come as for ``read`` (``rows`` or the query keywords of ``list``; with a
+        start/end, lines outside are not counted; the bins span start..end, else the
+        files' own span).  ``pattern``
+        (with ``ignore_case``, ``fixed``, ``invert`` as in ``grep``) counts the lines that
+        match instead.  A line's time is its format's (``format``, else the lake's, see
+        ``set_format``); lines without one are not counted (``attrs["untimed"]``).
+        ``every``: the bin width (``"10s"``, ``"1min"``, ``"1h"``, ``"1d"``), default a
+        round width giving about 60 bins.  ``datalake_nb.plot.histogram(frame)`` draws it.
+        """
+        from .rows import grep as grepping
+        from .rows import histogram as binning
+        from .rows import read as reading
+        if every is not None:
+            binning.parse_every(every)  # a bad width: said before anything is fetched
+        search = None if pattern is None else grepping.Search.make(pattern, ignore_case,
+                                                                  fixed, invert)
+        records, window = self._chosen(rows, query)
+        parsers = self._parsers(records, format)
+        paths = self.cached(records)
+        if search is None:
+            lines = reading.read(records, paths, parsers, window, self._url_of,
+                                 empty=_parser(format))
+        else:
+            lines = grepping.grep(search, records, paths, parsers, self._url_of)
+        times = lines["time"] if "time" in lines.columns else None
+        if times is None and len(lines):
+            raise InvalidInput("format", "the lines have no time to count them by: give a "
+                                         "format that reads one (format='auto', 'nginx', ...)"
+                                         " or set one with set_format")
+        import pandas as pd
+        if times is None:
+            times = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns, UTC]")
+        if search is not None:  # grep does not clip to the window: count only inside it
+            outside = (times < _stamp(window[0]) if window[0] is not None else False) | \
+                      (times > _stamp(window[1]) if window[1] is not None else False)
+            if isinstance(outside, pd.Series):
+                lines, times = lines[~outside], times[~outside]
+        wheres = list(dict.fromkeys(r.where for r in records))
+        files = (min((r.start for r in records), default=None),
+                 max((r.stop for r in records), default=None))
+        frame = binning.counts(times, lines["where"], every, window, wheres, files)
+        frame.attrs["counting"] = "lines" if search is None else "matches"
+        return frame
+
     def set_format(self, what: str, data_version: str, format_name: str, **params: Any) -> None:
         """Record in the lake which format parses ``what`` files of ``data_version``, with
         its parameters (``set_format("nginx", "2", "nginx", log_format='$remote_addr ...')``),
@@ -503,6 +553,11 @@ class Lake:
         settings = {name: self.config[name] for name in on_dask.STORE_SETTINGS}
         return on_dask.to_dask(client, records, parsers, window if clip else None, self.url,
                             settings, empty=_parser(format), partition_bytes=partition_bytes)
+
+
+def _stamp(ms: int) -> Any:
+    import pandas as pd
+    return pd.Timestamp(ms, unit="ms", tz="UTC")
 
 
 def _parser(format: Any) -> Any:

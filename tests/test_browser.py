@@ -7,9 +7,11 @@ a fresh HOME, XDG and Jupyter folders so no user state leaks in.  Chromium
 opens the notebook and checks that the picker is drawn from the widget state
 saved in it (as GitHub, nbviewer and Voila draw it) before anything runs; then
 runs all cells, picks a what, lists, checks that Fetch with nothing selected asks
-before fetching every listed file (and fetches nothing), that the rows list and
-the labels stay in their boxes, selects the first row, fetches it, and checks
-that the local path shows in the picker and the file is on disk.  A screenshot goes to ``$DATALAKE_SCREENSHOT_DIR/picker.png``
+before fetching every listed file (and fetches nothing), that the table of files
+is the one list that selects (a row per file, data-version and ext columns, columns that
+line up) and stays in its box with the labels, selects the first row, fetches it, checks
+that the local path shows in the picker and the file is on disk, and draws the timeline
+tab.  Screenshots go to ``$DATALAKE_SCREENSHOT_DIR/picker.png`` and ``picker-timeline.png``
 (default: the test's temporary folder), or ``picker-failed.png`` when a step fails.
 
 Without Chromium, playwright or JupyterLab the test is skipped, saying what is
@@ -250,6 +252,7 @@ def test_picker_lists_and_fetches_in_jupyterlab(sync_api, lab, page, screenshots
     shot = screenshots / "picker.png"
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 0
+    _timeline_tab(sync_api.expect, page.locator(".datalake-picker"), screenshots)
 
 
 # True once Run All Cells is over: the first code cell has its number and none is pending
@@ -344,7 +347,7 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     rows = picker.locator(".datalake-rows select")
     labels = rows.locator("option").evaluate_all("options => options.map(o => o.value)")
     assert labels, "List found no files"
-    assert all(f" {what} @ " in label for label in labels), f"not all {what}: {labels}"
+    _the_table_is_the_selection(expect, picker, labels, what, lab)
 
     _stays_in_its_box(picker)
 
@@ -369,7 +372,8 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
     rows.select_option(index=0)
     expect(rows).to_have_values([labels[0]])
     expect(fetch).to_have_text(re.compile(r"Fetch 1 selected"))
-    start, where = re.search(rf"^0: (\S+ \S+) .* {re.escape(what)} @ (\S+) ", labels[0]).groups()
+    cells = labels[0].split()  # the table's columns: #, start (2), end (2), what, where, ...
+    start, where = f"{cells[1]} {cells[2]}", cells[6]
 
     _click_and_wait(page, ".datalake-picker button.datalake-fetch")
     expect(message).to_have_text("")
@@ -389,6 +393,67 @@ def _pick_list_fetch(expect, lab: Lab, page) -> None:
 
     # The whole picker in view (bottom aligned, so the paths show) for the screenshot.
     picker.evaluate("picker => picker.scrollIntoView({block: 'end'})")
+
+
+# The table's heading and rows as the browser draws them: the font of each, and where the
+# heading's "start" and each row's start time begin (measured in the page's own font).
+TABLE_GEOMETRY = """picker => {
+    const head = picker.querySelector('.datalake-table-head');
+    const select = picker.querySelector('.datalake-rows select');
+    const style = element => getComputedStyle(element);
+    // the heading's "start" on the page: a range over its text
+    const walker = document.createTreeWalker(head, NodeFilter.SHOW_TEXT);
+    let text = walker.nextNode();
+    while (text && !text.textContent.includes('start')) text = walker.nextNode();
+    const range = document.createRange();
+    const at = text.textContent.indexOf('start');
+    range.setStart(text, at);
+    range.setEnd(text, at + 5);
+    const headStart = range.getBoundingClientRect().left;
+    // a row's start time: the option's left edge plus the width of the text before it
+    const canvas = document.createElement('canvas').getContext('2d');
+    const font = style(select);
+    canvas.font = `${font.fontStyle} ${font.fontWeight} ${font.fontSize} ${font.fontFamily}`;
+    const left = select.getBoundingClientRect().left + select.clientLeft;
+    const rowStarts = [...select.options].map(o => {
+        const t = o.text;
+        return left + parseFloat(style(o).paddingLeft) + canvas.measureText(t.slice(0, t.indexOf('20'))).width;
+    });
+    return {headFamily: style(head).fontFamily, rowFamily: font.fontFamily,
+            headSize: style(head).fontSize, rowSize: font.fontSize,
+            heading: head.textContent, headStart, rowStarts};
+}"""
+
+
+def _the_table_is_the_selection(expect, picker, labels: list[str], what: str, lab: Lab) -> None:
+    """One table of files, and it is the list that selects: a row per listed file (as many
+    as the samples have files of that what, and as the summary counts), a heading with
+    data-version and ext, columns that line up (a fixed-width font; the start column begins
+    at the same place in the heading and in every row), and no second list of the rows."""
+    files = len(list((lab.root / "samples" / "logs").glob(f"*_{what}_*.log")))
+    assert len(labels) == files, f"{len(labels)} rows for {files} {what} files: {labels}"
+    expect(picker.locator(".datalake-summary")).to_contain_text(f"{files} files")
+    assert all(label.split()[5] == what for label in labels), f"not all {what}: {labels}"
+    expect(picker.locator(".datalake-rows")).to_have_count(1)
+    expect(picker.locator(".datalake-table .datalake-rows select")).to_have_count(1)
+    expect(picker.locator(".datalake-table table")).to_have_count(0)  # no HTML table besides
+    geometry = picker.evaluate(TABLE_GEOMETRY)
+    heading = geometry["heading"].split()
+    assert "data-version" in heading and "ext" in heading, heading
+    assert "mono" in geometry["rowFamily"].lower() and "mono" in geometry["headFamily"].lower(), \
+        geometry
+    assert geometry["headSize"] == geometry["rowSize"], geometry
+    assert all(abs(x - geometry["headStart"]) < 1.5 for x in geometry["rowStarts"]), \
+        (geometry["headStart"], geometry["rowStarts"])
+
+
+def _timeline_tab(expect, picker, screenshots: Path) -> None:
+    """The timeline tab draws the listing (adjacent hourly files with their seams)."""
+    picker.locator(".lm-TabBar-tab").filter(has_text="timeline").click()
+    image = picker.locator(".datalake-timeline img")
+    expect(image).to_have_count(1)
+    expect(image).to_be_visible()
+    picker.screenshot(path=str(screenshots / "picker-timeline.png"))
 
 
 def _drawn_from_saved_state(expect, page, notebook: dict) -> None:

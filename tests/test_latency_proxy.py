@@ -105,6 +105,71 @@ def test_bandwidth_paces_the_link(echo_server):
     assert 0.3 <= seconds < HANG  # 0.3 s each way, overlapped as a stream
 
 
+@pytest.fixture
+def blast_server():
+    """A server that sends ANSWER bytes as soon as a connection opens (as S3 answers a
+    GET: the whole body at once, as fast as the socket takes it), then closes it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def blast(conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.sendall(os.urandom(ANSWER))
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=blast, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield listener.getsockname()[1]
+    listener.close()
+
+
+ANSWER = 3_000_000
+
+
+def test_connections_share_a_limited_link_in_turns(blast_server):
+    """Two answers of 3 MB through a 1 MB/s link, the second asked for while the first
+    flows: its first byte comes before the first answer ends (the link is shared, as TCP
+    shares one), not after all of it (a connection waiting seconds behind another is what
+    a client's read timeout takes for a dead server)."""
+    proc, port = start_proxy(blast_server, "--rtt", "0", "--bandwidth", "8mbit")
+    marks: dict[str, list[float]] = {"a": [], "b": []}
+
+    def receive(name: str, started: threading.Event | None) -> None:
+        with socket.create_connection(("127.0.0.1", port), timeout=HANG) as sock:
+            got = 0
+            while chunk := sock.recv(1 << 16):
+                got += len(chunk)
+                marks[name].append(time.monotonic())
+                if started is not None and got >= 200_000:
+                    started.set()  # the first answer is flowing: ask for the second
+        assert got == ANSWER
+
+    try:
+        flowing = threading.Event()
+        first = threading.Thread(target=receive, args=("a", flowing))
+        first.start()
+        assert flowing.wait(HANG)
+        second = threading.Thread(target=receive, args=("b", None))
+        second.start()
+        for thread in (first, second):
+            thread.join(HANG)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert len(marks["a"]) and len(marks["b"])
+    assert marks["b"][0] < marks["a"][-1], "the second answer waited for the whole first one"
+    during = [t for t in marks["a"] if marks["b"][0] <= t <= marks["b"][-1]]
+    assert during, "the first answer got no bytes while the second flowed: no sharing"
+
+
 def test_bad_arguments_are_one_line_errors():
     done = subprocess.run([sys.executable, "-m", "bench.latency_proxy", "--target", "127.0.0.1:1",
                            "--rtt", "soon"], cwd=ROOT, capture_output=True, text=True, timeout=30)

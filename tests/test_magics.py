@@ -165,10 +165,13 @@ OPTION_VALUES = {
     "--yes": None, "--older-than": "400d",
     "--once": None, "--log-format": "json", "--rescan": "0.5s", "--grace": "5s",
     "--path": "/var/log/x.log",
+    "--every": "1h", "--pattern": "no-such-text",  # hist: the small lake's lines have no time
 }
 FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines",
-                 "import": "lines", "enqueue": "lines", "recipe": "nginx"}
-OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl", "spool": "json"}
+                 "import": "lines", "enqueue": "lines", "recipe": "nginx",
+                 "hist": "lines"}
+OUTPUT_VALUES = {"list": "json", "catalog": "json", "read": "jsonl", "spool": "json",
+                 "hist": "csv"}
 
 
 def cli_options():
@@ -224,6 +227,7 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                 "enqueue": [str(write(tmp_path / "q.log", "q")), "--what", "q", "--where", "h",
                             "--start", "2015-03-20", "--data-version", "0"],
                 "upload": ["--once"], "recipe": ["logrotate"],
+                "hist": ["--pattern", "no-such-text", "--format", "lines"],
                 "rm": ["--what", "nginx", "--dry-run"],  # a dry run: both faces see the same
                 "expire": ["--older-than", "1d", "--dry-run"]}.get(command, [])
         if flag in ("--what", "--where", "--start", "--data-version") and command in ("push",

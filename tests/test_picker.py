@@ -167,13 +167,21 @@ def test_list_fills_results_summary_table_and_rows(local_lake, tmp_path):
     summary = text(picker.summary.value)
     assert summary.startswith("3 files, 21 B")  # 3 x 'file N\n'
     assert "showing" not in summary
+    # The table is the selection: one option per file, its columns under the heading.
     assert len(picker.rows.options) == 3
-    label, value = picker.rows.options[0]
-    assert value == 0 and "2015-03-20 00:00:00" in label and "nginx @ web01" in label
-    table = picker.table.value
-    assert table.count("<tr") == 4  # header + 3 rows
-    for rec in recs:
-        assert rec.id in table
+    heading = text(picker.table_head.value).split()
+    assert heading == ["#", "start", "(UTC)", "end", "(UTC)", "what", "where", "data-version",
+                       "ext", "size", "work_id"]
+    for n, (label, value) in enumerate(picker.rows.options):
+        cells = label.split()  # no-break spaces are whitespace too
+        assert value == n and cells[:7] == [str(n), "2015-03-20", f"{n:02d}:00:00", "2015-03-20",
+                                            f"{n:02d}:59:00", "nginx", "web01"]
+        assert cells[7:] == [recs[n].data_version, recs[n].ext, "7", "B"]
+    starts = {label.index("2015") for label, _ in picker.rows.options}
+    assert starts == {picker.table_head.value.index("start")}  # the columns line up
+    assert picker.table.children[2] is picker.rows and picker.rows not in picker.children
+    shown = [c for c in picker.children if isinstance(c, ipywidgets.SelectMultiple)]
+    assert shown == []  # no second list of the same rows beside the table
 
 
 def test_summary_names_the_time_range(local_lake, tmp_path):
@@ -196,8 +204,7 @@ def test_truncated_table_says_so(local_lake, tmp_path):
     assert picker.wait(BOUND_S)
     assert len(picker.results) == 5
     assert "showing first 2 of 5" in text(picker.summary.value)
-    assert "showing first 2 of 5" in text(picker.table.value)
-    assert picker.table.value.count("<tr") == 3
+    assert "showing first 2 of 5" in text(picker.table_note.value)
     assert len(picker.rows.options) == 2
     picker.max_rows = 10
     assert "showing" not in text(picker.summary.value) and len(picker.rows.options) == 5
@@ -293,6 +300,55 @@ def test_fetch_moves_the_progress_bar_file_by_file(local_lake, tmp_path):
     assert len(picker.paths) == 5 and local_lake.progress is False
 
 
+def test_a_large_fetch_counts_bytes_not_files(local_lake, tmp_path):
+    """Two 6 MiB files: the bar moves by bytes within each file (not '0/2' until the first
+    is whole), says how much of how much, and ends full."""
+    payload = [bytes([65 + n]) * (6 << 20) for n in range(2)]
+    for n, data in enumerate(payload):
+        (tmp_path / f"big{n}.log").write_bytes(data)
+        local_lake.push(tmp_path / f"big{n}.log", what="big", where="h",
+                        start=f"2015-03-20T0{n}:00Z", data_version="0")
+    picker = LakePicker(local_lake, quick="all")
+    assert picker.wait(BOUND_S)
+    seen = []
+    picker.progress.observe(lambda change: seen.append(
+        (picker.progress.value, picker.progress.max, picker.progress.description)), names="value")
+    picker.dest.value = str(tmp_path / "out")
+    picker.do_list()
+    picker.do_fetch()
+    total = 12 << 20
+    during = [(value, top, said) for value, top, said in seen if top == total]
+    assert len(during) > 10  # many steps, not one per file
+    assert [value for value, _, _ in during] == sorted(value for value, _, _ in during)
+    assert any(0 < value < 6 << 20 for value, _, _ in during)  # inside the first file
+    assert "MiB / 12.0 MiB" in during[len(during) // 2][2] and "/2 files" in during[-1][2]
+    assert picker.progress.value == picker.progress.max and picker.progress.bar_style == "success"
+    assert sorted(p.read_bytes() for p in picker.paths) == payload
+
+
+def test_a_failed_list_keeps_the_listing_before_and_shows_the_error(local_lake, tmp_path,
+                                                                     monkeypatch):
+    recs = push_fixed(local_lake, tmp_path, 3)
+    picker = LakePicker(local_lake, quick="all")
+    assert picker.wait(BOUND_S)
+    picker.do_list()
+    picker.rows.value = (1,)
+
+    def down(**_):
+        raise ConnectionError("endpoint went away")
+    monkeypatch.setattr(local_lake, "list", down)
+    picker.list_button.click()
+    assert picker.wait(BOUND_S)
+    assert_short_error(picker, "List failed", "ConnectionError: endpoint went away")
+    assert list(picker.results["id"]) == [r.id for r in recs] and len(picker.rows.options) == 3
+    assert "the last one failed" in text(picker.summary.value)
+    assert list(picker.selected["id"]) == [recs[1].id]  # the choice stays too
+    monkeypatch.undo()
+    picker.list_button.click()
+    assert picker.wait(BOUND_S)
+    assert picker.message.value == "" and "failed" not in text(picker.summary.value)
+
+
 def test_dest_defaults_to_the_configured_fetch_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("DATALAKE_FETCH_DIR", str(tmp_path / "fetched"))
     lake = Lake(str(tmp_path / "lake"), cache_dir=tmp_path / "cache", progress=False)
@@ -324,7 +380,7 @@ def test_work_id_filter(local_lake, tmp_path):
     picker.list_button.click()
     assert picker.wait(BOUND_S)
     assert set(picker.results["id"]) == {r.id for r in job}
-    assert "work job-7" in picker.rows.options[0][0]
+    assert picker.rows.options[0][0].split()[-1] == "job-7"
 
 
 def assert_short_error(picker, *needles):
@@ -346,7 +402,11 @@ def test_bad_work_id_shows_a_message_not_a_traceback(local_lake, tmp_path):
     picker.list_button.click()  # must not raise
     assert picker.wait(BOUND_S)
     assert_short_error(picker, "List failed", "work_id", "null")
-    assert len(picker.results) == 0 and not picker.list_button.disabled
+    # the listing before stays, and says so
+    assert len(picker.results) == 2 and len(picker.rows.options) == 2
+    assert not picker.list_button.disabled
+    assert text(picker.summary.value).startswith("2 files")
+    assert "the last one failed" in text(picker.summary.value)
     picker.work_id.value = ""
     picker.list_button.click()
     assert picker.wait(BOUND_S)

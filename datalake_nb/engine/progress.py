@@ -125,6 +125,45 @@ class FileCounter(Progress):
             self.on_change(self.done, self.total)
 
 
+class TransferCounter(Progress):
+    """Counts bytes and files under a lock for a widget's bar: ``on_change(done_bytes,
+    total_bytes, done_files, files)`` at the start, at each finished file, and when the
+    bytes have moved by ``steps``-th of the total (not on every chunk: each call is a
+    message to the browser)."""
+
+    def __init__(self, on_change: Any, steps: int = 200):
+        self.on_change, self.steps = on_change, steps
+        self.done_bytes = self.total_bytes = self.done = self.files = 0
+        self._told = 0
+        self._lock = threading.Lock()
+
+    def _tell(self) -> None:
+        self._told = self.done_bytes
+        self.on_change(self.done_bytes, self.total_bytes, self.done, self.files)
+
+    def start(self, total_bytes: int, files: int, desc: str) -> None:
+        with self._lock:
+            self.done_bytes, self.total_bytes, self.done, self.files = 0, total_bytes, 0, files
+            self._tell()
+
+    def more(self, total_bytes: int, files: int) -> None:
+        with self._lock:
+            self.total_bytes += total_bytes
+            self.files += files
+            self._tell()
+
+    def advance(self, nbytes: int) -> None:
+        with self._lock:
+            self.done_bytes += nbytes
+            if self.done_bytes - self._told >= max(self.total_bytes // self.steps, 1):
+                self._tell()
+
+    def file_done(self) -> None:
+        with self._lock:
+            self.done += 1
+            self._tell()
+
+
 ProgressArg = Union[Progress, bool, None]
 
 

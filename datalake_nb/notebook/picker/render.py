@@ -34,33 +34,49 @@ def utc(value: Any) -> str:
 
 
 
-def table_html(frame: pd.DataFrame, note: str) -> str:
-    if not len(frame):
-        return ""
-    shown = pd.DataFrame({
-        "#": range(len(frame)),
-        "start (UTC)": [stamp(v) for v in frame["start"]],
-        "end (UTC)": [stamp(v) for v in frame["end"]],
-        "what": frame["what"].to_numpy(), "where": frame["where"].to_numpy(),
-        "size": [human_size(0 if pd.isna(v) else v) for v in frame["size"]],
-        "work_id": frame["work_id"].fillna("").to_numpy(),
-        "id": frame["id"].to_numpy(),
-    })
-    table = shown.to_html(index=False, escape=True, border=0, na_rep="")
-    tail = f"<p><i>{html.escape(note)}</i></p>" if note else ""
-    return f'<div style="max-height:24em;overflow:auto">{table}</div>{tail}'
+# The table's columns: (heading, the text of a row's cell, right-aligned).  The table is
+# the selection list itself (one option per file), so a file shows once; the long machine
+# columns (id, hash, url) stay in .results.
+COLUMNS: list[tuple[str, Any, bool]] = [
+    ("#", lambda i, row: str(i), True),
+    ("start (UTC)", lambda i, row: stamp(row["start"]), False),
+    ("end (UTC)", lambda i, row: stamp(row["end"]), False),
+    ("what", lambda i, row: str(row["what"]), False),
+    ("where", lambda i, row: str(row["where"]), False),
+    ("data-version", lambda i, row: _text(row["data-version"]), False),
+    ("ext", lambda i, row: _text(row["ext"]), False),
+    ("size", lambda i, row: human_size(0 if pd.isna(row["size"]) else row["size"]), True),
+    ("work_id", lambda i, row: _text(row["work_id"]), False),
+]
+PAD = "\u00a0"  # a no-break space: a browser keeps it, so the columns line up
+GAP = PAD * 2
+# Monospace for the heading and the list, so the padded cells form columns.
+TABLE_CSS = ("<style>.datalake-picker .datalake-rows select, .datalake-picker .datalake-table-head"
+             " {font: 400 12px/1.35 var(--jp-code-font-family, monospace) !important;"
+             " letter-spacing: 0 !important;}"
+             ".datalake-table-head {white-space: pre; overflow: hidden; padding-left: 3px; color: var("
+             "--jp-ui-font-color1, #333); border-bottom: 1px solid var(--jp-border-color2, #ccc);"
+             " margin-bottom: 2px;}</style>")
 
 
+def _text(value: Any) -> str:
+    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
 
-def row_label(i: int, row: Any) -> str:
-    start, end = stamp(row.start), stamp(row.end)
-    if end and end[:10] == start[:10]:
-        end = end[11:]
-    span = f"{start} → {end}" if end else f"{start} (instant)"
-    size = human_size(0 if pd.isna(row.size) else row.size)
-    work = f"  work {row.work_id}" if isinstance(row.work_id, str) else ""
-    return f"{i}: {span}  {row.what} @ {row.where}  {size}{work}"
 
+def table_rows(frame: pd.DataFrame) -> tuple[str, list[str]]:
+    """(heading, one line per row): the frame's files as aligned columns of text, the
+    options of the picker's selection list."""
+    cells = [[cell(i, row) for _, cell, _ in COLUMNS]
+             for i, row in enumerate(frame.to_dict("records"))]
+    widths = [max([len(name)] + [len(line[n]) for line in cells])
+              for n, (name, _, _) in enumerate(COLUMNS)]
+
+    def line(texts: list[str]) -> str:
+        padded = [(text.rjust(width) if right else text.ljust(width)).replace(" ", PAD)
+                  for text, width, (_, _, right) in zip(texts, widths, COLUMNS)]
+        return GAP.join(padded).rstrip(PAD)
+
+    return line([name for name, _, _ in COLUMNS]), [line(texts) for texts in cells]
 
 
 def paths_html(paths: list[Path]) -> str:

@@ -34,7 +34,7 @@ from ...core.errors import DatalakeError, InvalidInput, NotFound
 from ...output import human_size
 from ...output import to_frame
 from ...lake import Interrupted, Lake
-from ...engine.progress import FileCounter
+from ...engine.progress import BAR_MIN_BYTES, TransferCounter
 
 __all__ = ["LakePicker", "QUICK_RANGES"]
 
@@ -49,6 +49,9 @@ QUICK_RANGES: dict[str, dt.timedelta | str | None] = {
     "all": None,
 }
 TIME_HINT = "2015-03-20 10:00, -2h, now"  # the label says UTC
+ROWS_SHOWN = 12  # rows of the table in view; more scroll
+BYTES_FROM = BAR_MIN_BYTES  # a fetch of this many bytes or more counts bytes, not files
+SMALL_FILE = 256 << 10       # ... unless its files average less than this
 
 
 def _time_text(value: dt.datetime) -> str:
@@ -93,6 +96,7 @@ class LakePicker(widgets.VBox):
         self._timeline_stale = True
         self._query: dict[str, Any] = {}
         self._syncing_rows = False      # True while new results replace the rows' options
+        self._by_bytes = False          # the fetch's bar counts bytes (a large download)
         self._time_error: str | None = None  # the time box whose text the message is about
         self._tasks = Tasks(self._set_busy, self._error, self._note)
         self._build()
@@ -156,7 +160,19 @@ class LakePicker(widgets.VBox):
         self.cancel_button.add_class("datalake-cancel")
         self.summary = widgets.HTML()
         self.summary.add_class("datalake-summary")
-        self.table = widgets.HTML()
+        # The table is the selection: a heading over a list whose options are the rows
+        # (aligned columns), so each file shows once and a click on it selects it.
+        self.table_head = widgets.HTML()
+        self.table_head.add_class("datalake-table-head")
+        self.rows = widgets.SelectMultiple(rows=8, tooltip="click (Ctrl/Shift: more) to choose "
+                                           "the files to fetch; none chosen: Fetch offers all",
+                                           layout=widgets.Layout(width="auto", max_width="100%"))
+        self.rows.add_class("datalake-rows")
+        self.table_note = widgets.HTML()
+        self.table_note.add_class("datalake-table-note")
+        css = widgets.HTML(render.TABLE_CSS, layout=widgets.Layout(display="none"))  # applies, unseen
+        self.table = widgets.VBox([css, self.table_head, self.rows,
+                                   self.table_note])
         self.table.add_class("datalake-table")
         self.timeline_output = widgets.Output(
             layout=widgets.Layout(max_height="28em", overflow="auto"))
@@ -164,11 +180,6 @@ class LakePicker(widgets.VBox):
         self.tabs = widgets.Tab(children=[self.table, self.timeline_output],
                                 titles=("files", "timeline"))
         self.tabs.add_class("datalake-tabs")
-        self.rows_label = widgets.HTML("select rows to fetch (none selected: Fetch offers all "
-                                       "listed files)")
-        self.rows = widgets.SelectMultiple(rows=8, tooltip="rows to fetch",
-                                           layout=widgets.Layout(width="auto", max_width="100%"))
-        self.rows.add_class("datalake-rows")
         self.dest = widgets.Text(description="dest", placeholder="folder for fetched files",
                                  style=wide)
         self.dest.add_class("datalake-dest")
@@ -198,7 +209,7 @@ class LakePicker(widgets.VBox):
                                         widgets.HBox([self.work_id, self.list_button,
                                                       self.refresh_button])])],
                          layout=widgets.Layout(flex_flow="row wrap")),
-            self.message, self.summary, self.tabs, self.rows_label, self.rows,
+            self.message, self.summary, self.tabs,
             widgets.HBox([self.dest, self.fetch_button, self.cancel_button, self.progress],
                          layout=widgets.Layout(flex_flow="row wrap")),
             self.confirm, self.paths_output,
@@ -268,7 +279,7 @@ class LakePicker(widgets.VBox):
 
         A quick range is taken from the time of listing ("last hour" means the
         hour before this call, not before the range was chosen).  Errors are
-        shown in ``.message`` and leave ``.results`` empty.
+        shown in ``.message`` and leave ``.results`` as the last List found them.
         """
         self.wait()
         with self._reporting("List"):
@@ -354,8 +365,9 @@ class LakePicker(widgets.VBox):
             query = self.query()
             frame = self._require_lake().list(**query)
         except Exception:
-            self._query = {}
-            self.results = to_frame([])
+            # The last listing stays (a typo or a network hiccup must not wipe what was
+            # found); the summary says it is the earlier one, the message what failed.
+            self._show_results(stale=True)
             raise
         if not cancel.is_set():
             self._query = query
@@ -373,11 +385,12 @@ class LakePicker(widgets.VBox):
         self.progress.max, self.progress.value = len(frame), 0
         self.progress.description = f"0/{len(frame)}"
         try:
-            fetched = lake.fetch(frame, dest=dest, cancel=cancel, progress=FileCounter(self._moved))
+            fetched = lake.fetch(frame, dest=dest, cancel=cancel,
+                                 progress=TransferCounter(self._moved))
         except Interrupted:
             fetched = self._keep_finished(lake, frame, dest)
-            self.progress.value = len(fetched)
-            self.progress.description = f"{len(fetched)}/{len(frame)}"
+            self.progress.max, self.progress.value = len(frame), len(fetched)
+            self.progress.description = f"{len(fetched)}/{len(frame)} files"
             self.progress.bar_style = "warning"
             self._note(f"Fetch cancelled: {len(fetched)} of {len(frame)} files fetched into "
                        f"{dest} (nothing partial); Fetch again for the rest")
@@ -386,8 +399,13 @@ class LakePicker(widgets.VBox):
             return
         finally:
             self.paths = fetched
-        self.progress.max = self.progress.value = len(frame)  # cached files need no download
-        self.progress.description = f"{len(frame)}/{len(frame)}"
+        if self._by_bytes:  # full, in the bar's own unit
+            self.progress.value = self.progress.max
+            self.progress.description = (f"{human_size(self.progress.max)}, {len(frame)}/"
+                                         f"{len(frame)} files")
+        else:  # cached files need no download: count them too
+            self.progress.max = self.progress.value = len(frame)
+            self.progress.description = f"{len(frame)}/{len(frame)}"
         self.progress.bar_style = "success"
 
     @staticmethod
@@ -440,6 +458,7 @@ class LakePicker(widgets.VBox):
             self.paths = []
         self.progress.value, self.progress.max = 0, 1
         self.progress.description, self.progress.bar_style = "", ""
+        self._by_bytes = False
         self.confirm.layout.display = "none"
 
     # -- the background thread ------------------------------------------------
@@ -585,8 +604,17 @@ class LakePicker(widgets.VBox):
     def _catalog_failed(self) -> None:
         self.summary.value = ""  # not "connecting…" forever: the message says what went wrong
 
-    def _moved(self, done: int, total: int) -> None:
-        """The lake's report while fetching: ``done`` of the ``total`` files to download."""
+    def _moved(self, done_bytes: int, total_bytes: int, done: int, total: int) -> None:
+        """The lake's report while fetching: bytes and files done of those to download.
+        Large downloads (``BYTES_FROM`` or more, not many small files) move the bar by
+        bytes, so it moves within a file; small ones by files."""
+        self._by_bytes = total_bytes >= BYTES_FROM and total_bytes >= total * SMALL_FILE
+        if self._by_bytes:
+            self.progress.max = max(total_bytes, 1)
+            self.progress.value = min(done_bytes, total_bytes)
+            self.progress.description = (f"{human_size(min(done_bytes, total_bytes))} / "
+                                         f"{human_size(total_bytes)}, {done}/{total} files")
+            return
         self.progress.max = max(total, 1)
         self.progress.value = done
         self.progress.description = f"{done}/{total}"
@@ -597,19 +625,31 @@ class LakePicker(widgets.VBox):
 
     # -- rendering ------------------------------------------------------------
 
-    def _show_results(self) -> None:
-        """Summary, table and selectable rows for ``.results`` (at most max_rows shown)."""
+    def _show_results(self, stale: bool = False) -> None:
+        """Summary and table (the selectable rows) for ``.results`` (at most max_rows
+        shown); ``stale``: the last List failed, so these are the listing before it."""
         frame = self.results
         total, shown = len(frame), min(len(frame), max(self.max_rows, 0))
         size = int(frame["size"].fillna(0).sum()) if total else 0
         note = f"showing first {shown} of {total}" if shown < total else ""
         self.summary.value = self._summary_html(total, size, note)
-        self.table.value = render.table_html(frame.iloc[:shown], note)
+        if stale:
+            if self._query or total:
+                self.summary.value += " — <i>from the List before (the last one failed)</i>"
+            else:
+                self.summary.value = ""
+            return
+        heading, lines = render.table_rows(frame.iloc[:shown])
+        self.table_head.value = html.escape(heading) if shown else ""
+        self.table_note.value = (f"<i>{html.escape(note)}</i> · " if note else "") + (
+            "click rows to choose what to fetch (Ctrl/Shift+click: more); none chosen: "
+            "Fetch offers every listed file" if shown else "")
         self._syncing_rows = True
         try:
-            self.rows.options = [(render.row_label(i, row), i) for i, row
-                                 in enumerate(frame.iloc[:shown].itertuples(index=False))]
+            self.rows.options = [(line, i) for i, line in enumerate(lines)]
+            self.rows.rows = max(2, min(shown, ROWS_SHOWN))
             self.rows.value = ()
+            self.rows.layout.display = "" if shown else "none"
         finally:
             self._syncing_rows = False
         self.selected = frame.iloc[[]]
