@@ -22,7 +22,8 @@ from .config import SETTINGS, Config, config_files
 from .core import times
 from .core.errors import InvalidInput
 from .core.redact import password_of
-from .output import human_size, json_line, records_table, table, write_csv
+from .output import (human_size, json_line, records_table, same_bytes_remark, table,
+                     write_csv)
 from .engine.progress import ProgressArg
 
 LIST_OUTPUTS = ("table", "json", "csv", "url")  # --output of list
@@ -387,7 +388,8 @@ def _detect(lake: Any, item: str) -> Any:
 
 
 class Found(list):  # type: ignore[type-arg]
-    """The records a list found, and (when there are none) why, in one line or None."""
+    """The records a list found, and in one line or None: (when there are none) why, or
+    that the same bytes are listed under two data versions."""
     hint: str | None = None
 
 
@@ -395,6 +397,8 @@ def _list(session: Session, args: argparse.Namespace) -> Found:
     found = Found(session.lake.records(**_filter_values(args)))
     if not found:  # a name the catalog does not know, or no lake there at all
         found.hint = session.lake.explain_empty(args.what, args.where)
+    else:
+        found.hint = same_bytes_remark((r.hash, r.data_version, r.where, r.what) for r in found)
     return found
 
 
@@ -664,8 +668,11 @@ def _list_value(records: Sequence[Any], args: argparse.Namespace) -> Any:
         return buffer.getvalue()
     from .output import to_frame
     frame = to_frame(records)
+    hint = getattr(records, "hint", None)
     if frame.empty:  # as Lake.list() does
-        frame.attrs["hint"] = getattr(records, "hint", None)
+        frame.attrs["hint"] = hint
+    elif hint:
+        frame.attrs["remark"] = hint
     return frame
 
 

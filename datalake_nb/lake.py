@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Sequence
 
@@ -29,7 +30,7 @@ from .engine.hashing import VerifiedStream
 from .engine.pool import Interrupted, Pool
 from .engine.progress import ProgressArg, as_progress, opened
 from .engine.query import Index
-from .output import to_frame
+from .output import same_bytes_remark, to_frame
 from .stores.base import Store
 from .stores.registry import open_store
 
@@ -39,7 +40,11 @@ if TYPE_CHECKING:
     from .ingest.importer import ImportReport
     from .ingest.tree import Pushed
 
-__all__ = ["Lake", "Interrupted"]
+__all__ = ["Lake", "Interrupted", "SameBytesWarning"]
+
+
+class SameBytesWarning(UserWarning):
+    """A listing holds the same bytes under two data versions (one file pushed twice)."""
 
 PathLike = str | os.PathLike[str]
 
@@ -231,11 +236,18 @@ class Lake:
 
         Columns: what, where, start, end (UTC timestamps), size, work_id, data-version,
         version, ext, id, hash, url (``datalake_nb.output.COLUMNS``).  A file matches
-        when its [start, end] overlaps [start, end] of the query.
+        when its [start, end] overlaps [start, end] of the query.  When the listing holds
+        the same bytes under two data versions (one file pushed twice), a warning says so
+        and ``attrs["remark"]`` holds its line.
         """
-        frame = to_frame(self.records(what, where, start, end, work_id))
+        records = self.records(what, where, start, end, work_id)
+        frame = to_frame(records)
         if frame.empty:
             frame.attrs["hint"] = self.explain_empty(what, where)
+        remark = same_bytes_remark((r.hash, r.data_version, r.where, r.what) for r in records)
+        if remark:
+            frame.attrs["remark"] = remark
+            warnings.warn(remark.removeprefix("warning: "), SameBytesWarning, stacklevel=2)
         return frame
 
     def explain_empty(self, what: Names = None, where: Names = None) -> str | None:
