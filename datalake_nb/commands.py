@@ -222,6 +222,9 @@ def _read_arguments(read: argparse.ArgumentParser) -> None:
                       help="csv (default) or jsonl, on standard output")
     read.add_argument("--no-clip", dest="clip", action="store_false",
                       help="keep the lines whose time is outside --start/--end")
+    read.add_argument("--sort", choices=("time",),
+                      help="time: merge the files' rows into one timeline (rows without a "
+                           "time last); default: file by file")
 
 
 def _format_arguments(fmt: argparse.ArgumentParser) -> None:
@@ -739,11 +742,11 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             returns="DataFrame (id, what, where, line_number, line[, time]; -c: counts, "
                     "-l: list of ids)", example="grep ' 500 ' --what nginx --start -1d"),
     Command("read", "parse archived files into rows", "Parse the matching files with their "
-            "format (see `format`) and print the rows as CSV or JSON lines: provenance (id, "
-            "what, where, line_number) first, then the format's fields; with --start/--end, "
+            "format (see `format`) and print the rows as CSV or JSON lines: time, where, what "
+            "first, then the format's fields, then line_number and id; with --start/--end, "
             "rows outside them are dropped.", _read_arguments,
             lambda s, args: s.lake.read(format=args.format_name, clip=args.clip,
-                                        **_filter_values(args)),
+                                        sort=args.sort, **_filter_values(args)),
             _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
     Command("format", "which parser reads which files", "Record in the lake which format "
             "parses a what's files of one data version (so every reader parses them alike), "

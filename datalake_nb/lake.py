@@ -439,9 +439,11 @@ class Lake:
         return self.store.url_for(layout.data_key(rec))
 
     def read(self, rows: Any = None, *, format: Any = None, clip: bool = True,
-             **query: Any) -> "pd.DataFrame":
-        """The parsed lines of the matching files: columns id, what, where, line_number,
-        then the format's fields (event time in ``time``, UTC).
+             sort: str | None = None, **query: Any) -> "pd.DataFrame":
+        """The parsed lines of the matching files: columns time (the event time, UTC),
+        where, what, then the format's other fields, then line_number and id (the file's).
+        The rows come file by file, in the records' order; ``sort="time"`` merges them into
+        one timeline (a stable sort: rows without a time last).
 
         ``rows`` (a list() DataFrame, ids, Records) or the query keywords of ``list``
         choose the files; ``format`` names the parser (``"auto"``: each file's is found
@@ -457,8 +459,10 @@ class Lake:
         records, window = self._chosen(rows, query)
         parsers = self._parsers(records, format)
         paths = self.cached(records)
-        return reading.read(records, paths, parsers, window if clip else None, self._url_of,
-                            empty=_parser(format))
+        reading.check_sort(sort)  # before any download
+        frame = reading.read(records, paths, parsers, window if clip else None, self._url_of,
+                             empty=_parser(format))
+        return reading.sorted_by(frame, sort)
 
     def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
              fixed: bool = False, invert: bool = False, **query: Any) -> "pd.DataFrame":

@@ -27,7 +27,7 @@ def test_the_demo_runs_on_a_fresh_lake(tmp_path, isolated_home):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     out = done.stdout
-    lake = isolated_home / ".local" / "share" / "datalake_nb" / "lake"
+    lake = isolated_home / ".local" / "share" / "datalake_nb" / "lake-demo"  # its own
     assert out.splitlines()[0].split()[:2] == ["DATALAKE_STORAGE_URL", str(lake)]
     sections = dict(part.split(" ==\n", 1) for part in out.split("== ")[1:])
     web01 = sections["nginx logs from web01 between 10:30 and 11:30"].splitlines()
@@ -45,5 +45,5 @@ def test_the_demo_runs_on_a_fresh_lake(tmp_path, isolated_home):
     shown = sections["parsed rows: record the parser once, then read (CSV)"].splitlines()
     assert shown[:2] == ["WHAT   DATA-VERSION  FORMAT", "nginx  combined-1    nginx"]  # format set
     rows = shown[2:]
-    assert rows[0].startswith("id,what,where,line_number,") and len(rows) > 1
-    assert all(",web01," in row for row in rows[1:])
+    assert rows[0].startswith("time,where,what,") and rows[0].endswith(",line_number,id")
+    assert len(rows) > 1 and all(",web01,nginx," in row for row in rows[1:])
