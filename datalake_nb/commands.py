@@ -206,6 +206,12 @@ def _grep_arguments(grep: argparse.ArgumentParser) -> None:
     options.add_argument("-a", "--text", dest="text", action="store_true",
                          help="print the lines of a binary file (one with a NUL byte) too, "
                               "not 'Binary file ... matches'")
+    for short, long, dest, words in (("-A", "--after-context", "after", "after"),
+                                     ("-B", "--before-context", "before", "before"),
+                                     ("-C", "--context", "context", "before and after")):
+        options.add_argument(short, long, dest=dest, type=int, metavar="NUM",
+                             help=f"NUM lines of context {words} each match ('--' between "
+                                  "groups; context lines as where:what:start-N-line)")
     shown = options.add_mutually_exclusive_group()
     shown.add_argument("-c", "--count", dest="count", action="store_true",
                        help="per file with a match: where:what:start:count")
@@ -348,8 +354,10 @@ def _push_remark(records: Any, args: argparse.Namespace) -> str | None:
 
 
 def _grep(session: Session, args: argparse.Namespace) -> Any:
+    around = {} if args.count or args.files else {  # -c and -l count matches only
+        "before": args.before, "after": args.after, "context": args.context}
     return session.lake.grep(args.pattern, ignore_case=args.ignore_case, fixed=args.fixed,
-                             invert=args.invert, **_filter_values(args))
+                             invert=args.invert, **around, **_filter_values(args))
 
 
 def _format(session: Session, args: argparse.Namespace) -> Any:
@@ -554,9 +562,25 @@ def _grep_label(row: Any) -> str:
 
 
 def _grep_counts(found: Any) -> Any:
+    """Matching lines per file: where, what, start (the file's, UTC), count, id."""
+    import pandas as pd
     counts = found.groupby("id", sort=False, observed=True).agg(
         what=("what", "first"), where=("where", "first"), count=("line", "size"))
-    return counts.reset_index()[["id", "what", "where", "count"]]
+    counts = counts.reset_index()
+    counts["start"] = pd.to_datetime([int(str(i)[:12], 16) for i in counts["id"]], unit="ms",
+                                     utc=True)
+    return counts[["where", "what", "start", "count", "id"]]
+
+
+def _grouped(found: Any) -> Any:
+    """The rows, with None between groups of lines that are not adjacent in one file
+    (where grep -A/-B/-C prints '--')."""
+    last = None
+    for row in found.itertuples():
+        if last is not None and (row.id != last.id or row.line_number != last.line_number + 1):
+            yield None
+        yield row
+        last = row
 
 
 def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
@@ -571,22 +595,27 @@ def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
         said: set[str] = set()
 
         def shown(row: Any) -> bytes | None:
-            """A row's output line, as grep prints it (None: its file was said already)."""
+            """A row's output line, as grep prints it (None: its file was said already);
+            a row None is the '--' between groups of context."""
+            if row is None:
+                return b"--\n"
             if row.id in binary:
                 if row.id in said:
                     return None
                 said.add(row.id)
                 return f"Binary file {_grep_label(row)} matches\n".encode()
             line = raw.get((row.id, row.line_number))
-            text = f"{_grep_label(row)}:{row.line_number}:"
+            mark = ":" if getattr(row, "match", True) else "-"  # grep's mark of a context line
+            text = f"{_grep_label(row)}{mark}{row.line_number}{mark}"
             return (text.encode() + line + b"\n") if line is not None else \
                 (text + row.line + "\n").encode()
 
-        if not (raw or binary & set(found["id"])):
+        context = "match" in found.columns  # -A/-B/-C: '--' between groups, as grep
+        if not (raw or binary & set(found["id"]) or context):
             out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
                            for row in found.itertuples())
             return 0 if len(found) else 1
-        rows = (shown(row) for row in found.itertuples())
+        rows = (shown(row) for row in (_grouped(found) if context else found.itertuples()))
         if hasattr(out, "buffer"):  # lines that are not UTF-8: their own bytes
             out.flush()
             out.buffer.writelines(line for line in rows if line is not None)
@@ -739,7 +768,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             "files that match PATTERN, as where:what:start:line_number:line (the log line last "
             "and unchanged, like grep -H -n); exit status 1 when nothing matched.",
             _grep_arguments, _grep, _show_grep, notebook=_grep_value,
-            returns="DataFrame (id, what, where, line_number, line[, time]; -c: counts, "
+            returns="DataFrame (id, what, where, line_number, line[, time][, match with "
+                    "-A/-B/-C]; -c: where, what, start, count, id; "
                     "-l: list of ids)", example="grep ' 500 ' --what nginx --start -1d"),
     Command("read", "parse archived files into rows", "Parse the matching files with their "
             "format (see `format`) and print the rows as CSV or JSON lines: time, where, what "

@@ -465,16 +465,24 @@ class Lake:
         return reading.sorted_by(frame, sort)
 
     def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
-             fixed: bool = False, invert: bool = False, **query: Any) -> "pd.DataFrame":
+             fixed: bool = False, invert: bool = False, before: int | None = None,
+             after: int | None = None, context: int | None = None, **query: Any) -> "pd.DataFrame":
         """Lines of the matching files that match ``pattern`` (Python ``re`` syntax;
         ``fixed``: plain text; ``invert``: lines that do not match), like ``grep -H -n``:
         columns id, what, where, line_number, line (unchanged), and ``time`` when the
-        lake knows the file's format.  Files come as for ``read``."""
+        lake knows the file's format.  Files come as for ``read``.  ``before`` /
+        ``after`` / ``context`` (both): lines around each match, as grep -B / -A / -C
+        (``before`` and ``after`` win over ``context``), each line once, with a ``match``
+        column (True for the matching lines)."""
         from .rows import grep as grepping, mapping
         search = grepping.Search.make(pattern, ignore_case, fixed, invert)
+        around = 0 if context is None else grepping.check_context(context, "context")
+        before = grepping.check_context(around if before is None else before, "before")
+        after = grepping.check_context(around if after is None else after, "after")
         records, _ = self._chosen(rows, query)
         parsers = mapping.parsers_for(self.store, records, None, required=False)
-        return grepping.grep(search, records, self.cached(records), parsers, self._url_of)
+        return grepping.grep(search, records, self.cached(records), parsers, self._url_of,
+                             before=before, after=after)
 
     def set_format(self, what: str, data_version: str, format_name: str, **params: Any) -> None:
         """Record in the lake which format parses ``what`` files of ``data_version``, with

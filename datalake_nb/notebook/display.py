@@ -94,9 +94,32 @@ def _table_html(frame: Any, columns: list[str]) -> str:
     return re.sub(r"<(td|th)([ >])", rf"<\1 {_NOWRAP}\2", text)  # no cell wraps
 
 
+def is_grep_frame(frame: Any) -> bool:
+    """A frame of Lake.grep (its ``line`` shown whole: the status and path are at its end)."""
+    return {"line", "line_number"} <= set(map(str, frame.columns))
+
+
+def _grep_html(frame: Any) -> str:
+    """pandas' HTML with the whole line, wrapped in its cell (left-aligned, as text
+    reads); the other cells do not wrap."""
+    import pandas as pd
+    with pd.option_context("display.max_colwidth", None):
+        text = frame._repr_html_()
+    styles = ['style="white-space: pre-wrap; text-align: left; min-width: 30em"'
+              if str(c) == "line" else _NOWRAP for c in frame.columns]
+
+    def row(match: Any) -> str:
+        cells = iter(styles)
+        return re.sub(r"<td>", lambda _: f"<td {next(cells, _NOWRAP)}>", match.group(0))
+
+    return re.sub(r"<tr>.*?</tr>", row, text, flags=re.S)
+
+
 def frame_html(frame: Any) -> str | None:
     """A record frame's HTML: the readable columns, the machine ones behind a click, the
-    totals (pandas' own HTML for any other frame)."""
+    totals; a grep frame's with its lines whole (pandas' own HTML for any other frame)."""
+    if is_grep_frame(frame):
+        return _grep_html(frame)
     if not is_record_frame(frame):
         return frame._repr_html_()
     lead, folded = shown_columns(frame)
@@ -121,6 +144,10 @@ def frame_text(frame: Any, printer: Any, cycle: bool) -> None:
         text += "\n" + footer(frame)
         if folded:
             text += f"; not shown: {', '.join(folded)} (all columns: frame.columns)"
+    elif is_grep_frame(frame):
+        import pandas as pd
+        with pd.option_context("display.max_colwidth", None):
+            text = repr(frame)
     else:
         text = repr(frame)
     with printer.group():  # line by line, as IPython prints any multi-line repr
