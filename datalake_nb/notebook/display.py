@@ -99,20 +99,40 @@ def is_grep_frame(frame: Any) -> bool:
     return {"line", "line_number"} <= set(map(str, frame.columns))
 
 
+GREP_LEADING = ["time", "where", "what", "line_number", "match"]
+
+
+def _grep_shown(frame: Any) -> Any:
+    """A grep frame as shown: time, where, what, line_number (match), the other columns,
+    the line last (it takes the width that is left); the file's long id is left out."""
+    columns = [str(c) for c in frame.columns]
+    lead = [c for c in GREP_LEADING if c in columns]
+    rest = [c for c in columns if c not in lead and c not in ("line", "id")]
+    return frame[lead + rest + ["line"]]
+
+
+def _grep_footer(frame: Any) -> str:
+    files = frame["id"].nunique() if "id" in frame.columns else 0
+    return (f"{len(frame)} line(s) from {files} file(s)"
+            + ("; each file's id: the frame's id column" if "id" in frame.columns else ""))
+
+
 def _grep_html(frame: Any) -> str:
-    """pandas' HTML with the whole line, wrapped in its cell (left-aligned, as text
-    reads); the other cells do not wrap."""
+    """The lines whole, each wrapped in its cell (left-aligned, as text reads); the other
+    cells do not wrap; the file ids left out (they are in the frame)."""
     import pandas as pd
+    shown = _grep_shown(frame)
     with pd.option_context("display.max_colwidth", None):
-        text = frame._repr_html_()
+        text = shown._repr_html_()
     styles = ['style="white-space: pre-wrap; text-align: left; min-width: 30em"'
-              if str(c) == "line" else _NOWRAP for c in frame.columns]
+              if str(c) == "line" else _NOWRAP for c in shown.columns]
 
     def row(match: Any) -> str:
         cells = iter(styles)
         return re.sub(r"<td>", lambda _: f"<td {next(cells, _NOWRAP)}>", match.group(0))
 
-    return re.sub(r"<tr>.*?</tr>", row, text, flags=re.S)
+    return (re.sub(r"<tr>.*?</tr>", row, text, flags=re.S)
+            + f'\n<div style="color: #555">{html.escape(_grep_footer(frame))}</div>')
 
 
 def frame_html(frame: Any) -> str | None:
@@ -147,7 +167,7 @@ def frame_text(frame: Any, printer: Any, cycle: bool) -> None:
     elif is_grep_frame(frame):
         import pandas as pd
         with pd.option_context("display.max_colwidth", None):
-            text = repr(frame)
+            text = repr(_grep_shown(frame)) + "\n" + _grep_footer(frame)
     else:
         text = repr(frame)
     with printer.group():  # line by line, as IPython prints any multi-line repr
