@@ -28,7 +28,7 @@ def two(local_lake, tmp_path, monkeypatch):
                             start="2026-11-02T09:00Z", end="2026-11-02T09:59Z", data_version="1")]
     monkeypatch.setenv("DATALAKE_STORAGE_URL", local_lake.url)
     monkeypatch.setenv("DATALAKE_CACHE_DIR", str(local_lake.cache.root))
-    labels = {f"{r.where}:{r.what}:{r.id and _compact(r.start)}": text
+    labels = {f"{r.where}:{r.what}:{_compact(r.start)}": text
               for r, text in zip(recs, (TEXT, SECOND))}
     return local_lake, labels
 
