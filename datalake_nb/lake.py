@@ -476,9 +476,10 @@ class Lake:
         column (True for the matching lines)."""
         from .rows import grep as grepping, mapping
         search = grepping.Search.make(pattern, ignore_case, fixed, invert)
-        around = 0 if context is None else grepping.check_context(context, "context")
-        before = grepping.check_context(around if before is None else before, "before")
-        after = grepping.check_context(around if after is None else after, "after")
+        if before is not None or after is not None or context is not None:
+            around = 0 if context is None else grepping.check_context(context, "context")
+            before = grepping.check_context(around if before is None else before, "before")
+            after = grepping.check_context(around if after is None else after, "after")
         records, _ = self._chosen(rows, query)
         parsers = mapping.parsers_for(self.store, records, None, required=False)
         return grepping.grep(search, records, self.cached(records), parsers, self._url_of,

@@ -46,7 +46,8 @@ def _cli(capsys, *args):
 
 @pytest.mark.skipif(shutil.which("grep") is None, reason="needs GNU grep to compare with")
 @pytest.mark.parametrize("options", [["-C", "1"], ["-A", "2"], ["-B", "3"], ["-A", "1", "-B", "0"],
-                                     ["-C", "2", "-B", "0"], ["-v", "-C", "1"], ["-C", "9"]],
+                                     ["-C", "2", "-B", "0"], ["-v", "-C", "1"], ["-C", "9"],
+                                     ["-C", "0"]],
                          ids=" ".join)
 def test_context_lines_are_gnu_greps(two, capsys, tmp_path, options):
     lake, labels = two
@@ -71,6 +72,8 @@ def test_the_api_marks_the_context_lines(two):
     assert list(after["line_number"])[:6] == [1, 2, 3, 4, 5, 6]
     plain = lake.grep("x", what="app", where="web01")
     assert "match" not in plain.columns and len(plain) == 4
+    zero = lake.grep("x", what="app", where="web01", context=0)  # grep -C 0: just the matches
+    assert list(zero["line_number"]) == [2, 6, 11, 13] and zero["match"].all()
     empty = lake.grep("nothing here", what="app", before=2)
     assert empty.empty and "match" in empty.columns
     with pytest.raises(InvalidInput, match="before: -1: allowed: a number of lines"):

@@ -302,7 +302,7 @@ def check_context(value: Any, field: str) -> int:
 
 def grep(search: Search, records: list[Record], paths: list[Path],
          parsers: dict[str, tuple[str, formats.Parser]], url_of: Locate,
-         before: int = 0, after: int = 0) -> pd.DataFrame:
+         before: int | None = None, after: int | None = None) -> pd.DataFrame:
     """The matching lines of the files (``paths``, verified, in the records' order), like
     ``grep -H -n``; with a ``time`` column when a file's record has a parser in
     ``parsers``.  A line that is not UTF-8 has U+FFFD for its bad bytes in ``line``; its
@@ -310,7 +310,10 @@ def grep(search: Search, records: list[Record], paths: list[Path],
     prints those, as grep does).  ``attrs["binary"]``: the ids of files with a NUL byte
     (the CLI says "Binary file ... matches" for them, as grep does, unless -a).
     ``before`` / ``after``: that many lines of context around each match, as grep -B / -A
-    (each line once); then a ``match`` column says which rows matched."""
+    (each line once); given (even 0, as grep -C 0), a ``match`` column says which rows
+    matched, and the CLI separates groups with '--'."""
+    context = before is not None or after is not None
+    before, after = before or 0, after or 0
     regex, invert = search.regex, search.invert
     literals = None if invert else search.literals
     whole_text = search.whole_text
@@ -356,7 +359,7 @@ def grep(search: Search, records: list[Record], paths: list[Path],
                 raw.update({(rec.id, n): original[n - 1] for n in spoilt})
         frame = pd.DataFrame({"line_number": np.array(numbers, dtype="int64"),
                               "line": pd.Series(found, dtype="str")})
-        if before or after:
+        if context:
             frame["match"] = np.array(matched if matched is not None else [True] * len(found),
                                       dtype=bool)
         parser = parsers.get(rec.id, (None, None))[1]
@@ -369,7 +372,7 @@ def grep(search: Search, records: list[Record], paths: list[Path],
     if not frames:
         empty = pd.DataFrame({"line_number": pd.Series(dtype="int64"),
                               "line": pd.Series(dtype="str")})
-        if before or after:
+        if context:
             empty["match"] = pd.Series(dtype=bool)
         frames = [with_provenance(empty, None, categories)]
     if any("time" in f.columns for f in frames):
