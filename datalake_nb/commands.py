@@ -23,7 +23,8 @@ from .core import times
 from .core.errors import InvalidInput
 from .core.metadata import Record
 from .core.redact import password_of
-from .output import human_size, json_line, records_table, table, write_csv
+from .output import (human_size, json_line, records_table, same_bytes_remark, table,
+                     write_csv)
 from .engine.progress import ProgressArg
 
 LIST_OUTPUTS = ("table", "json", "csv", "url")  # --output of list
@@ -206,6 +207,12 @@ def _grep_arguments(grep: argparse.ArgumentParser) -> None:
     options.add_argument("-a", "--text", dest="text", action="store_true",
                          help="print the lines of a binary file (one with a NUL byte) too, "
                               "not 'Binary file ... matches'")
+    for short, long, dest, words in (("-A", "--after-context", "after", "after"),
+                                     ("-B", "--before-context", "before", "before"),
+                                     ("-C", "--context", "context", "before and after")):
+        options.add_argument(short, long, dest=dest, type=int, metavar="NUM",
+                             help=f"NUM lines of context {words} each match ('--' between "
+                                  "groups; context lines as where:what:start-N-line)")
     shown = options.add_mutually_exclusive_group()
     shown.add_argument("-c", "--count", dest="count", action="store_true",
                        help="per file with a match: where:what:start:count")
@@ -222,6 +229,9 @@ def _read_arguments(read: argparse.ArgumentParser) -> None:
                       help="csv (default) or jsonl, on standard output")
     read.add_argument("--no-clip", dest="clip", action="store_false",
                       help="keep the lines whose time is outside --start/--end")
+    read.add_argument("--sort", choices=("time",),
+                      help="time: merge the files' rows into one timeline (rows without a "
+                           "time last); default: file by file")
 
 
 def _hist_arguments(hist: argparse.ArgumentParser) -> None:
@@ -397,8 +407,10 @@ def _grep(session: Session, args: argparse.Namespace) -> Any:
         return session.lake.count_matches(args.pattern, ignore_case=args.ignore_case,
                                           fixed=args.fixed, invert=args.invert,
                                           **_filter_values(args))
+    around = {} if args.files else {  # -l lists the files with a match only
+        "before": args.before, "after": args.after, "context": args.context}
     return session.lake.grep(args.pattern, ignore_case=args.ignore_case, fixed=args.fixed,
-                             invert=args.invert, **_filter_values(args))
+                             invert=args.invert, **around, **_filter_values(args))
 
 
 def _format(session: Session, args: argparse.Namespace) -> Any:
@@ -440,7 +452,8 @@ def _detect(lake: Any, item: str) -> Any:
 
 
 class Found(list):  # type: ignore[type-arg]
-    """The records a list found, and (when there are none) why, in one line or None."""
+    """The records a list found, and in one line or None: (when there are none) why, or
+    that the same bytes are listed under two data versions."""
     hint: str | None = None
 
 
@@ -448,6 +461,8 @@ def _list(session: Session, args: argparse.Namespace) -> Found:
     found = Found(session.lake.records(**_filter_values(args)))
     if not found:  # a name the catalog does not know, or no lake there at all
         found.hint = session.lake.explain_empty(args.what, args.where)
+    else:
+        found.hint = same_bytes_remark((r.hash, r.data_version, r.where, r.what) for r in found)
     return found
 
 
@@ -600,14 +615,26 @@ def _grep_label(row: Any) -> str:
 
 
 def _grep_counts(counted: list[tuple[Record, int]]) -> Any:
-    """grep -c's DataFrame: id, what, where, start, count."""
+    """Matching lines per file (grep -c's DataFrame): where, what, start (the file's,
+    UTC), count, id."""
     import pandas as pd
-    return pd.DataFrame({"id": [rec.id for rec, _ in counted],
+    return pd.DataFrame({"where": [rec.where for rec, _ in counted],
                          "what": [rec.what for rec, _ in counted],
-                         "where": [rec.where for rec, _ in counted],
                          "start": pd.to_datetime([rec.start for rec, _ in counted], unit="ms",
                                                  utc=True),
-                         "count": pd.Series([n for _, n in counted], dtype="int64")})
+                         "count": pd.Series([n for _, n in counted], dtype="int64"),
+                         "id": [rec.id for rec, _ in counted]})
+
+
+def _grouped(found: Any) -> Any:
+    """The rows, with None between groups of lines that are not adjacent in one file
+    (where grep -A/-B/-C prints '--')."""
+    last = None
+    for row in found.itertuples():
+        if last is not None and (row.id != last.id or row.line_number != last.line_number + 1):
+            yield None
+        yield row
+        last = row
 
 
 def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
@@ -622,22 +649,27 @@ def _show_grep(found: Any, args: argparse.Namespace, out: TextIO) -> int:
         said: set[str] = set()
 
         def shown(row: Any) -> bytes | None:
-            """A row's output line, as grep prints it (None: its file was said already)."""
+            """A row's output line, as grep prints it (None: its file was said already);
+            a row None is the '--' between groups of context."""
+            if row is None:
+                return b"--\n"
             if row.id in binary:
                 if row.id in said:
                     return None
                 said.add(row.id)
                 return f"Binary file {_grep_label(row)} matches\n".encode()
             line = raw.get((row.id, row.line_number))
-            text = f"{_grep_label(row)}:{row.line_number}:"
+            mark = ":" if getattr(row, "match", True) else "-"  # grep's mark of a context line
+            text = f"{_grep_label(row)}{mark}{row.line_number}{mark}"
             return (text.encode() + line + b"\n") if line is not None else \
                 (text + row.line + "\n").encode()
 
-        if not (raw or binary & set(found["id"])):
+        context = "match" in found.columns  # -A/-B/-C: '--' between groups, as grep
+        if not (raw or binary & set(found["id"]) or context):
             out.writelines(f"{_grep_label(row)}:{row.line_number}:{row.line}\n"
                            for row in found.itertuples())
             return 0 if len(found) else 1
-        rows = (shown(row) for row in found.itertuples())
+        rows = (shown(row) for row in (_grouped(found) if context else found.itertuples()))
         if hasattr(out, "buffer"):  # lines that are not UTF-8: their own bytes
             out.flush()
             out.buffer.writelines(line for line in rows if line is not None)
@@ -722,8 +754,11 @@ def _list_value(records: Sequence[Any], args: argparse.Namespace) -> Any:
         return buffer.getvalue()
     from .output import to_frame
     frame = to_frame(records)
+    hint = getattr(records, "hint", None)
     if frame.empty:  # as Lake.list() does
-        frame.attrs["hint"] = getattr(records, "hint", None)
+        frame.attrs["hint"] = hint
+    elif hint:
+        frame.attrs["remark"] = hint
     return frame
 
 
@@ -787,14 +822,15 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             "files that match PATTERN, as where:what:start:line_number:line (the log line last "
             "and unchanged, like grep -H -n); exit status 1 when nothing matched.",
             _grep_arguments, _grep, _show_grep, notebook=_grep_value,
-            returns="DataFrame (id, what, where, line_number, line[, time]; -c: counts, "
+            returns="DataFrame (id, what, where, line_number, line[, time][, match with "
+                    "-A/-B/-C]; -c: where, what, start, count, id; "
                     "-l: list of ids)", example="grep ' 500 ' --what nginx --start -1d"),
     Command("read", "parse archived files into rows", "Parse the matching files with their "
-            "format (see `format`) and print the rows as CSV or JSON lines: provenance (id, "
-            "what, where, line_number) first, then the format's fields; with --start/--end, "
+            "format (see `format`) and print the rows as CSV or JSON lines: time, where, what "
+            "first, then the format's fields, then line_number and id; with --start/--end, "
             "rows outside them are dropped.", _read_arguments,
             lambda s, args: s.lake.read(format=args.format_name, clip=args.clip,
-                                        **_filter_values(args)),
+                                        sort=args.sort, **_filter_values(args)),
             _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
     Command("hist", "count lines over time", "Count the lines of the matching files (or, "
             "with --pattern, the lines that match) in each time bin, per where; the time is "

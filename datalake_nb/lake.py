@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Sequence
 
@@ -29,7 +30,7 @@ from .engine.hashing import VerifiedStream
 from .engine.pool import Interrupted, Pool
 from .engine.progress import ProgressArg, as_progress, opened
 from .engine.query import Index
-from .output import to_frame
+from .output import same_bytes_remark, to_frame
 from .stores.base import Store
 from .stores.registry import open_store
 
@@ -39,7 +40,11 @@ if TYPE_CHECKING:
     from .ingest.importer import ImportReport
     from .ingest.tree import Pushed
 
-__all__ = ["Lake", "Interrupted"]
+__all__ = ["Lake", "Interrupted", "SameBytesWarning"]
+
+
+class SameBytesWarning(UserWarning):
+    """A listing holds the same bytes under two data versions (one file pushed twice)."""
 
 PathLike = str | os.PathLike[str]
 
@@ -231,11 +236,18 @@ class Lake:
 
         Columns: what, where, start, end (UTC timestamps), size, work_id, data-version,
         version, ext, id, hash, url (``datalake_nb.output.COLUMNS``).  A file matches
-        when its [start, end] overlaps [start, end] of the query.
+        when its [start, end] overlaps [start, end] of the query.  When the listing holds
+        the same bytes under two data versions (one file pushed twice), a warning says so
+        and ``attrs["remark"]`` holds its line.
         """
-        frame = to_frame(self.records(what, where, start, end, work_id))
+        records = self.records(what, where, start, end, work_id)
+        frame = to_frame(records)
         if frame.empty:
             frame.attrs["hint"] = self.explain_empty(what, where)
+        remark = same_bytes_remark((r.hash, r.data_version, r.where, r.what) for r in records)
+        if remark:
+            frame.attrs["remark"] = remark
+            warnings.warn(remark.removeprefix("warning: "), SameBytesWarning, stacklevel=2)
         return frame
 
     def explain_empty(self, what: Names = None, where: Names = None) -> str | None:
@@ -427,9 +439,11 @@ class Lake:
         return self.store.url_for(layout.data_key(rec))
 
     def read(self, rows: Any = None, *, format: Any = None, clip: bool = True,
-             **query: Any) -> "pd.DataFrame":
-        """The parsed lines of the matching files: columns id, what, where, line_number,
-        then the format's fields (event time in ``time``, UTC).
+             sort: str | None = None, **query: Any) -> "pd.DataFrame":
+        """The parsed lines of the matching files: columns time (the event time, UTC),
+        where, what, then the format's other fields, then line_number and id (the file's).
+        The rows come file by file, in the records' order; ``sort="time"`` merges them into
+        one timeline (a stable sort: rows without a time last).
 
         ``rows`` (a list() DataFrame, ids, Records) or the query keywords of ``list``
         choose the files; ``format`` names the parser (``"auto"``: each file's is found
@@ -445,20 +459,31 @@ class Lake:
         records, window = self._chosen(rows, query)
         parsers = self._parsers(records, format)
         paths = self.cached(records)
-        return reading.read(records, paths, parsers, window if clip else None, self._url_of,
-                            empty=_parser(format))
+        reading.check_sort(sort)  # before any download
+        frame = reading.read(records, paths, parsers, window if clip else None, self._url_of,
+                             empty=_parser(format))
+        return reading.sorted_by(frame, sort)
 
     def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
-             fixed: bool = False, invert: bool = False, **query: Any) -> "pd.DataFrame":
+             fixed: bool = False, invert: bool = False, before: int | None = None,
+             after: int | None = None, context: int | None = None, **query: Any) -> "pd.DataFrame":
         """Lines of the matching files that match ``pattern`` (Python ``re`` syntax;
         ``fixed``: plain text; ``invert``: lines that do not match), like ``grep -H -n``:
         columns id, what, where, line_number, line (unchanged), and ``time`` when the
-        lake knows the file's format.  Files come as for ``read``."""
+        lake knows the file's format.  Files come as for ``read``.  ``before`` /
+        ``after`` / ``context`` (both): lines around each match, as grep -B / -A / -C
+        (``before`` and ``after`` win over ``context``), each line once, with a ``match``
+        column (True for the matching lines)."""
         from .rows import grep as grepping, mapping
         search = grepping.Search.make(pattern, ignore_case, fixed, invert)
+        if before is not None or after is not None or context is not None:
+            around = 0 if context is None else grepping.check_context(context, "context")
+            before = grepping.check_context(around if before is None else before, "before")
+            after = grepping.check_context(around if after is None else after, "after")
         records, _ = self._chosen(rows, query)
         parsers = mapping.parsers_for(self.store, records, None, required=False)
-        return grepping.grep(search, records, self.cached(records), parsers, self._url_of)
+        return grepping.grep(search, records, self.cached(records), parsers, self._url_of,
+                             before=before, after=after)
 
     def count_matches(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
                       fixed: bool = False, invert: bool = False,

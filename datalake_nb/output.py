@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # The record table for people (CLI `list`); the picker shows the same fields in HTML.
-RECORD_HEADER = ["ID", "WHAT", "WHERE", "START", "END", "SIZE", "WORK_ID"]
+RECORD_HEADER = ["ID", "WHAT", "WHERE", "DATA-VERSION", "START", "END", "SIZE", "WORK_ID"]
 
 
 def human_size(size: float | None) -> str:
@@ -40,16 +40,41 @@ def table(rows: Sequence[Sequence[Any]], header: Sequence[str]) -> str:
 
 def record_cells(rec: Record) -> list[str]:
     """One record as the cells of RECORD_HEADER."""
-    return [rec.id, rec.what, rec.where, times.iso(rec.start),
+    return [rec.id, rec.what, rec.where, rec.data_version, times.iso(rec.start),
             "-" if rec.end is None else times.iso(rec.end), human_size(rec.size), rec.work_id or "-"]
+
+
+def totals(count: int, size: int) -> str:
+    """The total line under a listing: '3 file(s), 1.5 KiB'."""
+    return f"{count} file(s), {human_size(size)}"
 
 
 def records_table(records: Sequence[Record]) -> str:
     """The record table and a total line ('3 file(s), 1.5 KiB')."""
-    total = f"{len(records)} file(s), {human_size(sum(r.size or 0 for r in records))}"
+    total = totals(len(records), sum(r.size or 0 for r in records))
     if not records:
         return total
     return table([record_cells(r) for r in records], RECORD_HEADER) + "\n" + total
+
+
+def same_bytes_remark(rows: Iterable[tuple[str, str, str, str]]) -> str | None:
+    """One line when a listing holds the same bytes (hash) under more than one data
+    version, as when one file was pushed twice with different --data-version (a demo and
+    a notebook sharing a lake): counts and reads of such a listing see those lines twice.
+    ``rows``: (hash, data version, where, what) per record; None when all is well."""
+    versions: dict[str, dict[str, tuple[str, str]]] = {}
+    for digest, version, where, what in rows:
+        versions.setdefault(digest, {})[version] = (where, what)
+    doubled = [(names, places) for names, places in versions.items() if len(places) > 1]
+    if not doubled:
+        return None
+    first = doubled[0][1]
+    where, what = next(iter(first.values()))
+    listed = " and ".join(repr(v) for v in sorted(first))
+    more = f" (and {len(doubled) - 1} more)" if len(doubled) > 1 else ""
+    return (f"warning: {len(doubled)} file(s) are listed under two or more data versions with "
+            f"the same bytes, e.g. {where}/{what} as data-version {listed}{more}: they were "
+            "pushed twice, and reading them all counts their lines twice")
 
 
 def write_csv(records: Iterable[Record], out: TextIO) -> None:

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The main job on the embedded default lake: archive the sample logs, list them, fetch them.
+# The main job on a local lake: archive the sample logs, list them, fetch them.
 # Run from the repository root after `pip install .`; needs no AWS and no configuration.
+# The demo works in a lake of its own, a folder beside the embedded default lake, so the
+# example notebooks (each in its own lake too) never list the demo's files twice.
 set -euo pipefail
+export DATALAKE_STORAGE_URL="${XDG_DATA_HOME:-$HOME/.local/share}/datalake_nb/lake-demo"
 cd "$(dirname "$0")"
 
-datalake config | grep DATALAKE_STORAGE_URL   # where the embedded lake lives
+datalake config | grep DATALAKE_STORAGE_URL   # where the demo's lake lives
 
 for file in logs/*_nginx_*.log; do
     name=$(basename "$file" .log)              # web01_nginx_2026-11-01T09

@@ -85,7 +85,8 @@ def test_read_prints_the_rows_of_lake_read(cli_lake, capsys):
     printed = pd.read_csv(io.StringIO(out))
     expected = cli_lake.read(what="nginx", start=window[1], end=window[3])
     assert len(printed) == len(expected) > 0
-    assert list(printed.columns[:4]) == ["id", "what", "where", "line_number"]
+    assert list(printed.columns[:3]) == ["time", "where", "what"]
+    assert list(printed.columns[-2:]) == ["line_number", "id"]
     assert list(printed["time"]) == [t.strftime("%Y-%m-%dT%H:%M:%S.000Z") for t in expected["time"]]
     code, out, _ = run(capsys, "read", "--what", "nginx", "--output", "jsonl", *window)
     rows = [json.loads(line) for line in out.splitlines()]
@@ -194,8 +195,9 @@ def test_format_set_takes_the_parameters_and_list_shows_them(cli_lake, capsys, t
     code, out, _ = run(capsys, "format", "list")
     assert f"proxy  1             nginx log_format={spec!r}" in out
     code, out, _ = run(capsys, "read", "--what", "proxy")
-    assert code == 0 and out.splitlines()[0].endswith(",http_x_forwarded_for,unparsed")
-    assert out.splitlines()[1].endswith(",10.9.9.9,")
+    assert code == 0 and out.splitlines()[0].endswith(",http_x_forwarded_for,unparsed,"
+                                                      "line_number,id")
+    assert ",10.9.9.9,,1," in out.splitlines()[1]
     code, _, err = run(capsys, "format", "set", "proxy", "1", "nginx", "oops")
     assert code == 2 and "'oops': a parameter is NAME=VALUE" in err and err.count("\n") == 1
 

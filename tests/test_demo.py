@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -27,7 +29,7 @@ def test_the_demo_runs_on_a_fresh_lake(tmp_path, isolated_home):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     out = done.stdout
-    lake = isolated_home / ".local" / "share" / "datalake_nb" / "lake"
+    lake = isolated_home / ".local" / "share" / "datalake_nb" / "lake-demo"  # its own
     assert out.splitlines()[0].split()[:2] == ["DATALAKE_STORAGE_URL", str(lake)]
     sections = dict(part.split(" ==\n", 1) for part in out.split("== ")[1:])
     web01 = sections["nginx logs from web01 between 10:30 and 11:30"].splitlines()
@@ -45,5 +47,58 @@ def test_the_demo_runs_on_a_fresh_lake(tmp_path, isolated_home):
     shown = sections["parsed rows: record the parser once, then read (CSV)"].splitlines()
     assert shown[:2] == ["WHAT   DATA-VERSION  FORMAT", "nginx  combined-1    nginx"]  # format set
     rows = shown[2:]
-    assert rows[0].startswith("id,what,where,line_number,") and len(rows) > 1
-    assert all(",web01," in row for row in rows[1:])
+    assert rows[0].startswith("time,where,what,") and rows[0].endswith(",line_number,id")
+    assert len(rows) > 1 and all(",web01,nginx," in row for row in rows[1:])
+
+
+def _texts(cell: dict) -> list[str]:
+    """A code cell's shown text: streams and the plain text of results and displays."""
+    shown = []
+    for output in cell.get("outputs", []):
+        if output["output_type"] == "stream":
+            shown.append("".join(output["text"]))
+        elif "data" in output and "text/plain" in output["data"]:
+            shown.append("".join(output["data"]["text/plain"]))
+        elif output["output_type"] == "error":
+            shown.append(f"{output['ename']}: {output['evalue']}")
+    return shown
+
+
+@pytest.mark.slow
+def test_notebook_01_after_the_demo_gives_its_stored_outputs(tmp_path, isolated_home,
+                                                             monkeypatch):
+    """Issue 20 item 1: the demo, then notebook 01, in one home: the notebook works in a
+    lake of its own, so it shows what it stores (not every file twice, not 220 per hour)."""
+    import json
+
+    import nbformat
+    from nbclient import NotebookClient
+    samples = tmp_path / "samples"
+    shutil.copytree(ROOT / "samples", samples)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "datalake").write_text(f'#!/bin/sh\nexec {sys.executable} -m datalake_nb "$@"\n')
+    (bin_dir / "datalake").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setenv("DATALAKE_PROGRESS", "off")
+    done = subprocess.run(["bash", str(samples / "demo.sh")], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    demo_lake = isolated_home / ".local" / "share" / "datalake_nb" / "lake-demo"
+    assert len(list((demo_lake / "data").rglob("*~*"))) > 0  # the demo's files are there
+
+    stored = json.loads((ROOT / "notebooks" / "01-quickstart.ipynb").read_text())
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    notebook = nbformat.reads(json.dumps(stored), as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    compared = 0
+    for old, new in zip(stored["cells"], notebook.cells):
+        if old["cell_type"] != "code" or "%lake config" in "".join(old["source"]):
+            continue  # the settings table shows this run's folders, cut at its width
+        shown = [text.replace(str(isolated_home), "~") for text in _texts(new)]
+        assert shown == _texts(old), "".join(old["source"])
+        compared += 1
+    assert compared >= 10

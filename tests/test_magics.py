@@ -164,8 +164,9 @@ OPTION_VALUES = {
     "--source-endpoint-url": "", "--source-profile": "",
     "--yes": None, "--older-than": "400d",
     "--once": None, "--log-format": "json", "--rescan": "0.5s", "--grace": "5s",
-    "--path": "/var/log/x.log",
+    "--path": "/var/log/x.log", "--sort": "time",
     "--every": "1h", "--pattern": "no-such-text",  # hist: the small lake's lines have no time
+    "--after-context": "1", "--before-context": "1", "--context": "1",
 }
 FORMAT_VALUES = {"list": "json", "catalog": "json", "push": "lines", "read": "lines",
                  "import": "lines", "enqueue": "lines", "recipe": "nginx",
@@ -223,7 +224,8 @@ def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_pat
                          "--start", "2015-03-20", "--data-version", "0"],
                 "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
                 "cat": [filled[0].id], "grep": ["web01"], "format": ["list"],
-                "read": [] if flag == "--format" else ["--format", "lines"],
+                "read": [] if flag == "--format" else ["--format", "nginx"] if flag == "--sort"
+                else ["--format", "lines"],
                 "enqueue": [str(write(tmp_path / "q.log", "q")), "--what", "q", "--where", "h",
                             "--start", "2015-03-20", "--data-version", "0"],
                 "upload": ["--once"], "recipe": ["logrotate"],

@@ -45,7 +45,8 @@ def test_read_clips_at_both_edges_inclusive(lake, tmp_path):
     assert df[df["unparsed"].isna()]["path"].tolist() == ["/at-start", "/inside", "/inside-too", "/at-end"]
     assert df["unparsed"].dropna().tolist() == ["not an nginx line"]  # kept: it has no time
     assert df.attrs["unparsed"] == 1
-    assert list(df.columns[:4]) == ["id", "what", "where", "line_number"]
+    assert list(df.columns[:3]) == ["time", "where", "what"]  # what people read first
+    assert list(df.columns[-2:]) == ["line_number", "id"]  # the long provenance last
     assert df["line_number"].tolist() == [2, 3, 4, 1, 2]
     assert set(df["where"]) == {"web01"} and df["time"].dt.tz is not None
     everything = lake.read(format="nginx", what="nginx", start="2026-11-01T10:30Z",
@@ -359,7 +360,8 @@ def test_rows_from_earlier_and_empty_answers(lake):
     with pytest.raises(InvalidInput, match="give rows or a query, not both"):
         lake.read(frame, what="nginx")
     empty = lake.read(what="nginx", start="2030-01-01")
-    assert empty.empty and list(empty.columns[:4]) == ["id", "what", "where", "line_number"]
+    assert empty.empty and list(empty.columns[-2:]) == ["line_number", "id"]
+    assert {"where", "what"} <= set(empty.columns)
     assert lake.grep("GET", what="nothing-here").empty
 
 
@@ -370,7 +372,8 @@ def test_read_is_the_same_as_parsing_the_fetched_files(lake, tmp_path):
     paths = lake.fetch(records, dest=tmp_path / "f")
     expected = pd.concat([formats.parse(formats.get("nginx"), Path(p).read_bytes()) for p in paths],
                          ignore_index=True)
-    pd.testing.assert_frame_equal(df.drop(columns=["id", "what", "where"]), expected)
+    fields = df.drop(columns=["id", "what", "where"])
+    pd.testing.assert_frame_equal(fields, expected[list(fields.columns)])
     assert df["id"].astype(str).tolist() == [r.id for r, p in zip(records, paths)
                                              for _ in Path(p).read_text().splitlines()]
 
@@ -398,3 +401,44 @@ def test_a_zst_file_is_refused_not_read_as_text(lake, lake_url, tmp_path):
                           timeout=120)
     assert done.returncode == 1 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and refused in done.stderr
+
+
+# -- issue 20 item 13: a read leads with time, where, what; sort="time" ---------------
+
+def test_sort_time_merges_the_hosts_into_one_timeline(local_lake, tmp_path):
+    lines = {"web01": ["09:00:05", "09:00:20", "09:00:20"], "web02": ["09:00:10", "09:00:20"]}
+    for where, stamps in lines.items():
+        text = "".join(f'10.0.0.1 - - [01/Nov/2026:{t} +0000] "GET /{where}/{n} HTTP/1.1" '
+                       f'200 1 "-" "c"\n' for n, t in enumerate(stamps))
+        local_lake.push(write(tmp_path / f"{where}.log", text + "not a request\n"),
+                        what="nginx", where=where, start="2026-11-01T09:00Z",
+                        end="2026-11-01T09:59Z", data_version="1", format="nginx")
+    by_file = local_lake.read(what="nginx")
+    assert list(by_file["where"]) == ["web01"] * 4 + ["web02"] * 3  # file by file
+    merged = local_lake.read(what="nginx", sort="time")
+    assert list(merged.columns[:3]) == ["time", "where", "what"]
+    assert list(merged["path"].iloc[:5]) == ["/web01/0", "/web02/0", "/web01/1", "/web01/2",
+                                             "/web02/1"]  # stable: equal times keep file order
+    assert merged["time"].iloc[5:].isna().all() and len(merged) == 7  # no time: last
+    assert merged.attrs["unparsed"] == 2 and list(merged.index) == list(range(7))
+    with pytest.raises(InvalidInput, match="sort: 'where': allowed: 'time'"):
+        local_lake.read(what="nginx", sort="where")
+    with pytest.raises(InvalidInput, match="no time to sort by"):
+        local_lake.read(what="nginx", format="lines", sort="time")
+
+
+def test_read_sort_on_the_command_line(local_lake, tmp_path, monkeypatch, capsys):
+    from datalake_nb.cli import main
+    for where, stamp in (("web01", "09:00:30"), ("web02", "09:00:10")):
+        local_lake.push(write(tmp_path / f"{where}.log", f'10.0.0.1 - - [01/Nov/2026:{stamp} '
+                              f'+0000] "GET /{where} HTTP/1.1" 200 1 "-" "c"\n'),
+                        what="nginx", where=where, start="2026-11-01T09:00Z",
+                        end="2026-11-01T09:59Z", data_version="1", format="nginx")
+    monkeypatch.setenv("DATALAKE_STORAGE_URL", local_lake.url)
+    capsys.readouterr()
+    assert main(["read", "--what", "nginx", "--sort", "time"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith("time,where,what,") and [r.split(",")[1] for r in rows[1:]] == [
+        "web02", "web01"]
+    assert main(["read", "--what", "nginx", "--sort", "size"]) == 2
+    assert "--sort: invalid choice: 'size'" in capsys.readouterr().err

@@ -217,7 +217,7 @@ def to_dask(client: Any, records: list[Record], parsers: dict[str, tuple[str, Pa
     if not any(isinstance(t.parser, OPEN_SCHEMA) for t in firsts):
         firsts = firsts[:1]
     heads = client.compute([dask.delayed(_empty)(t) for t in firsts], sync=True)
-    meta = pd.concat(heads) if len(heads) > 1 else heads[0]
+    meta = reading.reading_order(pd.concat(heads) if len(heads) > 1 else heads[0])
     schema = tuple(meta.dtypes.items())
     return dd.from_map(functools.partial(conformed, schema=schema), tasks, meta=meta,
                        label="datalake-read", enforce_metadata=False)

@@ -267,14 +267,37 @@ def is_binary(source: Path | bytes) -> bool:
 
 # -- grep ---------------------------------------------------------------------------
 
+def context_lines(matches: list[int], total: int, before: int, after: int) -> list[int]:
+    """The line numbers grep -B ``before`` -A ``after`` prints around ``matches`` (sorted),
+    in order, each once, within lines 1..``total``."""
+    shown: list[int] = []
+    for number in matches:
+        begin = max(1, number - before, shown[-1] + 1 if shown else 1)
+        shown.extend(range(begin, min(total, number + after) + 1))
+    return shown
+
+
+def check_context(value: Any, field: str) -> int:
+    """A context length: a whole number, 0 or more (a one-line InvalidInput if not)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(field, f"{value!r}: allowed: a number of lines, 0 or more")
+    return value
+
+
 def grep(search: Search, records: list[Record], paths: list[Path],
-         parsers: dict[str, tuple[str, formats.Parser]], url_of: Locate) -> pd.DataFrame:
+         parsers: dict[str, tuple[str, formats.Parser]], url_of: Locate,
+         before: int | None = None, after: int | None = None) -> pd.DataFrame:
     """The matching lines of the files (``paths``, verified, in the records' order), like
     ``grep -H -n``; with a ``time`` column when a file's record has a parser in
     ``parsers``.  A line that is not UTF-8 has U+FFFD for its bad bytes in ``line``; its
     bytes as the file holds them are in ``attrs["raw_lines"][(id, line_number)]`` (the CLI
     prints those, as grep does).  ``attrs["binary"]``: the ids of files with a NUL byte
-    (the CLI says "Binary file ... matches" for them, as grep does, unless -a)."""
+    (the CLI says "Binary file ... matches" for them, as grep does, unless -a).
+    ``before`` / ``after``: that many lines of context around each match, as grep -B / -A
+    (each line once); given (even 0, as grep -C 0), a ``match`` column says which rows
+    matched, and the CLI separates groups with '--'."""
+    context = before is not None or after is not None
+    before, after = before or 0, after or 0
     regex, invert = search.regex, search.invert
     literals = None if invert else search.literals
     whole_text = search.whole_text
@@ -306,8 +329,23 @@ def grep(search: Search, records: list[Record], paths: list[Path],
                 raw.update({(rec.id, n): original[n - 1] for n in spoilt})
         if found and is_binary(source):
             binary.add(rec.id)
+        matched = None
+        if found and (before or after):  # the lines around each match, from the whole file
+            data = source if isinstance(source, bytes) else path.read_bytes()
+            every = formats.split_lines(data)
+            hits_at = set(numbers)
+            numbers = context_lines(numbers, len(every), before, after)
+            found = [every[n - 1] for n in numbers]
+            matched = [n in hits_at for n in numbers]
+            spoilt = [n for n, line in zip(numbers, found) if "\ufffd" in line]
+            if spoilt:
+                original = formats.raw_lines(data)
+                raw.update({(rec.id, n): original[n - 1] for n in spoilt})
         frame = pd.DataFrame({"line_number": np.array(numbers, dtype="int64"),
                               "line": pd.Series(found, dtype="str")})
+        if context:
+            frame["match"] = np.array(matched if matched is not None else [True] * len(found),
+                                      dtype=bool)
         parser = parsers.get(rec.id, (None, None))[1]
         if parser is not None and found:
             frame["time"] = _times_of(found, _first_line(source, parser), parser, rec)
@@ -316,9 +354,11 @@ def grep(search: Search, records: list[Record], paths: list[Path],
     with parsing_pool(len(records)) as pool:
         frames = list(pool.map(one, zip(records, paths)))
     if not frames:
-        frames = [with_provenance(pd.DataFrame({"line_number": pd.Series(dtype="int64"),
-                                                "line": pd.Series(dtype="str")}), None,
-                                  categories)]
+        empty = pd.DataFrame({"line_number": pd.Series(dtype="int64"),
+                              "line": pd.Series(dtype="str")})
+        if context:
+            empty["match"] = pd.Series(dtype=bool)
+        frames = [with_provenance(empty, None, categories)]
     if any("time" in f.columns for f in frames):
         frames = [f if "time" in f.columns else f.assign(time=pd.Series(pd.NaT, index=f.index,
                                                                         dtype=formats.TIME))

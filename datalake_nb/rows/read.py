@@ -16,9 +16,14 @@ import pandas as pd
 
 from . import formats
 from .compression import decompress
+from ..core.errors import InvalidInput
 from ..core.metadata import Record
 
 PROVENANCE = ["id", "what", "where", "line_number"]
+# A read's columns: what people read first (when, where, what), the format's fields, and
+# the long provenance (the line's number in its file, the file's id) last.
+LEADING = ["time", "where", "what"]
+TRAILING = ["line_number", "id"]
 Locate = Callable[[Record], str]  # a record's object URL, for messages
 
 
@@ -62,7 +67,45 @@ def read(records: list[Record], paths: list[Path], parsers: dict[str, tuple[str,
         frame = formats.parse(empty, b"") if empty is not None else pd.DataFrame(
             {"line_number": pd.Series(dtype="int64")})
         frames = [with_provenance(frame, None, categories)]
-    return combine(frames)
+    return reading_order(combine(frames))
+
+
+def reading_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s columns as a read shows them: time, where, what, the format's fields,
+    then line_number and id (attrs kept)."""
+    columns = list(frame.columns)
+    lead = [c for c in LEADING if c in columns]
+    tail = [c for c in TRAILING if c in columns]
+    order = lead + [c for c in columns if c not in lead and c not in tail] + tail
+    if order == columns:
+        return frame
+    attrs = frame.attrs
+    frame = frame[order]
+    frame.attrs = attrs
+    return frame
+
+
+def check_sort(sort: str | None) -> str | None:
+    """``sort`` if it is one read takes (None or "time"), else a one-line InvalidInput."""
+    if sort is not None and sort != "time":
+        raise InvalidInput("sort", f"{sort!r}: allowed: 'time' (one timeline) or None")
+    return sort
+
+
+def sorted_by(frame: pd.DataFrame, sort: str | None) -> pd.DataFrame:
+    """The rows in one timeline (``sort="time"``): by time, stable (a file's lines and the
+    files' order stay as they were among equal times), rows without a time last."""
+    if check_sort(sort) is None:
+        return frame
+    if "time" not in frame.columns:
+        if frame.empty:
+            return frame
+        raise InvalidInput("sort", "these rows have no time to sort by (their format has "
+                                   "none: give a format with times, e.g. --format auto)")
+    attrs = frame.attrs
+    frame = frame.sort_values("time", kind="stable", na_position="last").reset_index(drop=True)
+    frame.attrs = attrs
+    return frame
 
 
 def parsing_pool(files: int) -> concurrent.futures.ThreadPoolExecutor:
@@ -95,7 +138,8 @@ def parse_file(data: bytes, rec: Record, parser: formats.Parser,
         frame = frame[keep | inside.fillna(False)]
     untimed = int(frame.attrs.get("unparsed_time", 0))
     detected = frame.attrs.get("format")
-    frame = with_provenance(frame, rec, categories or provenance_categories([rec]))
+    frame = reading_order(with_provenance(frame, rec,
+                                          categories or provenance_categories([rec])))
     frame.attrs = {"unparsed": unparsed, "unparsed_time": untimed}
     if detected is not None:  # format="auto" said which
         frame.attrs["formats"] = {rec.id: detected}
