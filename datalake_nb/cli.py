@@ -11,7 +11,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
-from .commands import Session, UsageProblem, command_name, run
+from .commands import Session, UsageProblem, command_name, prefixed, run
 from .config import Config, resolve
 from .core.errors import DatalakeError, InvalidInput
 from .engine.progress import Progress, TqdmProgress
@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{exc.field}: error: {exc.problem}\n")
         return 2
     except InvalidInput as exc:
-        sys.stderr.write(f"{name}: error: {exc.field}: {exc.problem}\n")
+        sys.stderr.write(prefixed(name, f"{exc.field}: {exc.problem}", "error") + "\n")
         return 2
     except DatalakeError as exc:  # its message names the operation ("list: ...")
         sys.stderr.write(f"datalake: {exc}\n")

@@ -908,6 +908,15 @@ def command_name(argv: Sequence[str], prog: str) -> str:
     return f"{prog} {named}" if named else prog
 
 
+def prefixed(name: str, message: str, label: str = "") -> str:
+    """``name: [label: ]message``, with the command said once: ``%lake list`` and ``list:
+    no bucket ...`` give ``%lake list: no bucket ...``, not ``%lake list: list: ...``."""
+    command = name.rpartition(" ")[2] if " " in name else None
+    if command and message.startswith(f"{command}: "):
+        message = message[len(command) + 2:]
+    return f"{name}: {label}: {message}" if label else f"{name}: {message}"
+
+
 @dataclasses.dataclass
 class Ran:
     """A command that ran: the face shows ``value`` its way and puts ``remark`` beside it."""

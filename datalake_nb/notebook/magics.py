@@ -18,8 +18,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode, observe
 
-from ..commands import (COMMANDS, Session, UsageProblem, build_parser, command_name, run,
-                        settings_help, subparsers)
+from ..commands import (COMMANDS, Session, UsageProblem, build_parser, command_name,
+                        prefixed, run, settings_help, subparsers)
 from ..config import Config, resolve
 from ..core.errors import DatalakeError, InvalidInput, NotFound
 from ..engine.progress import Progress, TqdmProgress
@@ -165,11 +165,11 @@ class LakeMagics(Magics):
         except UsageProblem as exc:  # the parser's own words; its field is "%lake COMMAND"
             raise UsageError(f"{exc.field}: {exc.problem}") from None
         except InvalidInput as exc:
-            raise UsageError(f"{name}: {exc.field}: {exc.problem}") from None
+            raise UsageError(prefixed(name, f"{exc.field}: {exc.problem}")) from None
         except NotFound as exc:  # asked for what is not there: an id, a lake folder (a typo)
-            raise UsageError(f"{name}: {exc}") from None
+            raise UsageError(prefixed(name, str(exc))) from None
         except (DatalakeError, OSError) as exc:  # not the user's doing: one line, still fails
-            raise LakeFailure(f"{name}: {exc}") from exc
+            raise LakeFailure(prefixed(name, str(exc))) from exc
         if out and self.shell is not None:
             self.shell.user_ns[out] = value
         return value
