@@ -825,14 +825,17 @@ def settings_help() -> str:
     return "\n".join(lines)
 
 
-def add_settings(parser: argparse.ArgumentParser, title: str = "configuration") -> None:
-    """The settings' options (--storage-url, ...), in a group after the command's own."""
+def add_settings(parser: argparse.ArgumentParser, title: str = "configuration",
+                 brief: bool = False) -> None:
+    """The settings' options (--storage-url, ...), in a group after the command's own;
+    ``brief``: taken but not shown in the help (``config -h`` explains them, once)."""
     group = parser.add_argument_group(title)
     for setting in SETTINGS:
         if setting.flag:
             group.add_argument(setting.flag, dest=setting.name, metavar="VALUE",
                                default=argparse.SUPPRESS, choices=setting.choices,
-                               help=f"{setting.described} [{setting.name}]")
+                               help=argparse.SUPPRESS if brief else
+                               f"{setting.described} [{setting.name}]")
 
 
 def build_parser(prog: str = "datalake", settings: bool = True) -> Parser:
@@ -858,6 +861,22 @@ def build_parser(prog: str = "datalake", settings: bool = True) -> Parser:
             add_settings(own, f"configuration (for this command; see {prog} --help)")
     if settings:  # after the subparsers: their prog is made from the usage before
         parser.usage = "%(prog)s [-h] [configuration] COMMAND ..."
+    return parser
+
+
+def use_parser(prog: str = "%lake use") -> Parser:
+    """``%lake use URL [settings]`` (the notebook's own command): the lake, and any setting
+    option the commands take (--endpoint-url, --aws-profile, --cache-dir, ...), kept for
+    the session."""
+    parser = Parser(prog=prog, description="Switch this session's lake: every later %lake "
+                    "command uses URL and the settings given here (until the next use).",
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    epilog="settings: every option of `%lake config?` (--endpoint-url, "
+                           "--aws-profile, --cache-dir, ...)")
+    parser.add_argument("url", metavar="URL", help="s3://bucket/prefix, gs://..., az://..., "
+                        "memory://name or a folder")
+    add_settings(parser, "settings (kept for the session)", brief=True)
+    parser.usage = "%(prog)s [-h] URL [settings]"
     return parser
 
 

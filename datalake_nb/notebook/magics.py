@@ -19,8 +19,10 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode, observe
 
 from ..commands import (COMMANDS, Session, UsageProblem, build_parser, command_name,
-                        prefixed, run, settings_help, subparsers)
-from ..config import Config, resolve
+                        normalize_argv, prefixed, run, settings_from, settings_help,
+                        subparsers, use_parser)
+from ..config import BY_NAME, Config, resolve
+from ..core.redact import redact_url
 from ..core.errors import DatalakeError, InvalidInput, NotFound
 from ..engine.progress import Progress, TqdmProgress
 from .completion import CatalogCache
@@ -81,6 +83,14 @@ def full_help() -> str:
     return "\n\n".join(parts)
 
 
+def using(lake: Any, flags: dict[str, Any]) -> str:
+    """``s3://b/x (endpoint http://..., --aws-profile dev)``: the lake and what it was told."""
+    told = [f"endpoint {lake.store.endpoint}"] if getattr(lake.store, "endpoint", None) else []
+    told += [f"{BY_NAME[name].flag} {redact_url(str(value))}" for name, value in flags.items()
+             if name != "AWS_ENDPOINT_URL"]
+    return lake.url + (f" ({', '.join(told)})" if told else "")
+
+
 def split_out(argv: list[str]) -> tuple[list[str], str | None]:
     """Take -o/--out NAME off the argument list."""
     out, rest, i = None, [], 0
@@ -114,13 +124,14 @@ class LakeMagics(Magics):
         super().__init__(shell, **kwargs)
         self._lake: Any = None
         self._used: str | None = None  # the URL of `%lake use`, until storage_url is set again
+        self._use_settings: dict[str, Any] = {}  # the setting options of that `%lake use`
         self._catalog: CatalogCache | None = None  # names for Tab completion, per session lake
         self._making = threading.Lock()  # the session lake is made once (completion's thread)
 
     @observe("storage_url", "cache_dir")
     def _settings_changed(self, change: Any) -> None:
         if change["name"] == "storage_url":
-            self._used = None
+            self._used, self._use_settings = None, {}
         self._switch(None)
 
     def _switch(self, lake: Any) -> None:
@@ -129,7 +140,7 @@ class LakeMagics(Magics):
     def session_settings(self) -> dict[str, Any]:
         """This session's settings by name: `%lake use` or storage_url, and cache_dir."""
         return {"DATALAKE_STORAGE_URL": self._used or self.storage_url or None,
-                "DATALAKE_CACHE_DIR": self.cache_dir or None}
+                "DATALAKE_CACHE_DIR": self.cache_dir or None, **self._use_settings}
 
     @property
     def session_lake(self) -> Any:
@@ -143,10 +154,13 @@ class LakeMagics(Magics):
     def completion_names(self) -> dict[str, list[str]]:
         """The session lake's {what: [wheres]} for Tab completion: cached, read in the
         background, never a wait over completion.WAIT_S."""
+        return self._catalog_cache().get()
+
+    def _catalog_cache(self) -> CatalogCache:
         cache = self._catalog
         if cache is None:
             cache = self._catalog = CatalogCache(lambda: self.session_lake.catalog())
-        return cache.get()
+        return cache
 
     @line_cell_magic
     def lake(self, line: str, cell: str | None = None) -> Any:
@@ -174,15 +188,43 @@ class LakeMagics(Magics):
             self.shell.user_ns[out] = value
         return value
 
+    def _use(self, argv: list[str]) -> None:
+        """``%lake use URL [settings]``: the new lake, or an error that says which lake is
+        still in use (never a silent fall-back to the old one)."""
+        try:
+            args = use_parser().parse_args(normalize_argv(argv))
+        except SystemExit:  # -h printed the help
+            return None
+        except UsageProblem as exc:
+            raise UsageError(f"{exc.field}: {exc.problem}; {self._still_using()}") from None
+        flags = settings_from(args)
+        settings = {**self.session_settings(), **flags, "DATALAKE_STORAGE_URL": args.url}
+        try:
+            from ..lake import Lake
+            lake = Lake(config=resolve(settings))  # a bad URL or setting fails here
+        except InvalidInput as exc:
+            raise UsageError(f"%lake use: {exc.field}: {exc.problem}; "
+                             f"{self._still_using()}") from None
+        except (DatalakeError, OSError) as exc:
+            raise LakeFailure(f"%lake use: {exc}; {self._still_using()}") from exc
+        self._used, self._use_settings = args.url, flags
+        self._switch(lake)
+        self._catalog_cache().prefetch()  # the names are there by the first Tab
+        print(f"now using {using(lake, flags)}")
+        return None
+
+    def _still_using(self) -> str:
+        """Which lake the session keeps after a failed ``use``."""
+        if self._lake is not None:
+            return f"still using {self._lake.url}"
+        try:
+            return f"still using {resolve(self.session_settings())['DATALAKE_STORAGE_URL']}"
+        except DatalakeError:
+            return "no lake is in use (the session's settings are not valid)"
+
     def _run(self, argv: list[str], name: str) -> Any:
         if argv[:1] == ["use"]:
-            if len(argv) != 2:
-                raise UsageError("%lake use: give exactly one URL: s3://bucket/prefix or a folder")
-            from ..lake import Lake
-            settings = {**self.session_settings(), "DATALAKE_STORAGE_URL": argv[1]}
-            self._switch(Lake(config=resolve(settings)))  # a bad URL fails here, not later
-            self._used = argv[1]
-            return None
+            return self._use(argv[1:])
         if argv[:1] == ["pick"]:
             if len(argv) != 1:
                 raise UsageError("%lake pick: takes no options")
