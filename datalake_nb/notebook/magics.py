@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import shlex
+import textwrap
 import threading
 from typing import Any
 
@@ -19,8 +20,7 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode, observe
 
 from ..commands import (COMMANDS, Session, UsageProblem, build_parser, command_name,
-                        normalize_argv, prefixed, run, settings_from, settings_help,
-                        subparsers, use_parser)
+                        normalize_argv, prefixed, run, settings_from, use_parser)
 from ..config import BY_NAME, Config, resolve
 from ..core.redact import redact_url
 from ..core.errors import DatalakeError, InvalidInput, NotFound
@@ -50,10 +50,10 @@ class Remark(str):
 
 MAGIC_ONLY = """\
 notebook-only forms:
-  %lake use URL                 switch this session's lake: %lake use s3://my-bucket/logs
+  %lake use URL [settings]      switch this session's lake: %lake use s3://my-bucket/logs
+                                --endpoint-url http://127.0.0.1:9000 (settings: as every command's)
   %lake pick                    a LakePicker widget on this session's lake
-  df = %lake list ...           the value comes back; or: %lake list ... -o NAME (--out)
-                                stores it in the variable NAME
+  df = %lake list ...           the value comes back; or %lake list ... -o NAME (--out) stores it
   %%lake list -o df             a cell: more options in the body, one or more per line,
   --what nginx                  with # comments; {python_var} and $var are expanded
   --start -1d   # yesterday on
@@ -61,26 +61,28 @@ notebook-only forms:
 
 
 def full_help() -> str:
-    """``%lake?``: an overview first (each command with one example, the notebook forms,
-    what each returns), then each command's own options, then the configuration once."""
-    parser = build_parser("%lake", settings=False)
+    """``%lake?``: each command in a line or two (what it returns, one example), the
+    notebook forms, then where to read more; a command's options are in ``%lake CMD -h``
+    and the settings, once, in ``%lake config -h``."""
     width = max(len(c.name) for c in COMMANDS.values())
-    overview = ["%lake COMMAND [options]: the datalake command line in a notebook; each command",
-                "returns a value (a DataFrame, paths, a Record) instead of printing it.", "",
-                "commands (%lake COMMAND -h for the options of one):"]
-    for c in COMMANDS.values():
-        overview += [f"  {c.name:<{width}}  {c.help} -> {c.returns}",
-                     f"  {'':<{width}}  %lake {c.example}"]
-    parts = ["\n".join(overview), MAGIC_ONLY,
-             "Errors: a mistake (bad option, unknown name or id) raises UsageError; a failure "
-             "(network,\ncredentials, damaged bytes) is one line too. Either stops Run All."]
-    for name, sub in subparsers(parser).items():
-        parts.append(f"--- %lake {name} ---\n" + sub.format_help().rstrip())
-    parts.append("--- configuration ---\nEvery command also takes these options; each changes "
-                 "only what it names, for one\ncommand, on top of this session's settings "
-                 "(%lake use, %config LakeMagics.storage_url\n= 's3://bucket/prefix', "
-                 "LakeMagics.cache_dir).\n\n" + settings_help())
-    return "\n\n".join(parts)
+    indent = " " * (width + 4)
+    lines = ["%lake COMMAND [options]: the datalake command line in a notebook; each command",
+             "returns a value (a DataFrame, paths, a Record) instead of printing it.", "",
+             "commands (%lake COMMAND -h: the options of one):"]
+    for c in COMMANDS.values():  # what it returns in short (its -h says more), an example
+        returns = c.returns.partition(" (")[0]
+        lines.append(f"  {c.name:<{width}}  {c.notebook_help or c.help}: returns {returns}")
+        lines.append(indent + textwrap.shorten(f"%lake {c.example}", 99 - len(indent),
+                                               placeholder=" ..."))
+    lines += ["", MAGIC_ONLY, "",
+              "A mistake (bad option, unknown name or id) raises UsageError; a failure (network,",
+              "credentials, damaged bytes) is one line too. Either stops Run All.", "",
+              "settings: --storage-url, --endpoint-url, --cache-dir, ... on any command (%lake "
+              "config -h",
+              "explains them); for the session: %lake use, or %config LakeMagics.storage_url = "
+              "'s3://b/p'.",
+              "more: docs/notebooks.md, docs/cli.md; the Python API: help(datalake_nb.Lake)."]
+    return "\n".join(lines)
 
 
 def using(lake: Any, flags: dict[str, Any]) -> str:
