@@ -78,3 +78,23 @@ def test_config_help_explains_every_setting_once(capsys):
         [line] = [line for line in lines if line.split()[:1] == [label]]
         assert len(line.split()) > 1  # with what it does
     assert "AWS_ENDPOINT_URL" in text and "DATALAKE_CONFIG" in text
+
+
+# -- item 17: the notebook install works on a fresh machine ------------------------------
+
+def test_the_readme_installs_the_notebook_extra_from_the_source_folder():
+    import re
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    notebooks = readme[readme.index("## Notebooks"):]
+    assert "pip install '.[notebook]'" in notebooks
+    assert "datalake_nb[notebook]" not in readme + (root / "docs" / "notebooks.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    assert "pip install . && bash samples/demo.sh" in readme  # the two fresh-machine commands
+    assert "pip install -e '.[test]' && python -m pytest" in readme
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]["notebook"]
+    names = {re.split(r"[<>=\[ ;]", item)[0] for item in extra}
+    assert {"jupyterlab", "ipykernel", "ipython", "ipywidgets", "matplotlib"} <= names
