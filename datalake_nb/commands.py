@@ -18,7 +18,7 @@ import shutil
 import textwrap
 from typing import Any, Callable, Sequence, TextIO
 
-from . import logs
+from . import hints, logs
 from .config import BRIEF, SETTINGS, Config
 from .core import times
 from .core.errors import InvalidInput
@@ -739,7 +739,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             "rows outside them are dropped.", _read_arguments,
             lambda s, args: s.lake.read(format=args.format_name, clip=args.clip,
                                         **_filter_values(args)),
-            _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
+            _show_read, returns="DataFrame", example="read --what nginx --start -1h",
+            remark=lambda frame, args: frame.attrs.get("hint")),
     Command("format", "which parser reads which files", "Record in the lake which format "
             "parses a what's files of one data version (so every reader parses them alike), "
             "list the lake's formats, or detect the format of a file (a local path or a record "
@@ -991,7 +992,8 @@ def run(argv: Sequence[str], prog: str, session_for: Callable[[dict[str, Any]], 
     command = COMMANDS[args.command]
     session = session_for(settings_from(args))
     configure_logging(session.config)
-    value = command.run(session, args)
+    with hints.told_by_face():  # the face puts the remark beside the value itself
+        value = command.run(session, args)
     remarks = [command.remark(value, args)]
     if getattr(args, "old_output", None) is not None:
         remarks.insert(0, f"warning: --format {args.old_output} is now --output "

@@ -216,3 +216,59 @@ def test_tab_against_a_hung_lake_answers_at_once_with_nothing(ip, silent, capsys
         assert time.monotonic() - started < BOUND
     assert completions(ip, "%lake list --o") == ["--output", "--out"]  # still completes
     assert completions(ip, "%lake use s3://x --endp") == ["--endpoint-url"]
+
+
+# -- item 4: typos are not silent in the Python API ----------------------------------------
+
+def test_api_typos_show_the_hint_in_ipython(ip, filled, lake_url, tmp_path):
+    from datalake_nb.hints import NothingFound
+    from datalake_nb.rows import formats
+    lake = Lake(lake_url, cache_dir=tmp_path / "c-api")
+    hint = "no what 'ngnix' in this lake; did you mean 'nginx'?"
+    with pytest.warns(NothingFound, match=f"^lake.list: {hint}$".replace("?", r"\?")):
+        frame = lake.list(what="ngnix")
+    assert frame.empty and frame.attrs["hint"] == hint
+    with pytest.warns(NothingFound, match=r"^lake.read: no what 'ngnix'.*did you mean 'nginx'\?"):
+        frame = lake.read(what="ngnix")
+    assert frame.attrs["hint"] == hint
+    assert list(frame.columns) == ["id", "what", "where", "line_number", "line"]  # lines'
+    lake.set_format("nginx", "0", "nginx")
+    frame = lake.read(what="nginx", start="2030-01-01")  # a known name: no hint, nginx's columns
+    empty_nginx = formats.parse(formats.get("nginx"), b"").columns
+    assert list(frame.columns) == ["id", "what", "where", *empty_nginx]
+    assert frame.attrs.get("hint") is None
+
+
+def test_magic_read_says_the_hint_once_as_a_remark(ip, filled, recwarn):
+    from IPython.utils.capture import capture_output
+    with capture_output() as shown:
+        frame = ip.run_line_magic("lake", "read --what ngnix")
+    assert frame.empty
+    [remark] = shown.outputs
+    assert remark.data["text/plain"] == ("%lake read: no what 'ngnix' in this lake; "
+                                         "did you mean 'nginx'?")
+    assert not [w for w in recwarn if "ngnix" in str(w.message)]  # not also a warning
+
+
+def test_outside_ipython_the_hint_is_only_in_attrs(filled, lake_url, tmp_path):
+    import subprocess
+    import sys
+    code = ("import warnings, sys; warnings.simplefilter('error')\n"
+            "from datalake_nb import Lake\n"
+            f"lake = Lake({lake_url!r}, cache_dir={str(tmp_path / 'c-script')!r})\n"
+            "frame = lake.list(what='ngnix'); print(frame.attrs['hint'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=os.environ)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "no what 'ngnix' in this lake; did you mean 'nginx'?\n"
+
+
+def test_an_api_mistake_in_a_cell_is_one_line(ip, filled, lake_url, tmp_path):
+    from IPython.utils.capture import capture_output
+    ip.user_ns["lake"] = Lake(lake_url, cache_dir=tmp_path / "c-cell")
+    with capture_output() as shown:
+        result = ip.run_cell("lake.list(start='bogus')")
+    assert isinstance(result.error_in_exec, InvalidInput)
+    text = (shown.stdout + shown.stderr).strip()
+    assert text.startswith("InvalidInput: start: cannot read 'bogus' as a time")
+    assert len(text.splitlines()) == 1 and "Traceback" not in text

@@ -20,6 +20,10 @@ class InvalidInput(DatalakeError, ValueError):
         self.api_hint = api_hint
         super().__init__(f"{field}: {problem}" + (f" ({api_hint})" if api_hint else ""))
 
+    def _render_traceback_(self) -> list[str]:
+        """IPython and Jupyter show a mistake as its one line, not a long traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
 
 class Refused(DatalakeError):
     """The store refused a request (no such bucket, access denied, another 4xx answer) or
