@@ -64,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"datalake: {exc}\n")
         return 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through entry()
+        placed = getattr(exc, "paths", [])  # a fetch's files placed before it stopped:
+        sys.stdout.writelines(f"{path}\n" for path in placed)  # as a fetch prints them
         sys.stderr.write(f"datalake: {str(exc) or 'interrupted'}\n")
         return 130
     except BrokenPipeError:

@@ -24,6 +24,7 @@ from ..commands import (COMMANDS, Session, UsageProblem, build_parser, command_n
 from ..config import BY_NAME, Config, resolve
 from ..core.redact import redact_url
 from ..core.errors import DatalakeError, InvalidInput, NotFound
+from ..engine.pool import Interrupted
 from ..engine.progress import Progress, TqdmProgress
 from .completion import CatalogCache
 
@@ -186,6 +187,12 @@ class LakeMagics(Magics):
             raise UsageError(prefixed(name, str(exc))) from None
         except (DatalakeError, OSError) as exc:  # not the user's doing: one line, still fails
             raise LakeFailure(prefixed(name, str(exc))) from exc
+        except KeyboardInterrupt as exc:  # one line (Interrupted's _render_traceback_),
+            stopped = Interrupted(prefixed(name, str(exc) or "interrupted"))
+            stopped.paths = getattr(exc, "paths", [])  # with the files a fetch placed
+            if out and self.shell is not None and stopped.paths:
+                self.shell.user_ns[out] = stopped.paths  # -o NAME: what was fetched
+            raise stopped from None
         if out and self.shell is not None:
             self.shell.user_ns[out] = value
         return value
