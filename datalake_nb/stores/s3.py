@@ -93,7 +93,7 @@ def _errors(what: str, url: str, created: bool = False,
             raise _Exists() from None
         if created and code in ("ConditionalRequestConflict", "409"):
             raise _Conflict() from None
-        if endpoint is not None and status == 404 and code not in ("NoSuchKey", "NoSuchUpload"):
+        if endpoint is not None and status == 404 and code in ("", "?", "404", "NotFound"):
             bucket = url.removeprefix("s3://").partition("/")[0]
             raise Refused(f"{what}: no bucket {bucket!r} at {endpoint}, or not an S3 server"
                           ) from safe_cause(exc)
