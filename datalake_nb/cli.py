@@ -11,7 +11,7 @@ import signal
 import sys
 from typing import Any, Sequence
 
-from .commands import Session, UsageProblem, command_name, run
+from .commands import Session, UsageProblem, command_name, prefixed, run
 from .config import Config, resolve
 from .core.errors import DatalakeError, InvalidInput
 from .engine.progress import Progress, TqdmProgress
@@ -58,12 +58,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"{exc.field}: error: {exc.problem}\n")
         return 2
     except InvalidInput as exc:
-        sys.stderr.write(f"{name}: error: {exc.field}: {exc.problem}\n")
+        sys.stderr.write(prefixed(name, f"{exc.field}: {exc.problem}", "error") + "\n")
         return 2
     except DatalakeError as exc:  # its message names the operation ("list: ...")
         sys.stderr.write(f"datalake: {exc}\n")
         return 1
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM through entry()
+        placed = getattr(exc, "paths", [])  # a fetch's files placed before it stopped:
+        sys.stdout.writelines(f"{path}\n" for path in placed)  # as a fetch prints them
         sys.stderr.write(f"datalake: {str(exc) or 'interrupted'}\n")
         return 130
     except BrokenPipeError:

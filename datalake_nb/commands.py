@@ -15,10 +15,11 @@ import json
 import os
 import re
 import shutil
+import textwrap
 from typing import Any, Callable, Sequence, TextIO
 
-from . import logs
-from .config import SETTINGS, Config, config_files
+from . import hints, logs
+from .config import BRIEF, SETTINGS, Config
 from .core import times
 from .core.errors import InvalidInput
 from .core.metadata import Record
@@ -78,6 +79,7 @@ class Command:
     # A one-line remark beside the value (why a list is empty): the CLI writes it on stderr,
     # %lake shows it in the cell's output; each face puts its own name in front.
     remark: Callable[[Any, argparse.Namespace], "str | None"] = lambda value, args: None
+    notebook_help: str = ""  # ``help`` in notebook words, where the CLI's says "print"
 
 
 # -- arguments ----------------------------------------------------------------
@@ -99,9 +101,9 @@ def _push_arguments(push: argparse.ArgumentParser) -> None:
                       "unless the path template gives it")
     push.add_argument("--where", help="host or place the file came from (default: "
                       "DATALAKE_DEFAULT_WHERE; without it, required)")
-    push.add_argument("--start", help="time of the first event in the file, or mtime (the "
-                      "file's modification time); default: the earliest event time in the file, "
-                      "read with its format (--format, or the lake's for this what)")
+    push.add_argument("--start", help="time of the first event, or mtime (the file's "
+                      "modification time); default: the earliest event time in the file, read "
+                      "with --format (or the lake's format)")
     push.add_argument("--end", help="time of the last event, or mtime; default: the latest "
                       "event time in the file when --start is left out, else none (a snapshot)")
     push.add_argument("--data-version", dest="data_version",
@@ -109,9 +111,9 @@ def _push_arguments(push: argparse.ArgumentParser) -> None:
                            "gives it")
     push.add_argument("--work-id", dest="work_id", help="application id to find the file by later")
     push.add_argument("--format", dest="format_name", metavar="FORMAT",
-                      help="the parser of the files (their times are read with it) and also "
-                           "recorded for this what and data version in the lake (see `format`): "
-                           "auto, lines, nginx, syslog, jsonl, csv or a registered one")
+                      help="the files' parser (their times are read with it), also recorded "
+                           "in the lake for this what and data version: auto, lines, nginx, "
+                           "syslog, jsonl, csv, ... (see `format`)")
     paths = push.add_argument_group("many files: metadata from their paths")
     pattern = paths.add_mutually_exclusive_group()
     pattern.add_argument("--path-template", dest="path_template", metavar="TEMPLATE",
@@ -124,11 +126,10 @@ def _push_arguments(push: argparse.ArgumentParser) -> None:
     paths.add_argument("-r", "--recursive", action="store_true",
                        help="push every file under each folder PATH")
     paths.add_argument("--skip-unmatched", dest="skip_unmatched", action="store_true",
-                       help="skip (and count) files the template does not match; without it "
-                            "they are listed and nothing is pushed (exit 2)")
+                       help="skip (and count) files the template does not match (without "
+                            "it: nothing is pushed, exit 2)")
     paths.add_argument("--dry-run", dest="dry_run", action="store_true",
-                       help="print the records it would push (as list prints them); upload "
-                            "nothing")
+                       help="show the records it would push; upload nothing")
 
 
 def _import_arguments(imp: argparse.ArgumentParser) -> None:
@@ -797,8 +798,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             "only what is missing.  Prints imported, already there, skipped and why.",
             _import_arguments, _import, lambda report, args, out: _lines([report], out),
             returns="ImportReport (.imported, .already: records; .skipped: {reason: keys})",
-            example="import s3://old-bucket/logs/ --path-template "
-                    "'{where}/{what}/{what}.log-{start:%Y%m%d}.gz' --data-version 1 --format auto"),
+            example="import s3://old/logs/ --path-template '{where}/{what}/{_}.gz' "
+                    "--data-version 1 --format auto"),
     Command("list", "list archived files", "List the files that match, sorted by start.",
             _list_arguments, _list, _show_list, notebook=_list_value,
             returns="DataFrame (--output json: list of dicts, url: list of URLs, csv: text)",
@@ -817,7 +818,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             "to standard output.", _cat_arguments,
             lambda s, args: [s.lake.open(record_id, decompress=not args.raw)
                              for record_id in args.ids], _show_cat,
-            notebook=_cat_value, returns="text (shown as lines)", example="cat ID"),
+            notebook=_cat_value, returns="text (shown as lines)", example="cat ID",
+            notebook_help="the content of files"),
     Command("grep", "search the lines of archived files", "Print the lines of the matching "
             "files that match PATTERN, as where:what:start:line_number:line (the log line last "
             "and unchanged, like grep -H -n); exit status 1 when nothing matched.",
@@ -831,7 +833,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             "rows outside them are dropped.", _read_arguments,
             lambda s, args: s.lake.read(format=args.format_name, clip=args.clip,
                                         sort=args.sort, **_filter_values(args)),
-            _show_read, returns="DataFrame", example="read --what nginx --start -1h"),
+            _show_read, returns="DataFrame", example="read --what nginx --start -1h",
+            remark=lambda frame, args: frame.attrs.get("hint")),
     Command("hist", "count lines over time", "Count the lines of the matching files (or, "
             "with --pattern, the lines that match) in each time bin, per where; the time is "
             "each line's own, read with its format (see `format`).", _hist_arguments, _hist,
@@ -899,6 +902,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
             "unit that runs `upload`, a cron line for `upload --once`.", _recipe_arguments,
             _recipe, lambda text, args, out: _lines([text.rstrip("\n")], out),
             notebook=lambda text, args: Text(text), returns="text",
+            notebook_help="a logrotate, systemd or cron recipe",
             example="recipe logrotate --path /var/log/nginx/access.log --what nginx "
                     "--format nginx"),
     Command("config", "show the effective settings", "Print every setting, its value and where "
@@ -913,51 +917,105 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
 
 # -- the parser, built from the table ---------------------------------------------
 
-def settings_help() -> str:
-    """Every setting once: its name, its option and what it does; config files; times."""
-    lines = ["configuration (argument > environment variable > config file):"]
+WIDTH = 88  # help text is wrapped to this (argparse wraps the options to the terminal)
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, WIDTH, initial_indent=indent, subsequent_indent=indent,
+                         break_on_hyphens=False)
+
+
+def settings_help(prog: str = "datalake") -> str:
+    """Every setting once, a line each: its option (or variable) and what it does; then how
+    options, variables and config files combine (the help of ``config``)."""
+    lines = ["settings (an option beats its environment variable, which beats a config file):"]
     for setting in SETTINGS:
-        flag = setting.flag or "(no option)"
-        lines.append(f"  {setting.name:<24} {flag:<16} {setting.described}")
-    files = ", ".join(str(p) for p, _ in config_files({})[:2])
-    lines += ["", f"config files hold NAME=value lines: {files}, then $DATALAKE_CONFIG.",
-              "", "times: " + times.HELP + "."]
+        label = setting.flag or setting.name
+        derived = setting.flag and "DATALAKE_" + setting.flag[2:].upper().replace("-", "_")
+        name = f" [{setting.name}]" if setting.flag and derived != setting.name else ""
+        lines.append(f"  {label:<28} {BRIEF[setting.name]}{name}")
+    lines += ["", _wrap("Each option is also a variable: --fetch-dir is DATALAKE_FETCH_DIR (or "
+                        "the one in brackets); config files hold NAME=value lines: "
+                        "/etc/datalake.conf, ~/.config/datalake/datalake.conf ($XDG_CONFIG_HOME), "
+                        f"$DATALAKE_CONFIG. `{prog} config` shows each value and its source; "
+                        "docs/configuration.md says more.")]
     return "\n".join(lines)
 
 
-def add_settings(parser: argparse.ArgumentParser, title: str = "configuration") -> None:
-    """The settings' options (--storage-url, ...), in a group after the command's own."""
+def settings_pointer(prog: str) -> str:
+    """The one line a command's help gives the settings (explained in ``config -h``)."""
+    return (f"settings: --storage-url, --endpoint-url, --cache-dir, ... (`{prog} config -h` "
+            "explains them)")
+
+
+def add_settings(parser: argparse.ArgumentParser, title: str = "configuration",
+                 brief: bool = False) -> None:
+    """The settings' options (--storage-url, ...), in a group after the command's own;
+    ``brief``: taken but not shown in the help (``config -h`` explains them, once)."""
     group = parser.add_argument_group(title)
     for setting in SETTINGS:
         if setting.flag:
             group.add_argument(setting.flag, dest=setting.name, metavar="VALUE",
                                default=argparse.SUPPRESS, choices=setting.choices,
-                               help=f"{setting.described} [{setting.name}]")
+                               help=argparse.SUPPRESS if brief else
+                               f"{setting.described} [{setting.name}]")
 
 
-def build_parser(prog: str = "datalake", settings: bool = True) -> Parser:
+def description(command: Command, prog: str) -> str:
+    """A command's help text: in the notebook, what it returns (not what it prints)."""
+    if prog.startswith("%"):
+        said = command.notebook_help or command.help
+        text = f"{said[:1].upper()}{said[1:]}; returns {command.returns}."
+        return _wrap(text) + "\n" + textwrap.shorten(f"  e.g. {prog} {command.example}", WIDTH,
+                                                      placeholder=" ...")
+    return _wrap(command.description)
+
+
+def build_parser(prog: str = "datalake") -> Parser:
     """The parser of every command in COMMANDS, each with the settings' options after its
-    own (so a command's help starts with what it does); ``settings=False`` leaves them out
-    (the help of ``%lake?``, which lists the configuration once)."""
+    own; the settings are taken everywhere and explained once, in ``config -h``."""
     common: dict[str, Any] = dict(formatter_class=argparse.RawDescriptionHelpFormatter)
+    more = f"{prog} COMMAND -h: the options of one command."
     parser = Parser(prog=prog, description="Archive log files with uniform metadata in S3 or a "
                     "local folder; list, fetch and read them back.",
-                    epilog=settings_help() if settings else None, **common)
-    if settings:
-        add_settings(parser)
+                    epilog="\n".join([settings_pointer(prog), _wrap("times: " + times.HELP),
+                                      more]), **common)
+    add_settings(parser, brief=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for command in COMMANDS.values():
-        own = sub.add_parser(command.name, help=command.help, description=command.description,
+        config = command.name == "config"
+        own = sub.add_parser(command.name, help=command.help,
+                             description=description(command, prog),
+                             epilog=settings_help(prog) if config else settings_pointer(prog),
                              **common)
         command.arguments(own)
         _filters_first(own)
-        if settings:
-            usage = own.format_usage().partition(": ")[2].rstrip() + " [configuration]"
-            own.usage = usage.replace("%", "%%")  # argparse formats usage with % (%lake)
-            add_settings(own, f"configuration (for this command; see {prog} --help)")
-    if settings:  # after the subparsers: their prog is made from the usage before
-        parser.usage = "%(prog)s [-h] [configuration] COMMAND ..."
+        usage = own.format_usage().partition(": ")[2].rstrip()
+        if usage.count("\n") > 2:  # many options: they are listed below anyway
+            positionals = " ".join(a.metavar + (f" [{a.metavar} ...]" if a.nargs == "+" else "")
+                                   for a in own._get_positional_actions())
+            usage = f"{prog} {command.name} [-h] [options] {positionals}".rstrip()
+        own.usage = (usage + " [settings]").replace("%", "%%")  # argparse formats with %
+        add_settings(own, "settings", brief=True)
+    # after the subparsers: their prog is made from the usage before
+    parser.usage = "%(prog)s [-h] COMMAND [options] [settings]"
+    return parser
+
+
+def use_parser(prog: str = "%lake use") -> Parser:
+    """``%lake use URL [settings]`` (the notebook's own command): the lake, and any setting
+    option the commands take (--endpoint-url, --aws-profile, --cache-dir, ...), kept for
+    the session."""
+    parser = Parser(prog=prog, description="Switch this session's lake: every later %lake "
+                    "command uses URL and the settings given here (until the next use).",
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    epilog="settings: every option of `%lake config?` (--endpoint-url, "
+                           "--aws-profile, --cache-dir, ...)")
+    parser.add_argument("url", metavar="URL", help="s3://bucket/prefix, gs://..., az://..., "
+                        "memory://name or a folder")
+    add_settings(parser, "settings (kept for the session)", brief=True)
+    parser.usage = "%(prog)s [-h] URL [settings]"
     return parser
 
 
@@ -1008,6 +1066,15 @@ def command_name(argv: Sequence[str], prog: str) -> str:
     return f"{prog} {named}" if named else prog
 
 
+def prefixed(name: str, message: str, label: str = "") -> str:
+    """``name: [label: ]message``, with the command said once: ``%lake list`` and ``list:
+    no bucket ...`` give ``%lake list: no bucket ...``, not ``%lake list: list: ...``."""
+    command = name.rpartition(" ")[2] if " " in name else None
+    if command and message.startswith(f"{command}: "):
+        message = message[len(command) + 2:]
+    return f"{name}: {label}: {message}" if label else f"{name}: {message}"
+
+
 @dataclasses.dataclass
 class Ran:
     """A command that ran: the face shows ``value`` its way and puts ``remark`` beside it."""
@@ -1025,7 +1092,8 @@ def run(argv: Sequence[str], prog: str, session_for: Callable[[dict[str, Any]], 
     command = COMMANDS[args.command]
     session = session_for(settings_from(args))
     configure_logging(session.config)
-    value = command.run(session, args)
+    with hints.told_by_face():  # the face puts the remark beside the value itself
+        value = command.run(session, args)
     remarks = [command.remark(value, args)]
     if getattr(args, "old_output", None) is not None:
         remarks.insert(0, f"warning: --format {args.old_output} is now --output "

@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Iterable, Sequence
 
+from . import hints
 from .config import Config, byte_count, resolve
 from .core import layout
 from .core.errors import DatalakeError, InvalidInput
@@ -244,6 +245,7 @@ class Lake:
         frame = to_frame(records)
         if frame.empty:
             frame.attrs["hint"] = self.explain_empty(what, where)
+            hints.tell(frame.attrs["hint"], "lake.list")
         remark = same_bytes_remark((r.hash, r.data_version, r.where, r.what) for r in records)
         if remark:
             frame.attrs["remark"] = remark
@@ -458,11 +460,31 @@ class Lake:
         from .rows import read as reading
         records, window = self._chosen(rows, query)
         parsers = self._parsers(records, format)
-        paths = self.cached(records)
         reading.check_sort(sort)  # before any download
+        paths = self.cached(records)
+        empty = None if records else _parser(format) or self._parser_of(query.get("what"))
         frame = reading.read(records, paths, parsers, window if clip else None, self._url_of,
-                             empty=_parser(format))
+                             empty=empty)
+        if not records and rows is None:  # no file: why, if the lake can tell
+            frame.attrs["hint"] = self.explain_empty(query.get("what"), query.get("where"))
+            hints.tell(frame.attrs["hint"], "lake.read")
         return reading.sorted_by(frame, sort)
+
+    def _parser_of(self, what: Names) -> Any:
+        """The parser the lake records for ``what`` (if one for all its data versions), for
+        the columns of an answer without files; else ``lines`` (line_number, line)."""
+        from .rows import formats, mapping
+        whats = split_names("what", what) or []
+        found = {repr((name, sorted(params.items()))): (name, params)
+                 for (w, _), (name, params) in mapping.format_table(self.store).items()
+                 if w in whats} if whats else {}
+        if len(found) == 1:
+            [(name, params)] = found.values()
+            try:
+                return formats.make(name, params)
+            except InvalidInput:  # a format this process has not registered
+                pass
+        return formats.get("lines")
 
     def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
              fixed: bool = False, invert: bool = False, before: int | None = None,

@@ -87,6 +87,7 @@ def test_a_signal_stops_a_fetch_and_leaves_no_partial_file(bucket, aws_env, tmp_
     finished = int(err.split("interrupted: ")[1].split(" ")[0])
     placed = [p for p in dest.rglob("*") if p.is_file()] if dest.exists() else []
     assert len(placed) == finished < 4, (placed, err)
+    assert sorted(out.split()) == sorted(map(str, placed))  # printed before the exit (130)
     assert all(p.stat().st_size == 48 * MIB and not p.name.startswith(".") for p in placed)
     # a second fetch completes and verifies everything
     paths = Lake(url, cache_dir=cache, progress=False).fetch(records, dest=dest)

@@ -16,6 +16,8 @@ from IPython.core.error import UsageError
 from IPython.utils.capture import capture_output
 
 from datalake_nb import DatalakeError, Lake
+from datalake_nb.commands import COMMANDS
+from datalake_nb.config import SETTINGS
 from datalake_nb.output import COLUMNS
 from datalake_nb.notebook.magics import LakeFailure
 from datalake_nb.engine.progress import TqdmProgress
@@ -51,23 +53,36 @@ def test_an_empty_list_shows_its_hint_and_returns_the_frame(ip, filled, html):
     assert remark.data["text/plain"] == f"%lake list: {hint}"
 
 
-# -- item 7: %lake? ----------------------------------------------------------------------
+# -- item 7 (issue 20 item 16): %lake? short, settings explained once -----------------------
 
-def test_help_is_an_overview_first_with_the_configuration_once(ip, capsys):
+def test_help_is_an_overview_first_with_the_configuration_once(ip, capsys, monkeypatch):
+    """`%lake?` is an overview of at most 80 lines (each command in a line or two: what it
+    returns, an example), then where to read more; a command's -h shows its own options and
+    one line on the settings, which `%lake config -h` explains, once."""
+    monkeypatch.setenv("COLUMNS", "80")  # argparse wraps to the terminal
     doc = ip.find_line_magic("lake").__doc__
-    overview = doc[:doc.index("--- %lake push ---")]
-    for command in ("push", "list", "fetch", "latest", "cat", "catalog", "check", "config"):
-        assert f"\n  {command} " in overview and f"%lake {command}" in overview  # example
-    assert "%lake use" in overview and "%lake pick" in overview and "%%lake" in overview
-    assert len(overview.splitlines()) < 50 and len(doc.splitlines()) < 300  # 11 commands
-    assert doc.count("--storage-url") == 1 and doc.count("DATALAKE_S3_READ_TIMEOUT") == 1
-    assert doc.index("--- configuration ---") > doc.index("--- %lake config ---")
+    lines = doc.splitlines()
+    assert len(lines) <= 80 and max(map(len, lines)) <= 100
+    for command in COMMANDS:  # a line for what it is and returns, a line of example
+        [at] = [i for i, line in enumerate(lines) if line.startswith(f"  {command} ")]
+        assert "returns" in lines[at] and lines[at + 1].strip().startswith(f"%lake {command}")
+    assert "%lake use" in doc and "%lake pick" in doc and "%%lake" in doc
+    assert "%lake config -h" in doc and "docs/notebooks.md" in doc.splitlines()[-1]
+    assert "--storage-url" in doc and "DATALAKE_S3_READ_TIMEOUT" not in doc  # settings: once
+    assert "prints" not in doc and "JSON line" not in doc  # notebook words
     ip.run_line_magic("lake", "list -h")
     text = capsys.readouterr().out
     assert text.startswith("usage: %lake list [-h] [--what WHAT]")
-    text = text[text.index("\n\n"):]  # after the usage lines
-    assert text.index("filters:") < text.index("--output") < text.index("configuration")
-    assert text.index("--what") < text.index("--storage-url")
+    assert "returns DataFrame" in text and "print" not in text.split("filters:")[0]
+    body = text[text.index("\n\n"):]  # after the usage lines
+    assert body.index("\nfilters:") < body.index("\n  --output") < body.index("\nsettings:")
+    assert "--storage-url" in body and "--s3-read-timeout" not in body
+    assert "`%lake config -h` explains them" in body.splitlines()[-1]
+    ip.run_line_magic("lake", "config -h")
+    config = capsys.readouterr().out
+    for setting in SETTINGS:  # each setting once, a line each
+        assert sum(line.split()[:1] == [setting.flag or setting.name] for line in
+                   config.splitlines()) == 1, setting.name
 
 
 # -- item 8: values that read well ---------------------------------------------------
@@ -175,7 +190,7 @@ def test_a_network_failure_is_one_line_not_a_usage_error(ip, refused, capsys):
     with pytest.raises(LakeFailure) as info:
         ip.run_line_magic("lake", "list --what nginx")
     assert not isinstance(info.value, UsageError) and isinstance(info.value, DatalakeError)
-    assert str(info.value).startswith("%lake list: list: cannot reach the S3 endpoint " + refused)
+    assert str(info.value).startswith("%lake list: cannot reach the S3 endpoint " + refused)
     assert info.value.__cause__ is not None  # the store's error, for whoever digs
     capsys.readouterr()
     result = ip.run_cell("%lake list --what nginx\nafter = 1")

@@ -169,7 +169,7 @@ def test_format_mistakes_are_one_line_invalid_input(lake, tmp_path):
     with pytest.raises(InvalidInput) as exc:
         lake.read(what="app")
     assert "no format is set for what 'app', data-version 'v9'" in str(exc.value)
-    with pytest.raises(InvalidInput, match="unknown format 'nginxx'; known: auto, clf, csv, "
+    with pytest.raises(InvalidInput, match="unknown format 'nginxx'; did you mean 'nginx'\\? known: auto, clf, csv, "
                                            "docker, jsonl, lines"):
         lake.read(what="app", format="nginxx")
     with pytest.raises(InvalidInput, match="unknown format"):

@@ -377,7 +377,7 @@ FAULTS = {
     "closed": "put: the S3 endpoint http://***@127.0.0.1:{port} closed the connection before "
               "answering; try again, and check AWS_ENDPOINT_URL (or a proxy on the way) if it "
               "keeps happening",
-    "not-found": "put: S3 error HTTP 404 on s3://bkt/x/",
+    "not-found": "put: no bucket 'bkt' at http://***@127.0.0.1:{port}, or not an S3 server",
     "denied": "put: access denied to s3://{bucket}/x/ (AccessDenied); check the AWS credentials "
               "and the bucket policy",
     "no-bucket": "put: the bucket of s3://no-such-bucket-dl/x/ does not exist",
@@ -387,7 +387,9 @@ FAULTS = {
 # What every operation's line says, whichever plane and call met the fault.
 GIST = {"refused": r"cannot reach the S3 endpoint http://\*\*\*@127\.0\.0\.1:",
         "closed": r"the S3 endpoint http://\*\*\*@127\.0\.0\.1:\d+ closed the connection",
-        "not-found": r"S3 error HTTP 404 on s3://bkt/x/|no such object in s3://bkt/x/",
+        "not-found": r"no bucket 'bkt' at http://\*\*\*@127\.0\.0\.1:\d+, or not an S3 server"
+                     # a GET of a key: the key may be missing, the bucket there
+                     r"|no such object in s3://bkt/x/|S3 error HTTP 404 on s3://bkt/x/",
         "denied": r"access denied to s3://",
         "no-bucket": r"the bucket of s3://no-such-bucket-dl/x/ does not exist"}
 

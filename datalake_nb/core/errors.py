@@ -9,13 +9,20 @@ class DatalakeError(Exception):
 class InvalidInput(DatalakeError, ValueError):
     """A user mistake: a bad field, time, URL or option (exit status 2).
 
-    The message is one line that names the field and says what is allowed.
+    The message is one line that names the field and says what is allowed.  ``api_hint``
+    is said only to Python callers (``str(exc)``: "datalake_nb.rows.formats.register adds
+    one"); the CLI and ``%lake`` show ``field: problem``, words a shell user can act on.
     """
 
-    def __init__(self, field: str, problem: str):
+    def __init__(self, field: str, problem: str, api_hint: str = ""):
         self.field = field
         self.problem = problem
-        super().__init__(f"{field}: {problem}")
+        self.api_hint = api_hint
+        super().__init__(f"{field}: {problem}" + (f" ({api_hint})" if api_hint else ""))
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython and Jupyter show a mistake as its one line, not a long traceback."""
+        return [f"{type(self).__name__}: {self}"]
 
 
 class Refused(DatalakeError):

@@ -100,9 +100,13 @@ def fetch_records(store: Store, cache: Cache, pool: Pool, records: list[Record],
     """Place ``records`` under ``folder``; the local paths in order."""
     placing = Placing(store, cache, folder)
     jobs = [placing.plan(rec) for rec in records]
-    with opened(progress, placing.bytes, placing.files, "fetch") as bar, placing:
-        placing.bar = bar
-        placed = pool.each(placing.run, jobs, bar.advance, "file(s) fetched", cancel)
+    try:
+        with opened(progress, placing.bytes, placing.files, "fetch") as bar, placing:
+            placing.bar = bar
+            placed = pool.each(placing.run, jobs, bar.advance, "file(s) fetched", cancel)
+    except Interrupted as exc:
+        exc.paths = placing.placed()  # each whole: the caller may use them
+        raise
     return [Path(p) for p in placed]
 
 
@@ -112,11 +116,15 @@ def fetch_listed(store: Store, cache: Cache, pool: Pool, listings: Sequence[List
     """Place what ``listings`` find (that ``keep`` keeps) under ``folder``, downloading as
     the listings' first pages arrive; the local paths in list() order."""
     placing = Placing(store, cache, folder)
-    with opened(progress, 0, 0, "fetch") as bar, placing, \
-            BackgroundListing(listings, keep, pool.concurrency, cancel) as listed:
-        placing.bar = bar  # told of each file to download as the listing finds it
-        placed = pool.each(placing.run, map(placing.plan, listed), bar.advance,
-                           "file(s) fetched", cancel, total=listed.total)
+    try:
+        with opened(progress, 0, 0, "fetch") as bar, placing, \
+                BackgroundListing(listings, keep, pool.concurrency, cancel) as listed:
+            placing.bar = bar  # told of each file to download as the listing finds it
+            placed = pool.each(placing.run, map(placing.plan, listed), bar.advance,
+                               "file(s) fetched", cancel, total=listed.total)
+    except Interrupted as exc:
+        exc.paths = placing.placed(sort=lambda job: in_order(job[0]))
+        raise
     order = sorted(range(len(placed)), key=lambda i: in_order(placing.jobs[i][0]))
     return [Path(placed[i]) for i in order]
 
@@ -144,6 +152,7 @@ class Placing:
         self.jobs: list[tuple[Record, str, _Job]] = []
         self.linked: list[tuple[str, str, list[str]]] = []  # (dest, cached, folders made)
         self.later: list[tuple[str, str]] = []  # (cached, dest): dest holds other bytes
+        self.done: set[int] = set()  # id() of the jobs whose file is placed
 
     def plan(self, rec: Record) -> tuple[Record, str, _Job]:
         """The job of ``rec`` (in the main thread, in order: a hash's first record decides
@@ -176,7 +185,14 @@ class Placing:
                 raise IsADirectoryError(errno.EISDIR, "it is a folder")
             elif not _same_file(entry.cached, target):
                 self.later.append((entry.cached, target))
+        self.done.add(id(job))
         return target
+
+    def placed(self, sort: Callable[[Any], Any] | None = None) -> list[Path]:
+        """The paths of the files placed so far (after an interrupt), in the jobs' order
+        or by ``sort``."""
+        jobs = [job for job in self.jobs if id(job) in self.done]
+        return [Path(target) for _, target, _ in (sorted(jobs, key=sort) if sort else jobs)]
 
     def __enter__(self) -> "Placing":
         return self

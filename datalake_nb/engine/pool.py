@@ -15,7 +15,15 @@ GRACE_S = 2.0  # after Ctrl-C, how long transfers in flight get to abort and cle
 
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C (or the kernel's Interrupt) stopped a push or fetch; the message says what
-    was finished.  Queued work was not started, transfers in flight were abandoned."""
+    was finished.  Queued work was not started, transfers in flight were abandoned.
+    ``paths``: the files a fetch placed before it stopped (each whole and verified)."""
+
+    paths: list[Any] = []
+
+    def _render_traceback_(self) -> list[str]:
+        """IPython and Jupyter show the one line, not the traceback through the library."""
+        where = " (their paths: sys.last_value.paths)" if self.paths else ""
+        return [f"{self}{where}"]
 
 
 class Cancelled(Exception):

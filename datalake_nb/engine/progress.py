@@ -40,6 +40,9 @@ class Progress:
     def close(self) -> None:
         """The operation ended (done or failed)."""
 
+    def interrupted(self) -> None:
+        """The operation was interrupted (``close`` follows): show what was done."""
+
 
 class TqdmProgress(Progress):
     """A bar for long work: ``tqdm.auto`` (terminal or notebook widget) unless another tqdm
@@ -52,6 +55,7 @@ class TqdmProgress(Progress):
         self.tqdm_class, self.options, self.bar = tqdm_class, tqdm_options, None
         self.by_files = False
         self.desc, self.total_bytes, self.files = "", 0, 0
+        self.files_done = 0
 
     def start(self, total_bytes: int, files: int, desc: str) -> None:
         self.desc, self.total_bytes, self.files = desc, total_bytes, files
@@ -88,6 +92,7 @@ class TqdmProgress(Progress):
             self.bar.update(nbytes)
 
     def file_done(self) -> None:
+        self.files_done += 1
         if self.bar is not None and self.by_files:
             self.bar.update(1)
 
@@ -95,6 +100,21 @@ class TqdmProgress(Progress):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+    def interrupted(self) -> None:
+        """The bar ends at the files finished ("fetch interrupted: 2/4 files"), not at the
+        bytes in flight when it stopped, and a notebook bar turns orange, not red (red is
+        tqdm's colour for an error)."""
+        bar = self.bar
+        if bar is None:
+            return
+        bar.unit, bar.unit_scale = "file", False
+        bar.total, bar.n = self.files, self.files_done
+        bar.set_description(f"{self.desc} interrupted", refresh=False)
+        bar.refresh()
+        self.close()
+        if hasattr(bar, "container"):  # tqdm.notebook: close() made it red (n < total)
+            bar.disp(bar_style="warning", check_delay=False)
 
 
 def _takes_delay(tqdm_class: Any) -> bool:
@@ -186,5 +206,8 @@ def opened(value: ProgressArg, total_bytes: int, files: int, desc: str) -> Itera
     bar.start(total_bytes, files, desc)
     try:
         yield bar
+    except KeyboardInterrupt:
+        bar.interrupted()
+        raise
     finally:
         bar.close()

@@ -240,8 +240,11 @@ class Index:
             return f"{there} under {self.store.url}: no lake there yet (check the storage URL)"
         hints = [f"no what {w!r} in this lake{did_you_mean(w, catalog)}"
                  for w in whats if w not in catalog]
-        known = sorted({w for name, found in catalog.items() if not whats or name in whats
-                        for w in found})
-        hints += [f"no where {w!r} for {'/'.join(whats) or 'any what'}{did_you_mean(w, known)}"
-                  for w in wheres if w not in known]
+        known_whats = [w for w in whats if w in catalog]
+        if whats and not known_whats:  # every what is unknown: its wheres say nothing more
+            return "; ".join(hints)
+        known = sorted({w for name, found in catalog.items()
+                        if not known_whats or name in known_whats for w in found})
+        hints += [f"no where {w!r} for {'/'.join(known_whats) or 'any what'}"
+                  f"{did_you_mean(w, known)}" for w in wheres if w not in known]
         return "; ".join(hints) or None

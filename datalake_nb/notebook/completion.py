@@ -14,7 +14,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from ..commands import COMMANDS, build_parser, subparsers
+from ..commands import COMMANDS, build_parser, subparsers, use_parser
+from ..config import BY_NAME
 
 WAIT_S = 0.5      # the longest a Tab waits for a catalog not read yet
 FRESH_S = 60.0    # a catalog older than this is read again (in the background)
@@ -39,18 +40,28 @@ class CatalogCache:
         self._read_at = float("-inf")
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._tried = False  # a Tab has waited for the first read once: never again
 
     def get(self, wait: float = WAIT_S) -> Catalog:
+        """The names cached; only the call that starts the very first read waits for it
+        (up to ``wait``): against a lake that hangs, every later Tab answers at once."""
+        started = self.prefetch()
+        if started is not None and self._read_at == float("-inf") and not self._tried:
+            self._tried = True
+            started.join(wait)
+        return self._names
+
+    def prefetch(self) -> threading.Thread | None:
+        """Start a read in the background if the names are stale and none is running; the
+        thread started, or None."""
         with self._lock:
             stale = time.monotonic() - self._read_at > self.fresh_s
             if stale and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._refresh, daemon=True,
                                                 name="datalake-catalog")
                 self._thread.start()
-            thread, never_read = self._thread, self._read_at == float("-inf")
-        if stale and never_read and thread is not None:
-            thread.join(wait)
-        return self._names
+                return self._thread
+        return None
 
     def invalidate(self) -> None:
         """The lake changed (a push): read the catalog again at the next Tab."""
@@ -69,18 +80,18 @@ class CatalogCache:
 
 
 def _parsers() -> dict[str, argparse.ArgumentParser]:
-    return subparsers(build_parser("%lake"))
+    return {**subparsers(build_parser("%lake")), "use": use_parser()}
 
 
 def _options(parser: argparse.ArgumentParser) -> list[str]:
     """The command's own options first (in the order of its help), then the settings."""
     own, settings = [], []
-    for group in parser._action_groups:
-        for action in group._group_actions:
-            if action.help == argparse.SUPPRESS:
-                continue  # an old name kept for a while (list --format): not offered
-            flags = [f for f in action.option_strings if f.startswith("--") and f != "--help"]
-            (settings if group.title and group.title.startswith("configuration") else own).extend(flags)
+    for action in parser._actions:
+        flags = [f for f in action.option_strings if f.startswith("--") and f != "--help"]
+        if action.dest in BY_NAME:
+            settings.extend(flags)  # not in a command's help (config -h explains them)
+        elif action.help != argparse.SUPPRESS:  # not an old name kept a while (list --format)
+            own.extend(flags)
     return own + settings + ["--out"]
 
 
@@ -177,10 +188,22 @@ def matcher(catalog: Callable[[], Catalog]) -> Any:
         if not found:
             return {"completions": [], "suppress": False}
         names, fragment = found
-        return {"completions": [SimpleCompletion(n, type="lake") for n in names],
-                "matched_fragment": fragment, "suppress": bool(names), "ordered": True}
+        offered = [SimpleCompletion(n, type="lake") for n in names]
+        # A place this completer knows (an option, a --what name) with nothing to offer
+        # (no catalog yet, a lake that hangs): nothing, not IPython's guesses of Python
+        # names.  IPython suppresses the other matchers only for a result that has
+        # completions (by its len()), so "nothing" is a list that says it has one.
+        return {"completions": offered or _Nothing(), "matched_fragment": fragment,
+                "suppress": True, "ordered": True}
 
     return lake_matcher
+
+
+class _Nothing(list):  # type: ignore[type-arg]
+    """No completions that still count as some: IPython then hides the other matchers'."""
+
+    def __len__(self) -> int:
+        return 1
 
 
 def register(shell: Any, catalog: Callable[[], Catalog]) -> None:

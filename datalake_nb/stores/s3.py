@@ -74,11 +74,14 @@ class _Conflict(Exception):
 
 
 @contextlib.contextmanager
-def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
+def _errors(what: str, url: str, created: bool = False,
+            endpoint: str | None = None) -> Iterator[None]:
     """The one place boto3/botocore errors become ours: one clear line (never with
     credentials, nor the endpoint's password) that keeps boto's exception as its
     ``__cause__`` for debugging, unless its text shows a secret.  With ``created``, a
-    failed If-None-Match condition is _Exists (and a 409 _Conflict)."""
+    failed If-None-Match condition is _Exists (and a 409 _Conflict).  ``endpoint`` is given
+    for requests on the bucket (a listing): a bare 404 to one, not S3's NoSuchBucket,
+    means no such bucket there, or a server that is no S3 server at all (a web server)."""
     try:
         yield
     except botocore.exceptions.ClientError as exc:
@@ -89,6 +92,10 @@ def _errors(what: str, url: str, created: bool = False) -> Iterator[None]:
             raise _Exists() from None
         if created and code in ("ConditionalRequestConflict", "409"):
             raise _Conflict() from None
+        if endpoint is not None and status == 404 and code in ("", "?", "404", "NotFound"):
+            bucket = url.removeprefix("s3://").partition("/")[0]
+            raise Refused(f"{what}: no bucket {bucket!r} at {endpoint}, or not an S3 server"
+                          ) from safe_cause(exc)
         if code in ("NoSuchKey", "404", "NotFound", "NoSuchUpload"):
             raise NotFound(f"{what}: no such object in {url}") from safe_cause(exc)
         if code == "NoSuchBucket":
@@ -438,6 +445,7 @@ class S3Store(Store):
             max_pool_connections=max(10, 2 * concurrency + part_concurrency))
         with _errors("connect", self.url):
             self.client = core.create_client("s3", endpoint_url=endpoint_url or None, config=config)
+        self.endpoint = redact_url(self.client.meta.endpoint_url)  # for error lines
         self._fast_args = None if data_plane == "boto3" or expected_bucket_owner or not fast.available() \
             else dict(endpoint_url=self.client.meta.endpoint_url if endpoint_url else None,
                       region=self.client.meta.region_name, sse=sse, sse_kms_key_id=sse_kms_key_id,
@@ -535,7 +543,7 @@ class S3Store(Store):
         condition = {"IfNoneMatch": "*"} if if_absent else {}
         for attempt in range(3):
             try:
-                with _errors("put", self.url, created=True):
+                with _errors("put", self.url, created=True, endpoint=self.endpoint):
                     self.client.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=data,
                                            Metadata=metadata or {}, **condition, **self.write_args)
                 return True
@@ -697,7 +705,7 @@ class S3Store(Store):
                 args["Prefix"] = narrow
         cut = len(self.prefix)
         while True:
-            with _errors("list", self.url):
+            with _errors("list", self.url, endpoint=self.endpoint):
                 page = self.client.list_objects_v2(**args)
             for obj in page.get("Contents", []):
                 key = obj["Key"][cut:]
@@ -716,7 +724,7 @@ class S3Store(Store):
         names = []
         cut = len(self.prefix + prefix)
         while True:
-            with _errors("list", self.url):
+            with _errors("list", self.url, endpoint=self.endpoint):
                 page = self.client.list_objects_v2(**args)
             names += [p["Prefix"][cut:].rstrip("/") for p in page.get("CommonPrefixes", [])]
             if not page.get("IsTruncated"):
@@ -724,7 +732,7 @@ class S3Store(Store):
             args["ContinuationToken"] = page["NextContinuationToken"]
 
     def exists(self):
-        with _errors("list", self.url):
+        with _errors("list", self.url, endpoint=self.endpoint):
             page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1,
                                                **self.read_args)
         return bool(page.get("Contents"))

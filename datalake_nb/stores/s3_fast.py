@@ -177,6 +177,9 @@ class FastPlane:
                     f"{tries}; {CLOSED_HELP}")
         if code == "NoSuchBucket":
             return f"the bucket of {self.url} does not exist"
+        if status and status[1] == "404" and code is None:  # a put: no S3 error answer at all
+            bucket = self.url.removeprefix("s3://").partition("/")[0]
+            return f"no bucket {bucket!r} at {self.endpoint}, or not an S3 server"
         if isinstance(exc, (obstore.exceptions.PermissionDeniedError,
                             obstore.exceptions.UnauthenticatedError)):
             return (f"access denied to {self.url} ({code or 'AccessDenied'}); "

@@ -13,6 +13,7 @@ which RFC 3164 syslog needs for the year its dates leave out.  ``register(name, 
 """
 from __future__ import annotations
 
+import difflib
 import inspect
 import logging
 import re
@@ -50,8 +51,11 @@ def get(name: str) -> Parser:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise InvalidInput("format", f"unknown format {name!r}; known: {', '.join(names())} "
-                                     "(datalake_nb.rows.formats.register adds one)") from None
+        close = difflib.get_close_matches(str(name), names(), n=2, cutoff=0.6)
+        guess = f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+        raise InvalidInput("format", f"unknown format {name!r}; {guess}known: "
+                                     f"{', '.join(names())}",
+                           api_hint="datalake_nb.rows.formats.register adds one") from None
 
 
 def names() -> list[str]:
