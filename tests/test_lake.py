@@ -153,7 +153,7 @@ def test_bad_metadata_writes_nothing(lake, tmp_path, bad):
 def test_bad_paths(lake, tmp_path):
     with pytest.raises(InvalidInput, match="does not exist"):
         push(lake, tmp_path / "missing.log")
-    with pytest.raises(InvalidInput, match="not a regular file"):
+    with pytest.raises(InvalidInput, match="is a folder; give --recursive"):
         push(lake, tmp_path)
     assert stored_keys(lake) == []
 

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 
+import pandas as pd
 import pytest
 from IPython.core.completer import provisionalcompleter
 from IPython.core.error import UsageError
@@ -231,11 +232,14 @@ def test_api_typos_show_the_hint_in_ipython(ip, filled, lake_url, tmp_path):
     with pytest.warns(NothingFound, match=r"^lake.read: no what 'ngnix'.*did you mean 'nginx'\?"):
         frame = lake.read(what="ngnix")
     assert frame.attrs["hint"] == hint
-    assert list(frame.columns) == ["id", "what", "where", "line_number", "line"]  # lines'
+    assert list(frame.columns) == ["where", "what", "line", "line_number", "id"]  # lines'
     lake.set_format("nginx", "0", "nginx")
     frame = lake.read(what="nginx", start="2030-01-01")  # a known name: no hint, nginx's columns
     empty_nginx = formats.parse(formats.get("nginx"), b"").columns
-    assert list(frame.columns) == ["id", "what", "where", *empty_nginx]
+    from datalake_nb.rows.read import reading_order  # time, where, what first; provenance last
+    columns = pd.DataFrame(columns=["id", "what", "where", *empty_nginx])
+    assert list(frame.columns) == list(reading_order(columns).columns)
+    assert list(frame.columns[:3]) == ["time", "where", "what"]
     assert frame.attrs.get("hint") is None
 
 
