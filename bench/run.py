@@ -31,7 +31,7 @@ from pathlib import Path
 import boto3
 import moto
 
-from . import emulators as emulators_bench
+from . import sections
 from .cases import CASES, FULL, NETWORK_FREE, QUICK, Bench, Goal, Row
 from .latency_proxy import parse_duration, parse_rate
 from .support import CREDENTIALS, LatencyProxy, MotoServer, SeaweedFS, Tools
@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         took = (time.perf_counter() - began) / 60
         status = "" if final else (f" **Partial: profiles still to run: "
                                    f"{', '.join(p[0] for p in profiles if p[0] not in done)}.**")
-        kept = emulators_bench.kept_section(out)  # python -m bench.emulators' rows
+        kept = sections.kept(out)  # the separate benches' sections (emulators, time_range, ...)
         out.write_text(
             "# Benchmark results\n\n"
             f"Run on {stamp} by `{command}` in {took:.1f} minutes.{status}\n\n"
