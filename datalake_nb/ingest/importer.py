@@ -15,8 +15,8 @@ import collections
 import dataclasses
 import itertools
 import os
-import shutil
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -137,6 +137,9 @@ def import_archive(store: Store, pool: Pool, bar: Progress, source: Source,
     cataloged = pushing.Cataloged()
     formats: dict[Any, Any] = {}  # the lake's format of each (what, data version), looked up once
     numbers = itertools.count()
+    # Reading times parses text, mostly holding the GIL: as many at once as there are
+    # cores (as push's plan does), while the other objects in flight download and upload.
+    parsing = threading.BoundedSemaphore(os.cpu_count() or 1)
 
     def one(obj: SourceObject, advance: Any) -> None:
         try:
@@ -155,7 +158,9 @@ def import_archive(store: Store, pool: Pool, bar: Progress, source: Source,
         try:
             path = source.fetch(obj, own)
             try:
-                [job] = plan([{**item, "path": path}], store, format, default_where, formats)
+                with parsing:
+                    [job] = plan([{**item, "path": path}], store, format, default_where,
+                                 formats)
             except InvalidInput as exc:
                 skipped[f"{exc.field}: {_short(exc.problem)}"].append(obj.key)
                 return counted(bar, None)
@@ -163,7 +168,9 @@ def import_archive(store: Store, pool: Pool, bar: Progress, source: Source,
             pushed = pushing.push_one(store, job[0], job[1], cataloged, advance,
                                       wrote=new.append)
         finally:
-            shutil.rmtree(own, ignore_errors=True)
+            for left in own.iterdir():  # the object's file (an S3 source's), then its folder
+                left.unlink()
+            own.rmdir()
         (report.imported if new == [True] else report.already).append(pushed)
         return counted(bar, None)
 
