@@ -16,7 +16,6 @@ import dataclasses
 import itertools
 import os
 import tempfile
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -137,9 +136,6 @@ def import_archive(store: Store, pool: Pool, bar: Progress, source: Source,
     cataloged = pushing.Cataloged()
     formats: dict[Any, Any] = {}  # the lake's format of each (what, data version), looked up once
     numbers = itertools.count()
-    # Reading times parses text, mostly holding the GIL: as many at once as there are
-    # cores (as push's plan does), while the other objects in flight download and upload.
-    parsing = threading.BoundedSemaphore(os.cpu_count() or 1)
 
     def one(obj: SourceObject, advance: Any) -> None:
         try:
@@ -158,9 +154,7 @@ def import_archive(store: Store, pool: Pool, bar: Progress, source: Source,
         try:
             path = source.fetch(obj, own)
             try:
-                with parsing:
-                    [job] = plan([{**item, "path": path}], store, format, default_where,
-                                 formats)
+                [job] = plan([{**item, "path": path}], store, format, default_where, formats)
             except InvalidInput as exc:
                 skipped[f"{exc.field}: {_short(exc.problem)}"].append(obj.key)
                 return counted(bar, None)
