@@ -32,7 +32,7 @@ from pathlib import Path
 import boto3
 import moto
 
-from . import emulators as emulators_bench
+from . import sections
 from .cases import CASES, FULL, NETWORK_FREE, QUICK, Bench, Goal, Row
 from .latency_proxy import parse_duration, parse_rate
 from .support import CREDENTIALS, LatencyProxy, MotoServer, SeaweedFS, Tools
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         took = (time.perf_counter() - began) / 60
         status = "" if final else (f" **Partial: profiles still to run: "
                                    f"{', '.join(p[0] for p in profiles if p[0] not in done)}.**")
-        kept = emulators_bench.kept_section(out)  # python -m bench.emulators' rows
+        kept = sections.kept(out)  # the separate benches' sections (emulators, time_range, ...)
         out.write_text(
             "# Benchmark results\n\n"
             f"Run on {stamp} by `{command}` in {took:.1f} minutes.{status}\n\n"
@@ -192,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{sizes.repeat_fast} per quick case, contenders in turns. Ours at its defaults "
             "(32 files and 8 parts in flight; 8 and 64 files where named), the boto3 baselines "
             "with 8 threads; s5cmd, the AWS CLI and s3cmd at their defaults, rclone with the "
-            "flags in bench/support.py.\n\n"
+            "flags in bench/support.py.\n"
+            "- Separate benches, not run by `python -m bench` (each takes minutes and has a "
+            "target of its own), write their sections at the end, which this run keeps: "
+            "`python -m bench.emulators`, `python -m bench.time_range --size-mib 1024` and "
+            "`python -m bench.import_archive --objects 2000 --size-kib 64` (issue 19).\n\n"
             f"## Issue 12's targets\n\n{targets}\n\n## All cases\n\n{text}\n\n## Notes\n\n"
             + "\n".join(f"- {note}" for note in notes) + "\n"
             + (f"\n{kept}\n" if kept else ""))

@@ -36,3 +36,22 @@ def test_the_emulators_rows_survive_a_rewrite_of_the_results(tmp_path):
     emulators.write_section(out, section.replace("| 1 |", "| 2 |"))
     assert out.read_text().count(emulators.BEGIN) == 1 and "| 2 |" in out.read_text()
     assert emulators.kept_section(out) == section.replace("| 1 |", "| 2 |")
+
+
+def test_every_separate_bench_section_survives_a_rewrite(tmp_path):
+    """bench.time_range and bench.import_archive write marked sections (bench/sections.py)
+    beside the emulators'; python -m bench keeps them all (sections.kept), each rewritten
+    in place by its own bench."""
+    from bench import emulators, sections
+    out = tmp_path / "RESULTS.md"
+    out.write_text("# Benchmark results\n\nold\n")
+    emulators.write_section(out, f"{emulators.BEGIN}\n| Azurite | 1 |\n{emulators.END}")
+    for name in ("time-range", "import-archive"):
+        sections.write(out, name, f"{sections.begin(name, 'python -m bench.x')}\n| {name} | 1 |\n"
+                                  f"{sections.end(name)}")
+    sections.write(out, "time-range", f"{sections.begin('time-range', 'python -m bench.x')}\n"
+                                      f"| time-range | 2 |\n{sections.end('time-range')}")
+    kept = sections.kept(out)
+    assert kept.count("<!-- /") == 3 and "| Azurite | 1 |" in kept
+    assert "| time-range | 2 |" in kept and "| time-range | 1 |" not in kept
+    assert kept.index("Azurite") < kept.index("time-range") < kept.index("import-archive")

@@ -93,7 +93,8 @@ def push_many(store: Store, pool: Pool, jobs: list[tuple[Path, dict[str, Any]]],
 
 
 def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Cataloged,
-             advance: Callable[[int], None], expected_hash: str | None = None) -> Record:
+             advance: Callable[[int], None], expected_hash: str | None = None,
+             wrote: Callable[[bool], None] | None = None) -> Record:
     """Upload the data object (the record), then its index entries: the where entry,
     the pair's catalog entry, the work entry.
 
@@ -106,7 +107,8 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
     The bytes sent are the bytes hashed: a small file is read once into memory; a big
     one is read again for the upload and checked against its hash before the object
     appears.  With ``expected_hash``, bytes that hash to anything else are ``Changed``
-    and nothing is sent.
+    and nothing is sent.  ``wrote`` is told whether this push stored the data object
+    (False: it was there already), from the create-only write's own answer.
     """
     try:
         # One open: a file renamed over the path meanwhile is not read.  A small file's
@@ -131,18 +133,20 @@ def push_one(store: Store, path: Path, fields: dict[str, Any], cataloged: Catalo
             meta = {"datalake-record": json.dumps(rec.to_json())}
             try:
                 if not isinstance(body, HashedUpload):
-                    store.put_bytes(key, body, meta, if_absent=True)
+                    new = store.put_bytes(key, body, meta, if_absent=True)
                     sent = size
                 else:
-                    store.put_file(key, body, meta, advance, size=size, if_absent=True)
+                    new = store.put_file(key, body, meta, advance, size=size, if_absent=True)
                     sent = 0
             except Refused as exc:  # nothing was written: no need to ask
                 raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
             except DatalakeError as exc:
-                sent = 0
+                sent, new = 0, True  # there now; whether this push stored it is unknown
                 _uploaded_after_all(store, key, path, exc)
     except OSError as exc:  # reading the file; a local lake: disk full, no permission
         raise DatalakeError(f"{path}: {exc}; nothing was archived") from None
+    if wrote is not None:
+        wrote(bool(new))
     try:
         advance(sent)
     except Cancelled:

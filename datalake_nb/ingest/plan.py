@@ -29,19 +29,23 @@ def items_of(items: Iterable[PathLike | dict[str, Any]], shared: dict[str, Any]
 
 
 def plan(items: list[dict[str, Any]], store: Store, format: Any = None,
-         default_where: str | None = None) -> list[tuple[Path, dict[str, Any]]]:
+         default_where: str | None = None, formats: dict[Any, Any] | None = None,
+         ) -> list[tuple[Path, dict[str, Any]]]:
     """(path, validated fields) of each item, times completed: an item without ``start``
     takes its times from its content (``end`` too, unless given), read with ``format``
     or the lake's format of its what and data version.  An item with ``start`` and no
     ``end`` stays a snapshot, as before, unless ``end_from_content`` is set in it (its
     start came from its path and a format is known).  Files are read in parallel (a thread per core: parsing
     releases the GIL).  ``default_where`` (DATALAKE_DEFAULT_WHERE) is the where of an
-    item that has none."""
+    item that has none.  ``formats``: the formats looked up so far, by (what, data
+    version), kept between calls (an import plans one object at a time)."""
     items = [with_where(item, default_where) for item in items]
     paths = [pushing.checked_path(item.get("path")) for item in items]
     wanted = {(item.get("what"), item.get("data_version")) for item in items if _reads(item)}
-    found = {key: format_for(format, store=store, what=key[0], data_version=key[1])
-             for key in wanted}  # one lookup of the mapping per pair, before the threads
+    known = {} if formats is None else formats
+    for key in wanted - known.keys():  # one lookup of the mapping per pair, before the threads
+        known[key] = format_for(format, store=store, what=key[0], data_version=key[1])
+    found = {key: known[key] for key in wanted}
 
     def completed(pair: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
         path, item = pair
