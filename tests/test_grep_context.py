@@ -83,7 +83,7 @@ def test_the_api_marks_the_context_lines(two):
 def test_count_has_each_files_start(two, capsys):
     lake, labels = two
     from datalake_nb.commands import _grep_counts
-    counts = _grep_counts(lake.grep("x", what="app"))
+    counts = _grep_counts(lake.count_matches("x", what="app"))
     assert list(counts.columns) == ["where", "what", "start", "count", "id"]
     assert list(counts["start"]) == [pd.Timestamp("2026-11-01T09:00Z"),
                                      pd.Timestamp("2026-11-02T09:00Z")]

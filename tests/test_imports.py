@@ -99,7 +99,8 @@ def test_no_import_circles():
 
 LAYERS = [  # each layer may import only the ones before it (and itself)
     ["datalake_nb.core"],
-    ["datalake_nb.config", "datalake_nb.logs", "datalake_nb.output", "datalake_nb.recipes"],
+    ["datalake_nb.config", "datalake_nb.logs", "datalake_nb.output", "datalake_nb.recipes",
+     "datalake_nb.hints"],
     ["datalake_nb.stores"],
     ["datalake_nb.engine"],
     ["datalake_nb.rows", "datalake_nb.plot"],
