@@ -548,25 +548,7 @@ class Lake:
                                  empty=_parser(format))
         else:
             lines = grepping.grep(search, records, paths, parsers, self._url_of)
-        times = lines["time"] if "time" in lines.columns else None
-        if times is None and len(lines):
-            raise InvalidInput("format", "the lines have no time to count them by: give a "
-                                         "format that reads one (format='auto', 'nginx', ...)"
-                                         " or set one with set_format")
-        import pandas as pd
-        if times is None:
-            times = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns, UTC]")
-        if search is not None:  # grep does not clip to the window: count only inside it
-            outside = (times < _stamp(window[0]) if window[0] is not None else False) | \
-                      (times > _stamp(window[1]) if window[1] is not None else False)
-            if isinstance(outside, pd.Series):
-                lines, times = lines[~outside], times[~outside]
-        wheres = list(dict.fromkeys(r.where for r in records))
-        files = (min((r.start for r in records), default=None),
-                 max((r.stop for r in records), default=None))
-        frame = binning.counts(times, lines["where"], every, window, wheres, files)
-        frame.attrs["counting"] = "lines" if search is None else "matches"
-        return frame
+        return binning.of_lines(lines, records, window, every, matches=search is not None)
 
     def set_format(self, what: str, data_version: str, format_name: str, **params: Any) -> None:
         """Record in the lake which format parses ``what`` files of ``data_version``, with
@@ -600,11 +582,6 @@ class Lake:
         settings = {name: self.config[name] for name in on_dask.STORE_SETTINGS}
         return on_dask.to_dask(client, records, parsers, window if clip else None, self.url,
                             settings, empty=_parser(format), partition_bytes=partition_bytes)
-
-
-def _stamp(ms: int) -> Any:
-    import pandas as pd
-    return pd.Timestamp(ms, unit="ms", tz="UTC")
 
 
 def _parser(format: Any) -> Any:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InvalidInput
+from ..core.metadata import Record
 
 # Bin widths the automatic choice picks from: round numbers people read as such.
 STEPS = ["1s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min",
@@ -87,6 +88,36 @@ def counts(times: pd.Series, wheres: pd.Series, every: object = None,
         frame = counted.reindex(grid, fill_value=0).rename("count").reset_index()
         frame["count"] = frame["count"].astype("int64")
     frame.attrs = {"every": width, "untimed": untimed}
+    return frame
+
+
+def of_lines(lines: pd.DataFrame, records: list[Record],
+             window: tuple[int | None, int | None], every: object = None,
+             matches: bool = False) -> pd.DataFrame:
+    """The counts of ``lines`` (``read``'s rows, or with ``matches`` ``grep``'s, which
+    are not clipped to ``window``: that is done here) per bin and where, over every where
+    of ``records`` and, without a window, the files' span."""
+    times = lines["time"] if "time" in lines.columns else None
+    if times is None and len(lines):
+        raise InvalidInput("format", "the lines have no time to count them by: give a "
+                                     "format that reads one (format='auto', 'nginx', ...)"
+                                     " or set one with set_format")
+    if times is None:
+        times = pd.Series(pd.NaT, index=lines.index, dtype="datetime64[ns, UTC]")
+    if matches:
+        low, high = (None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC")
+                     for ms in window)
+        inside = pd.Series(True, index=lines.index)
+        if low is not None:
+            inside &= ~(times < low)
+        if high is not None:
+            inside &= ~(times > high)
+        lines, times = lines[inside], times[inside]
+    wheres = list(dict.fromkeys(r.where for r in records))
+    files = (min((r.start for r in records), default=None),
+             max((r.stop for r in records), default=None))
+    frame = counts(times, lines["where"], every, window, wheres, files)
+    frame.attrs["counting"] = "matches" if matches else "lines"
     return frame
 
 
