@@ -7,7 +7,7 @@ in the same minutes: Python reading the file in 2 MiB chunks (what the pass read
     python -m bench.time_range [--size-mib 1024] [--runs 5] [--no-write]
 
 The file sits in the page cache (it was just written), so this is the parser's speed, not
-a disk's.  Memory: the pass alone in a child process, its peak RSS (``ru_maxrss``) minus its
+a disk's.  Memory: the pass alone in a child process, its peak RSS (``VmHWM``) minus its
 RSS after the imports the pass needs.  Writes its section into bench/RESULTS.md between its
 markers (``python -m bench`` keeps it) unless --no-write.
 """
@@ -32,7 +32,7 @@ LINE = ('10.0.{}.{} - - [{:02d}/Nov/2026:{:02d}:{:02d}:{:02d} +0000] "GET /api/o
 CHUNK = 2 << 20
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 from datalake_nb.ingest import content_times
 import pandas, pyarrow, pyarrow.compute  # what the pass loads, loaded before the baseline
 def rss():
@@ -43,7 +43,8 @@ before = rss()
 started = time.perf_counter()
 low, high, lines, name = content_times.content_range(sys.argv[1], fmt)
 took = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+peak = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status")
+            if l.startswith("VmHWM:"))  # ru_maxrss would keep the forking parent's
 print(json.dumps({"grew": peak - before, "before": before, "lines": lines, "seconds": took,
                   "earliest": str(low), "latest": str(high)}))
 """
