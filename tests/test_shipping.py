@@ -135,10 +135,20 @@ def ship(tmp_path: Path, weed: Weed, server, monkeypatch) -> dict[str, object]:
     kills, outage_s, down_at = 0, 0.0, None
     try:
         wait_for(lambda: log.exists() and log.stat().st_size > 0)
+        def end_outage() -> float:
+            """Starts SeaweedFS again once it has been down OUTAGE_S; how long it was."""
+            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
+            lasted = time.monotonic() - down_at
+            weed.start()
+            return lasted
+
         for rotation in range(1, ROTATIONS + 1):
             wait_for(lambda: log.exists() and log.stat().st_size > 2000)  # a few lines each
             rotate()
             if rotation in (8, 24):  # SIGKILL the uploader once it has pushed since its start
+                if down_at is not None:  # it can push only once the server is back
+                    outage_s += end_outage()
+                    down_at = None
                 before = pushed_lines()
                 wait_for(lambda: pushed_lines() > before or queued() == 0, timeout=300)
                 uploader.send_signal(signal.SIGKILL)
@@ -149,15 +159,12 @@ def ship(tmp_path: Path, weed: Weed, server, monkeypatch) -> dict[str, object]:
                 weed.stop()
                 down_at = time.monotonic()
             if down_at is not None and time.monotonic() - down_at >= OUTAGE_S:
-                outage_s += time.monotonic() - down_at
-                weed.start()
+                outage_s += end_outage()
                 down_at = None
             if down_at is not None:
                 time.sleep(0.5)  # rotations go on during the outage, at the writer's pace
         if down_at is not None:
-            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - down_at)))
-            outage_s += time.monotonic() - down_at
-            weed.start()
+            outage_s += end_outage()
         stop.write_text("")
         written = int(writer.communicate(timeout=120)[0])
         rotate()  # the last lines into app.log.1, and app.log.2.gz enqueued
