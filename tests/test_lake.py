@@ -1,8 +1,10 @@
 """The Lake API against a local folder and a real S3 endpoint (moto over HTTP)."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
+import zlib
 
 import boto3
 import pandas as pd
@@ -255,6 +257,13 @@ def test_s3_large_file_goes_multipart(bucket, tmp_path, aws_env):
     key = rec.url.split(f"s3://{bucket}/", 1)[1]
     head = boto3.client("s3").head_object(Bucket=bucket, Key=key)
     assert head["ETag"].strip('"').endswith("-3")  # three 16 MiB parts
+    # As boto3's upload_file: each part sent with its CRC32, which the server checked, and
+    # the object keeps the CRC32 of those CRC32s (S3's composite checksum).
+    part_crcs = b"".join(zlib.crc32(data[at:at + (16 << 20)]).to_bytes(4, "big")
+                         for at in range(0, len(data), 16 << 20))
+    composite = base64.b64encode(zlib.crc32(part_crcs).to_bytes(4, "big")).decode()
+    checked = boto3.client("s3").head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert checked["ChecksumCRC32"].split("-")[0] == composite  # S3 and SeaweedFS add "-3"
     [fetched] = lake.fetch([rec], dest=tmp_path / "out")
     assert fetched.read_bytes() == data
 

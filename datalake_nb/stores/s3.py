@@ -560,12 +560,20 @@ class S3Store(Store):
         when the upload completes, which is conditional with ``if_absent``.  Any error,
         an interrupt included, aborts the upload, so nothing is left half-made."""
         full = self.prefix + key
+        # As boto3's upload_file at botocore's default (request checksums "when_supported"):
+        # the server checks each part's CRC32 and keeps a checksum of the object.  (moto,
+        # given none, works out a CRC64 of the whole object at completion: 0.13 s per 96 MiB.)
+        checksum = ({"ChecksumAlgorithm": "CRC32"}
+                    if getattr(self.client.meta.config, "request_checksum_calculation", None)
+                    == "when_supported" else {})
         with _errors("upload", self.url):
             upload_id = self.client.create_multipart_upload(
-                Bucket=self.bucket, Key=full, Metadata=metadata, **self.write_args)["UploadId"]
+                Bucket=self.bucket, Key=full, Metadata=metadata, **checksum,
+                **self.write_args)["UploadId"]
         try:
-            etags = self._send_parts(full, upload_id, source, progress, size)
-            parts = [{"PartNumber": n, "ETag": etag} for n, etag in enumerate(etags, 1)]
+            parts = [{"PartNumber": n, **part}
+                     for n, part in enumerate(self._send_parts(full, upload_id, source,
+                                                               progress, size), 1)]
             condition = {"IfNoneMatch": "*"} if if_absent else {}
             with _errors("upload", self.url, created=True):
                 self.client.complete_multipart_upload(
@@ -580,14 +588,15 @@ class S3Store(Store):
             raise
 
     def _send_parts(self, full: str, upload_id: str, source: Any, progress: Any,
-                    size: int) -> list[str]:
-        """The parts' ETags.  Each worker takes a part slot (shared with every large
+                    size: int) -> list[dict[str, str]]:
+        """Each part's ETag (and CRC32, when the server gave one), as completion names
+        them.  Each worker takes a part slot (shared with every large
         transfer in flight), then reads the next part (in turn: the source is read in
         order, so a verifying stream sees every byte before its last read), uploads it and
         drops its bytes before giving the slot back: at most ``part_concurrency`` parts
         are in memory across all the files in flight."""
         slots, lock, stop = self.part_slots, threading.Lock(), threading.Event()
-        etags: dict[int, str] = {}
+        sent: dict[int, dict[str, str]] = {}
         offset = 0  # bytes read
 
         def worker() -> None:
@@ -604,12 +613,14 @@ class S3Store(Store):
                         if body is None:
                             return  # shorter than announced: what there was is sent
                         offset += len(body)
-                        number = len(etags) + 1
-                        etags[number] = ""  # taken: the next worker's part is the next one
+                        number = len(sent) + 1
+                        sent[number] = {}  # taken: the next worker's part is the next one
                     with _errors("upload", self.url):
-                        etags[number] = self.client.upload_part(
+                        answer = self.client.upload_part(
                             Bucket=self.bucket, Key=full, UploadId=upload_id, PartNumber=number,
-                            Body=body, **self.read_args)["ETag"]
+                            Body=body, **self.read_args)
+                    sent[number] = {name: answer[name] for name in ("ETag", "ChecksumCRC32")
+                                    if name in answer}
                     if progress:
                         progress(len(body))
                 finally:
@@ -628,7 +639,7 @@ class S3Store(Store):
                     future.result()  # the first error stops the others (finally)
                 if progress:
                     progress(0)  # raises once the push is interrupted
-            return [etags[n] for n in range(1, len(etags) + 1)]
+            return [sent[n] for n in range(1, len(sent) + 1)]
         finally:  # on an error, the caller aborts the upload at once: parts in flight fail
             stop.set()
             pool.shutdown(wait=False, cancel_futures=True)
