@@ -19,7 +19,7 @@ import textwrap
 from typing import Any, Callable, Sequence, TextIO
 
 from . import hints, logs
-from .config import BRIEF, SETTINGS, Config
+from .config import SETTINGS, Config, brief
 from .core import times
 from .core.errors import InvalidInput
 from .core.metadata import Record
@@ -933,7 +933,7 @@ def settings_help(prog: str = "datalake") -> str:
         label = setting.flag or setting.name
         derived = setting.flag and "DATALAKE_" + setting.flag[2:].upper().replace("-", "_")
         name = f" [{setting.name}]" if setting.flag and derived != setting.name else ""
-        lines.append(f"  {label:<28} {BRIEF[setting.name]}{name}")
+        lines.append(f"  {label:<28} {brief(setting.name)}{name}")
     lines += ["", _wrap("Each option is also a variable: --fetch-dir is DATALAKE_FETCH_DIR (or "
                         "the one in brackets); config files hold NAME=value lines: "
                         "/etc/datalake.conf, ~/.config/datalake/datalake.conf ($XDG_CONFIG_HOME), "

@@ -173,22 +173,23 @@ SETTINGS: tuple[Setting, ...] = (
 BY_NAME = {s.name: s for s in SETTINGS}
 
 # Each setting in a few words, for ``config -h`` (one line each; docs/configuration.md has
-# the whole text of ``Setting.help``).
+# the whole text of ``Setting.help``).  A fixed default is added by ``brief`` from the
+# Setting, the one place it is written; a computed one is said here in words.
 BRIEF = {
     "DATALAKE_STORAGE_URL": "the lake: s3://bucket/prefix, gs://, az://, memory://, a folder",
     "DATALAKE_CACHE_DIR": "cache of fetched files (default: under $XDG_CACHE_HOME)",
     "DATALAKE_SPOOL_DIR": "files enqueued for upload (default: under $XDG_STATE_HOME)",
-    "DATALAKE_SPOOL_MAX_BYTES": "enqueue fails beyond this (default: 1GiB)",
+    "DATALAKE_SPOOL_MAX_BYTES": "enqueue fails beyond this",
     "DATALAKE_FETCH_DIR": "where fetch writes (default: the current folder)",
-    "DATALAKE_CONCURRENCY": "files in flight in push and fetch, 1-256 (default: 32)",
-    "DATALAKE_PART_CONCURRENCY": "parts of large files in flight on S3, 1-256 (default: 8)",
-    "DATALAKE_PROGRESS": "progress bars: auto, on, off (default: auto)",
-    "DATALAKE_S3_RETRY_MODE": "boto3 retries: standard or adaptive (default: standard)",
-    "DATALAKE_S3_CONNECT_TIMEOUT": "give up connecting after this long (default: 5s)",
-    "DATALAKE_S3_READ_TIMEOUT": "give up on an answer after this long idle (default: 5s)",
+    "DATALAKE_CONCURRENCY": "files in flight in push and fetch, 1-256",
+    "DATALAKE_PART_CONCURRENCY": "parts of large files in flight on S3, 1-256",
+    "DATALAKE_PROGRESS": "progress bars: auto, on, off",
+    "DATALAKE_S3_RETRY_MODE": "boto3 retries: standard or adaptive",
+    "DATALAKE_S3_CONNECT_TIMEOUT": "give up connecting after this long",
+    "DATALAKE_S3_READ_TIMEOUT": "give up on an answer after this long idle",
     "DATALAKE_S3_DATA_PLANE": "small files' PUT/GET: auto (obstore) or boto3",
-    "DATALAKE_STALE_AGE": "check --repair removes leftovers older than this (default: 1d)",
-    "DATALAKE_LOG_LEVEL": "log to stderr: warning, info, debug (default: warning)",
+    "DATALAKE_STALE_AGE": "check --repair removes leftovers older than this",
+    "DATALAKE_LOG_LEVEL": "log to stderr: warning, info, debug",
     "DATALAKE_S3_SSE": "encryption of new S3 objects: AES256 or aws:kms",
     "DATALAKE_S3_SSE_KMS_KEY_ID": "KMS key id, ARN or alias for aws:kms",
     "DATALAKE_S3_EXPECTED_BUCKET_OWNER": "12-digit AWS account that must own the bucket",
@@ -206,6 +207,15 @@ BRIEF = {
     "AZURE_STORAGE_ACCOUNT_KEY": "Azure account key (file or environment only)",
     "AZURE_STORAGE_SAS_TOKEN": "Azure shared access signature (file or environment only)",
 }
+
+
+def brief(name: str) -> str:
+    """A setting in a few words, with its default."""
+    default = BY_NAME[name].default
+    text = BRIEF[name]
+    if isinstance(default, str) and "(default:" not in text:
+        return f"{text} (default: {default})"
+    return text
 
 
 def default_of(name: str) -> str:

@@ -6,6 +6,7 @@ temporary one too (conftest's isolated_home), so the machine's is never read eit
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -70,6 +71,19 @@ def test_defaults(isolated):
         assert cfg[name] is None
         assert name not in cfg.sources
     assert cfg.sources["DATALAKE_FETCH_DIR"] == "default"
+
+
+def test_config_help_says_each_fixed_default_from_its_setting(monkeypatch):
+    """config -h writes no default by hand: a changed Setting default shows there at once."""
+    from datalake_nb.commands import settings_help
+    monkeypatch.setitem(BY_NAME, "DATALAKE_CONCURRENCY",
+                        dataclasses.replace(BY_NAME["DATALAKE_CONCURRENCY"], default="17"))
+    lines = {line.split()[0]: line for line in settings_help().splitlines()
+             if line.startswith("  --")}
+    assert lines["--concurrency"].endswith("(default: 17)")
+    for setting in (BY_NAME[s.name] for s in SETTINGS):
+        if setting.flag and isinstance(setting.default, str) and setting.default != ".":  # in words
+            assert f"(default: {setting.default})" in lines[setting.flag], setting.name
 
 
 def test_defaults_follow_xdg_data_and_cache_in_the_given_environ(tmp_path):

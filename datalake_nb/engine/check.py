@@ -25,8 +25,8 @@ index entries (``where/``, ``work/``, ``catalog/``) are checked against it:
   disagrees with its key) and ``corrupt-data`` (bytes that do not hash to the record's
   hash).  Nothing can fix these from inside the lake: they are reported.
 - leftovers of killed pushes and fetches: temporary files (``<lake>/.tmp``, and
-  ``.datalake-*.part`` files in the fetch cache with s3transfer's ``.part.XXXXXXXX``
-  next to them) and unfinished S3 multipart uploads under the lake's prefix.  Those
+  ``.datalake-*.part`` files in the fetch cache, and the ``.part.XXXXXXXX`` files that
+  versions downloading through s3transfer left next to them) and unfinished S3 multipart uploads under the lake's prefix.  Those
   older than the stale age (DATALAKE_STALE_AGE, 1 day) are ``stale-temp-file`` /
   ``stale-upload``, removed / aborted by ``repair``; younger ones may belong to a push
   or fetch that is running now: they are listed (``recent-...``) and kept, and are no
@@ -73,7 +73,8 @@ FIXED_BY = {"orphan": "--delete-orphans", "missing-where-entry": "--repair",
             "recent-temp-file": None, "recent-upload": None}
 # Leftovers younger than the stale age: listed, kept, and no problem (a push may be running).
 KEPT = {"recent-temp-file", "recent-upload"}
-# A fetch's temporary file in the cache (cache.temp_path), or s3transfer's next to it.
+# A fetch's temporary file in the cache (cache.temp_file), or the one that versions
+# downloading through s3transfer left next to it.
 CACHE_TEMP = re.compile(r"\.datalake-.*\.part(\.[0-9A-Fa-f]{8})?")
 
 
@@ -426,7 +427,7 @@ def _check_leftovers(store: Store, cache_root: Path | None, report: Report, repa
 
 def cache_leftovers(root: Path) -> list[Leftover]:
     """Temporary files of fetches in the cache folder (``.datalake-*.part`` and
-    s3transfer's ``.datalake-*.part.XXXXXXXX``)."""
+    ``.datalake-*.part.XXXXXXXX``, left by versions that downloaded through s3transfer)."""
     found = []
     for folder, _, names in os.walk(root):
         for name in sorted(names):
