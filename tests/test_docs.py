@@ -166,3 +166,22 @@ def test_examples_run(page, tmp_path, request):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=PAGE_TIMEOUT)
     assert done.returncode == 0, f"{_name(page)}: an example failed\n{done.stdout[-6000:]}"
+
+
+def test_the_package_layout_names_every_module():
+    """docs/development.md's layout block names each module of the package (its folder,
+    and the module's name inside the folder's lines), so a new module cannot go unsaid."""
+    text = (ROOT / "docs" / "development.md").read_text()
+    layout = text[text.index("```text\ndatalake_nb/"):]
+    layout = layout[:layout.index("\n```")]
+    package = ROOT / "datalake_nb"
+    missing = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name in ("__init__.py", "__main__.py"):
+            continue
+        parts = path.relative_to(package).with_suffix("").parts
+        named = (f"{parts[0]}.py" in layout if len(parts) == 1 else
+                 f"{parts[0]}/" in layout and re.search(rf"\b{parts[-1]}\b", layout))
+        if not named:
+            missing.append("/".join(parts))
+    assert not missing, f"docs/development.md's layout leaves out: {', '.join(missing)}"
