@@ -9,19 +9,17 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from datalake_nb import Lake
 from datalake_nb.core import layout
 
 from support import figures
+from support.helpers import QUERIES, fetchable_rows, wait_for
 
 FIELDS = dict(what="app", where="h2", start="2015-03-20T00:00:00Z", end="2015-03-20T01:00:00Z",
               data_version="0", work_id="job-9")
-QUERIES = ({}, {"where": "h2"}, {"what": "app", "where": "h2"}, {"work_id": "job-9"})
 TESTS = Path(__file__).parent
 
 # A real process that pushes one file through a store which stops dead (after saying where,
@@ -39,30 +37,6 @@ PUSHER = textwrap.dedent("""
     store = StopBefore(open_store(config), family, Path(marker))
     Lake(config=config, store=store).push(path, **eval(sys.argv[7]))
 """)
-
-
-def wait_for(condition, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the state never came"
-        time.sleep(0.02)
-
-
-def fetchable_rows(lake: Lake, dest: Path) -> dict[str, list[str]]:
-    """{query: ids listed}, after checking that each listed row is fetched whole."""
-    out = {}
-    for query in QUERIES:
-        rows = lake.records(**query)
-        phantoms = 0
-        for rec in rows:
-            try:
-                lake.fetch([rec], dest)
-            except LookupError:
-                phantoms += 1
-        figures.add("phantom rows", phantoms)
-        assert phantoms == 0, f"{query}: {phantoms} listed row(s) cannot be fetched"
-        out[str(query)] = [r.id for r in rows]
-    return out
 
 
 @pytest.mark.parametrize("family", ["data", "where", "catalog", "work"])

@@ -15,6 +15,8 @@ from datalake_nb.rows import formats
 from datalake_nb.rows.compression import decompress, open_decompressed
 from datalake_nb.core.errors import DamagedFile, DatalakeError, InvalidInput
 
+from support.helpers import physical_lines
+
 SAMPLES = Path(__file__).parent.parent / "samples" / "logs"
 NGINX = (SAMPLES / "web01_nginx_2026-11-01T09.log").read_bytes()
 BAD_NGINX = (
@@ -259,15 +261,6 @@ TRUNCATED = (
     b'1.1.1.1 - - [17/May/2015:10:05:03 +0000] "GET /a HTTP/1.1" 200 1 "-" "Mozilla/5.0 (trunc\n'
     b'1.1.1.1 - - [17/May/2015:10:05:04 +0000] "GET /b HTTP/1.1" 200 1 "-" "curl/8"\n'
     b'1.1.1.1 - - [17/May/2015:10:05:05 +0000] "GET /c HTTP/1.1" 200 1 "-" "curl/8"\n')
-
-
-def physical_lines(data: bytes) -> list[str]:
-    """The rule, written out independently: bytes up to each newline (the last line may
-    lack one), without one final CR, decoded with U+FFFD for bad bytes."""
-    pieces = data.split(b"\n")
-    if data.endswith(b"\n"):
-        pieces.pop()
-    return [(p[:-1] if p.endswith(b"\r") else p).decode("utf-8", "replace") for p in pieces]
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -16,7 +16,7 @@ import pytest
 from datalake_nb import Lake
 from datalake_nb.rows import gnugrep, grep as grepping
 
-from test_formats import physical_lines
+from support.helpers import physical_lines
 
 HAS_GREP = grepping.GREP is not None
 ENGINES = ["gnu", "python"] if HAS_GREP else ["python"]

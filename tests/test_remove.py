@@ -19,8 +19,7 @@ from datalake_nb.core.times import now_ms
 from datalake_nb.engine.remove import REMOVING
 
 from support import figures
-from support.helpers import write
-from test_crash_points import fetchable_rows, wait_for
+from support.helpers import fetchable_rows, wait_for, write
 
 TESTS = Path(__file__).parent
 ALL_QUERIES = ({}, {"where": "h2"}, {"what": "app", "where": "h2"}, {"work_id": "job-9"},

@@ -28,7 +28,7 @@ from datalake_nb.rows import formats
 
 from support import figures
 from support.s3servers import REGION, Weed, weed_path
-from test_crash_points import wait_for
+from support.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ROTATIONS = 30

@@ -21,7 +21,7 @@ from datalake_nb.engine.upload import Log, Outcome, Uploader, backoff, stayed
 
 from support import figures
 from support.faults import FaultyStore
-from test_crash_points import wait_for
+from support.helpers import wait_for
 
 TESTS = Path(__file__).parent
 LINE = '10.0.0.{n} - - [01/Nov/2026:09:{m:02d}:00 +0000] "GET /{n} HTTP/1.1" 200 5 "-" "t"\n'

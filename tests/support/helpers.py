@@ -7,10 +7,16 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datalake_nb.core import layout
 from datalake_nb.stores.base import Store
 from datalake_nb.stores.local import LocalStore
+
+from . import figures
+
+if TYPE_CHECKING:
+    from datalake_nb import Lake
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples" / "logs"
 FIELDS = dict(what="nginx", where="web01", start="2015-03-20T00:00:00Z", data_version="0")
@@ -203,3 +209,42 @@ def corrupt(lake, rec) -> None:
         body = store.client.get_object(Bucket=store.bucket, Key=store.prefix + key)["Body"].read()
         spoiled = body[:len(body) // 2] + bytes([body[len(body) // 2] ^ 1]) + body[len(body) // 2 + 1:]
         store.client.put_object(Bucket=store.bucket, Key=store.prefix + key, Body=spoiled)
+
+
+# What a killed push must leave listable and fetchable (tests/test_crash_points.py's record:
+# what app, where h2, work id job-9): every query form, the where and work indexes among them.
+QUERIES = ({}, {"where": "h2"}, {"what": "app", "where": "h2"}, {"work_id": "job-9"})
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    """Return once ``condition()`` is true; fail if it is not within ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the state never came"
+        time.sleep(0.02)
+
+
+def fetchable_rows(lake: Lake, dest: Path) -> dict[str, list[str]]:
+    """{query: ids listed}, after checking that each listed row is fetched whole."""
+    out = {}
+    for query in QUERIES:
+        rows = lake.records(**query)
+        phantoms = 0
+        for rec in rows:
+            try:
+                lake.fetch([rec], dest)
+            except LookupError:
+                phantoms += 1
+        figures.add("phantom rows", phantoms)
+        assert phantoms == 0, f"{query}: {phantoms} listed row(s) cannot be fetched"
+        out[str(query)] = [r.id for r in rows]
+    return out
+
+
+def physical_lines(data: bytes) -> list[str]:
+    """The rule, written out independently: bytes up to each newline (the last line may
+    lack one), without one final CR, decoded with U+FFFD for bad bytes."""
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    return [(p[:-1] if p.endswith(b"\r") else p).decode("utf-8", "replace") for p in pieces]
