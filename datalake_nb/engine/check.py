@@ -27,10 +27,10 @@ index entries (``where/``, ``work/``, ``catalog/``) are checked against it:
 - leftovers of killed pushes and fetches: temporary files (``<lake>/.tmp``, and
   ``.datalake-*.part`` files in the fetch cache, and the ``.part.XXXXXXXX`` files that
   versions downloading through s3transfer left next to them) and unfinished S3 multipart
-  uploads under the lake's prefix.  Those older than the stale age (DATALAKE_STALE_AGE, 1 day) are ``stale-temp-file`` /
-  ``stale-upload``, removed / aborted by ``repair``; younger ones may belong to a push
-  or fetch that is running now: they are listed (``recent-...``) and kept, and are no
-  problem.
+  uploads under the lake's prefix.  Those older than the stale age (DATALAKE_STALE_AGE,
+  1 day) are ``stale-temp-file`` / ``stale-upload``, removed / aborted by ``repair``;
+  younger ones may belong to a push or fetch that is running now: they are listed
+  (``recent-...``) and kept, and are no problem.
 
 Index entries are listed before the data, and pushes write data before index entries,
 so a push that runs during a check can only look like a missing entry (which repair
