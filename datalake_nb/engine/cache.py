@@ -110,8 +110,9 @@ def temp_file(folder: str, suffix: str = ".part", mode: int = 0o600) -> Iterator
 def remove_temp_files() -> None:
     """Unlink the temporary files still in use (and any ``NAME.XXXXXXXX`` beside each, as
     versions downloading through s3transfer left): after an interrupt, for transfers that
-    did not stop within the grace time and whose threads the CLI will not wait for.  A transfer that still finishes finds its file
-    gone and fails; nothing partial stays in the cache."""
+    did not stop within the grace time and whose threads the CLI will not wait for.  A
+    transfer that still finishes finds its file gone and fails; nothing partial stays in
+    the cache."""
     with _LIVE_LOCK:
         live = list(_LIVE)
     for path in map(Path, live):
