@@ -185,81 +185,103 @@ def cli_options():
                     yield name, flag
 
 
-@pytest.mark.timeout(900)
+def setting_values(lake_url: str, tmp_path) -> dict[str, str]:
+    """A value for each setting's option that works in the small lake at ``lake_url``."""
+    return {"--storage-url": lake_url, "--cache-dir": str(tmp_path / "c3"),
+            "--fetch-dir": str(tmp_path / "f3"), "--concurrency": "3", "--progress": "off",
+            "--part-concurrency": "2",
+            "--s3-retry-mode": "adaptive", "--endpoint-url": os.environ.get("AWS_ENDPOINT_URL", ""),
+            "--aws-profile": "", "--aws-region": "us-east-1", "--s3-sse": "AES256",
+            "--log-level": "warning",  # debug is tested in test_security (a subprocess)
+            "--s3-sse-kms-key-id": "alias/datalake-test",
+            "--s3-expected-bucket-owner": "123456789012",
+            "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
+            "--s3-data-plane": "boto3",
+            "--dask-scheduler": "", "--default-where": "web01",
+            "--spool-dir": str(tmp_path / "spool3"),
+            "--spool-max-bytes": "10MiB",
+            "--gcs-endpoint-url": "http://127.0.0.1:9",  # only gs:// lakes use it
+            "--azure-endpoint-url": "http://127.0.0.1:9"}
+
+
+def command_args(command: str, flag: str | None, filled, tmp_path) -> list[str]:
+    """What ``command`` needs beside ``flag`` to run in the small lake (``flag`` None: the
+    setting options, which every command takes alike)."""
+    args = {"push": [str(write(tmp_path / "p.log", "p")), "--what", "p", "--where", "h",
+                     "--start", "2015-03-20", "--data-version", "0"],
+            "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
+            "cat": [filled[0].id], "grep": ["web01"], "format": ["list"],
+            "read": [] if flag == "--format" else ["--format", "nginx"] if flag == "--sort"
+            else ["--format", "lines"],
+            "enqueue": [str(write(tmp_path / "q.log", "q")), "--what", "q", "--where", "h",
+                        "--start", "2015-03-20", "--data-version", "0"],
+            "upload": ["--once"], "recipe": ["logrotate"],
+            "hist": ["--pattern", "no-such-text", "--format", "lines"],
+            "rm": ["--what", "nginx", "--dry-run"],  # a dry run: both faces see the same
+            "expire": ["--older-than", "1d", "--dry-run"]}.get(command, [])
+    if flag in ("--what", "--where", "--start", "--data-version") and command in ("push",
+                                                                              "enqueue"):
+        args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
+    if flag == "--what" and command in ("fetch", "latest"):
+        args = []
+    if command == "import":  # keys the template does not match: the same report twice
+        source = tmp_path / "imp"
+        write(source / "p.log", "p")
+        args = [str(source)] + ([] if flag in ("--path-template", "--path-regex") else
+                                ["--path-template", "{where}/{what}.nomatch"])
+    return args
+
+
 @pytest.mark.parametrize("lake_url", lake_kinds(selected_backends(), slow=True), indirect=True)
 def test_every_cli_option_is_accepted_by_the_magic(ip, filled, lake_url, tmp_path, request, capsys):
     """Parity: each option of each command parses and runs the same in %lake and the CLI
-    (cli.main in this process: the entry point has its own smoke test in test_cli)."""
+    (cli.main in this process: the entry point has its own smoke test in test_cli).  A
+    command's own options run one at a time; its setting options run together on one
+    line (both faces turn them into settings alike, in commands.run)."""
     from datalake_nb.config import SETTINGS
-    setting_flags = {s.flag: s for s in SETTINGS if s.flag}
-    env = dict(os.environ)
+    settings = setting_values(lake_url, tmp_path)
+    setting_flags = {s.flag for s in SETTINGS if s.flag}
+    # --aws-profile: a named profile must exist in ~/.aws (the empty value is boto3's
+    # default); --source-*: an S3 source's own (test_import imports through them).
+    skipped = {"--aws-profile", "--source-endpoint-url", "--source-profile"}
+    on_weed = "seaweedfs" in request.node.name
     checked = set()
-    for command, flag in cli_options():
-        if flag in setting_flags:
-            value = {"--storage-url": lake_url, "--cache-dir": str(tmp_path / "c3"),
-                     "--fetch-dir": str(tmp_path / "f3"), "--concurrency": "3", "--progress": "off",
-                     "--part-concurrency": "2",
-                     "--s3-retry-mode": "adaptive", "--endpoint-url": env.get("AWS_ENDPOINT_URL", ""),
-                     "--aws-profile": "", "--aws-region": "us-east-1", "--s3-sse": "AES256",
-                     "--log-level": "warning",  # debug is tested in test_security (a subprocess)
-                     "--s3-sse-kms-key-id": "alias/datalake-test",
-                     "--s3-expected-bucket-owner": "123456789012",
-                     "--s3-connect-timeout": "3s", "--s3-read-timeout": "4", "--stale-age": "2d",
-                     "--s3-data-plane": "boto3",
-                     "--dask-scheduler": "", "--default-where": "web01",
-                     "--spool-dir": str(tmp_path / "spool3"),
-                     "--spool-max-bytes": "10MiB",
-                     "--gcs-endpoint-url": "http://127.0.0.1:9",  # only gs:// lakes use it
-                     "--azure-endpoint-url": "http://127.0.0.1:9"}[flag]
-        elif flag == "--dest":
-            value = str(tmp_path / "dest")
-        elif flag == "--format":
-            value = FORMAT_VALUES[command]
-        elif flag == "--output":
-            value = OUTPUT_VALUES[command]
-        else:
-            value = OPTION_VALUES[flag]
-        args = {"push": [str(write(tmp_path / "p.log", "p")), "--what", "p", "--where", "h",
-                         "--start", "2015-03-20", "--data-version", "0"],
-                "fetch": ["--what", "nginx"], "latest": ["--what", "nginx"],
-                "cat": [filled[0].id], "grep": ["web01"], "format": ["list"],
-                "read": [] if flag == "--format" else ["--format", "nginx"] if flag == "--sort"
-                else ["--format", "lines"],
-                "enqueue": [str(write(tmp_path / "q.log", "q")), "--what", "q", "--where", "h",
-                            "--start", "2015-03-20", "--data-version", "0"],
-                "upload": ["--once"], "recipe": ["logrotate"],
-                "hist": ["--pattern", "no-such-text", "--format", "lines"],
-                "rm": ["--what", "nginx", "--dry-run"],  # a dry run: both faces see the same
-                "expire": ["--older-than", "1d", "--dry-run"]}.get(command, [])
-        if flag in ("--what", "--where", "--start", "--data-version") and command in ("push",
-                                                                                  "enqueue"):
-            args = [a for i, a in enumerate(args) if a != flag and (i == 0 or args[i - 1] != flag)]
-        if flag == "--what" and command in ("fetch", "latest"):
-            args = []
-        if command == "import":  # keys the template does not match: the same report twice
-            source = tmp_path / "imp"
-            write(source / "p.log", "p")
-            args = [str(source)] + ([] if flag in ("--path-template", "--path-regex") else
-                                    ["--path-template", "{where}/{what}.nomatch"])
-        if flag in ("--source-endpoint-url", "--source-profile"):
-            continue  # an S3 source's own: test_import imports through --source-endpoint-url
-        if flag == "--aws-profile":
-            continue  # a named profile must exist in ~/.aws; the empty value is boto3's default
-        if flag == "--s3-sse-kms-key-id":
-            if command == "push" and "seaweedfs" in request.node.name:
-                checked.add((command, flag))
-                continue  # weed mini has no KMS: SSE-KMS writes fail there (see test_security)
-            args = [*args, "--s3-sse", "aws:kms"]  # a KMS key goes with aws:kms only
-        line = [command, *args, flag, *([] if value is None else [value])]
+
+    def same_on_both_faces(line: list[str]) -> None:
         magic_value = ip.run_line_magic("lake", " ".join(map(repr_arg, line)))
         capsys.readouterr()
         code = main(line)
         stdout, stderr = capsys.readouterr()
         assert code == 0, (line, stderr)
         assert shown_by_the_cli(line, magic_value) == comparable(line, stdout), line  # the same value
-        checked.add((command, flag))
-    assert checked >= {(c, f) for c, f in cli_options() if f not in (
-        "--aws-profile", "--source-endpoint-url", "--source-profile")}
+
+    options: dict[str, list[str]] = {}
+    for command, flag in cli_options():
+        options.setdefault(command, []).append(flag)
+    for command, flags in options.items():
+        for flag in flags:
+            if flag in setting_flags or flag in skipped:
+                continue
+            value = (str(tmp_path / "dest") if flag == "--dest" else FORMAT_VALUES[command]
+                     if flag == "--format" else OUTPUT_VALUES[command] if flag == "--output"
+                     else OPTION_VALUES[flag])
+            same_on_both_faces([command, *command_args(command, flag, filled, tmp_path), flag,
+                                *([] if value is None else [value])])
+            checked.add((command, flag))
+        together = [f for f in flags if f in setting_flags and f not in skipped
+                    and f != "--s3-sse-kms-key-id"]
+        same_on_both_faces([command, *command_args(command, None, filled, tmp_path),
+                            *(word for f in together for word in (f, settings[f]))])
+        checked.update((command, f) for f in together)
+        if "--s3-sse-kms-key-id" in flags and not (command == "push" and on_weed):
+            # a KMS key goes with aws:kms only (weed mini has no KMS: SSE-KMS writes fail
+            # there, see test_security)
+            same_on_both_faces([command, *command_args(command, None, filled, tmp_path),
+                                "--s3-sse", "aws:kms", "--s3-sse-kms-key-id",
+                                settings["--s3-sse-kms-key-id"]])
+            checked.add((command, "--s3-sse-kms-key-id"))
+    kms_on_weed = {("push", "--s3-sse-kms-key-id")} if on_weed else set()
+    assert checked | kms_on_weed == {(c, f) for c, f in cli_options() if f not in skipped}
 
 
 def shown_by_the_cli(line: list[str], value: object) -> str:

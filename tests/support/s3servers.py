@@ -52,18 +52,23 @@ class BucketPool:
     about 0.2 s for a volume; readying a batch of them in threads costs about as much
     as one, so buckets are made and written to (then emptied) a batch at a time.  A small
     batch: 32 at once (7 volumes each) made weed mini's volume assignment time out on a
-    loaded 2-core machine, and every test waiting for a bucket then hung."""
+    loaded 2-core machine, and every test waiting for a bucket then hung.  So the pool's
+    requests have short timeouts, and a SeaweedFS that cannot make a batch is restarted
+    once (on its ports and data): a wedged server costs one test a minute, not every
+    later test boto3's four 60 s tries."""
 
     BATCH = 4
 
-    def __init__(self, server: "S3Server"):
+    def __init__(self, server: "S3Server", read_timeout: float = 30):
         import boto3
         import botocore.config
         self.server = server
         self.client = boto3.client("s3", endpoint_url=server.url, region_name=REGION,
                                    aws_access_key_id=server.access_key,
                                    aws_secret_access_key=server.secret_key,
-                                   config=botocore.config.Config(max_pool_connections=self.BATCH))
+                                   config=botocore.config.Config(
+                                       max_pool_connections=self.BATCH, connect_timeout=5,
+                                       read_timeout=read_timeout, retries={"max_attempts": 2}))
         self.ready: list[str] = []
 
     def _make(self, name: str) -> str:
@@ -75,16 +80,31 @@ class BucketPool:
 
     def take(self) -> str:
         if not self.ready:
-            import concurrent.futures
             import uuid
             names = [f"test-{uuid.uuid4().hex[:12]}" for _ in range(
                 self.BATCH if self.server.name == "seaweedfs" else 1)]
-            with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
-                self.ready = list(pool.map(self._make, names))
+            try:
+                self.ready = self._make_all(names)
+            except Exception as exc:
+                weed = _RUNNING.get(self.server.url)
+                if weed is None:
+                    raise
+                weed.restart()  # wedged or gone: the same server again, its buckets kept
+                try:
+                    self.ready = self._make_all(names)
+                except Exception:
+                    raise RuntimeError(f"weed mini made no bucket before or after a restart "
+                                       f"({exc}); its log ends:\n{weed.log_tail()}") from exc
         return self.ready.pop()
+
+    def _make_all(self, names: list[str]) -> list[str]:
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+            return list(pool.map(self._make, names))
 
 
 _POOLS: dict[str, BucketPool] = {}
+_RUNNING: dict[str, "Weed"] = {}  # the session's weed mini by URL, for the pool to restart
 
 
 def new_bucket(server: "S3Server") -> str:
@@ -154,10 +174,10 @@ def _wait(proc: subprocess.Popen, url: str, what: str, log: Path | None = None) 
             time.sleep(0.1)
 
 
-def _stop(proc: subprocess.Popen) -> None:
+def _stop(proc: subprocess.Popen, grace: float = 15) -> None:
     proc.terminate()
     try:
-        proc.wait(timeout=15)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=30)
@@ -216,6 +236,17 @@ class Weed:
         _wait(self.proc, self.server.url, "weed mini (SeaweedFS)", log)
         return self.server
 
+    def restart(self) -> S3Server:
+        """Stopped (killed after 5 s: a wedged server may not heed SIGTERM) and started."""
+        if self.proc is not None:
+            _stop(self.proc, grace=5)
+            self.proc = None
+        return self.start()
+
+    def log_tail(self, size: int = 3000) -> str:
+        log = self.root / "weed.log"
+        return log.read_text(errors="replace")[-size:] if log.exists() else ""
+
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc)
@@ -229,8 +260,11 @@ def seaweedfs(*credentials: str) -> Iterator[S3Server]:
     with tempfile.TemporaryDirectory(prefix="datalake-weed-") as tmp:
         weed = Weed(Path(tmp), *credentials)
         try:
-            yield weed.start()
+            server = weed.start()
+            _RUNNING[server.url] = weed
+            yield server
         finally:
+            _RUNNING.pop(weed.server.url, None)
             weed.stop()
 
 
