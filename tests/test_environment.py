@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from datalake_nb import config
 from datalake_nb.config import resolve
 
@@ -40,6 +42,7 @@ def test_a_test_sees_only_its_own_folders(tmp_path):
     assert {source for _, _, source in view["settings"]} <= {"default", "-"}
 
 
+@pytest.mark.slow
 def test_a_run_of_one_file_sees_what_the_whole_suite_sees(tmp_path):
     """This file alone, started from the shell's environment with settings added: its test
     sees what a test of this run sees (the suite's conftests and plugins included)."""

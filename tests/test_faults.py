@@ -227,6 +227,7 @@ def s3_lake(bucket, tmp_path, **settings):
     return Lake(config=config, progress=False)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("retry_mode, refused", [("standard", 4), ("adaptive", 1)])
 def test_throttled_requests_are_retried_and_the_user_sees_success(bucket, tmp_path, retry_mode,
                                                                   refused):
@@ -259,6 +260,7 @@ def test_throttling_that_never_ends_is_a_clear_error_and_no_record(bucket, tmp_p
 
 # -- S3 on the wire: obstore's retries (small PUTs and GETs), through a proxy ------------
 
+@pytest.mark.slow
 def test_throttled_small_transfers_are_retried_by_the_fast_plane(s3_server, bucket, tmp_path):
     with wire_proxy(s3_server.url, pick=lambda n: n % 4 == 1 and n < 16) as wire:
         lake = s3_lake(bucket, tmp_path, AWS_ENDPOINT_URL=wire.url)

@@ -134,6 +134,7 @@ def blast_server():
 ANSWER = 3_000_000
 
 
+@pytest.mark.slow
 def test_connections_share_a_limited_link_in_turns(blast_server):
     """Two answers of 3 MB through a 1 MB/s link, the second asked for while the first
     flows: its first byte comes before the first answer ends (the link is shared, as TCP

@@ -83,6 +83,7 @@ def slots_back(store: S3Store, cap: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_parts_in_flight_across_files_stay_within_the_cap(bucket, aws_env, tmp_path):
     url = f"s3://{bucket}/logs"
     lake = lake_with(url, aws_env, tmp_path / "cache")

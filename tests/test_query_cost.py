@@ -49,6 +49,7 @@ def big_local(tmp_path_factory):
     return store
 
 
+@pytest.mark.slow
 def test_calls_do_not_grow_with_lake_size_or_range(big_local, tmp_path):
     small = LocalStore(tmp_path / "small")
     seed(small, hours=24)
@@ -76,6 +77,7 @@ def test_no_what_costs_a_constant_per_what(big_local):
     assert calls["head"] == 2  # each pair's catalog entry: are its where entries complete?
 
 
+@pytest.mark.slow
 def test_s3_query_requests_on_thousands_of_records(bucket, aws_env, tmp_path):
     """Count real HTTP requests to the S3 server for a narrow query."""
     lake = Lake(f"s3://{bucket}/big", cache_dir=tmp_path / "cache", progress=False)

@@ -399,6 +399,7 @@ class NoSink:
         raise AssertionError("no byte may arrive from a faulty endpoint")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", FAULTS)
 def test_no_error_shows_the_endpoints_password(kind, aws_env, s3_server, tmp_path):
     """Each fault, on each data plane, through the store and the Lake: one line, the
@@ -429,6 +430,7 @@ def test_no_error_shows_the_endpoints_password(kind, aws_env, s3_server, tmp_pat
         assert put == FAULTS[kind].format(port=port, bucket=bucket), plane
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["refused", "not-found", "denied", "no-bucket"])
 def test_no_cli_output_shows_the_endpoints_password(kind, aws_env, s3_server, tmp_path):
     """push on each plane and list, at --log-level debug (botocore logs every request's

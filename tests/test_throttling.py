@@ -46,6 +46,7 @@ def push_cli(env: dict[str, str], path) -> subprocess.CompletedProcess:
                           env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not fast.available(), reason="obstore is not installed")
 @pytest.mark.parametrize("plane", ["auto", "boto3"])
 def test_a_push_on_either_data_plane_rides_out_seconds_of_throttling(s3_server, bucket, tmp_path,

@@ -60,6 +60,7 @@ def test_cli_on_a_silent_endpoint_exits_1_with_one_line(silent, tmp_path):
     assert_names_the_endpoint(proc.stderr, silent)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plane", ["boto3", "auto"])
 def test_a_silent_endpoints_password_is_never_shown(silent, plane, tmp_path):
     """The endpoint named in the timeout's line is http://***@host:port, and the
@@ -136,6 +137,7 @@ class Trickle(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_a_slow_transfer_goes_on_while_bytes_flow(monkeypatch, tmp_path):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
