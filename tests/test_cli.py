@@ -231,6 +231,23 @@ def test_help_documents_every_setting_and_stays_light():
     assert "HEAVY []" in out
 
 
+@pytest.mark.parametrize("times, reads", [(["--start", "2015-03-20", "--end", "2015-03-21"], False),
+                                          (["--format", "nginx"], True)])
+def test_a_push_imports_pandas_only_to_read_the_file(tmp_path, times, reads):
+    """A push with its times given reads no line, so it does without pandas (a third of
+    a small push's start-up); one that takes its times from the content needs it."""
+    log = write(tmp_path / "a.log", '1.2.3.4 - - [20/Mar/2015:10:00:00 +0000] "GET / HTTP/1.1" '
+                                     '200 1 "-" "x"\n')
+    argv = ["push", str(log), "--what", "nginx", "--where", "web01", "--data-version", "0",
+            "--storage-url", str(tmp_path / "lake"), *times]
+    code = ("import sys\nfrom datalake_nb.cli import main\n"
+            f"code = main({argv!r})\n"
+            "print('EXIT', code, 'PANDAS', 'pandas' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.splitlines()[-1] == f"EXIT 0 PANDAS {reads}"
+
+
 def test_an_empty_list_says_why_on_stderr(run, tmp_path, lake_url):
     """Issue 11 item 3: a what or where the catalog does not know gets a did-you-mean (one
     line on stderr, so a pipe gets only the data); an empty S3 prefix says no lake is there."""

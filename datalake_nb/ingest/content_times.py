@@ -16,16 +16,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..core import times
 from ..core.errors import InvalidInput
 from ..core.metadata import validate_order
-from ..rows import formats, mapping
 from ..rows.compression import open_decompressed
 from ..stores.base import Store
+
+if TYPE_CHECKING:  # imported where a file is read: a push with its times given needs
+    import pandas as pd  # neither (pandas alone is ~0.3 s of a CLI push's start)
+
+    from ..rows import formats
 
 MTIME = "mtime"
 DETECT_BYTES = 1 << 20  # what format="auto" reads of a file: as much as ``detect`` looks at
@@ -57,6 +59,7 @@ def format_for(format: "str | formats.Parser | None" = None, *, store: Store | N
     """The parser of a file: ``format`` (a name, ``"auto"``, or a parser) when given, else
     the lake's mapping for ``what`` and ``data_version`` (one small GET); None when
     neither says."""
+    from ..rows import formats, mapping
     if format is not None:
         if isinstance(format, str):
             return Format(format, formats.get(format))
@@ -85,6 +88,9 @@ def content_range(path: PathLike, fmt: Format, hint: tuple[int | None, int | Non
     content, in one streaming pass.  ``hint``: what is known of its span (ms), for formats
     whose times leave out the year (RFC 3164 syslog): they take the year nearest to it.
     ``"auto"`` is worked out once from the file's first lines, as ``read`` does."""
+    import pandas as pd
+
+    from ..rows import formats
     low, high = (None if ms is None else pd.Timestamp(ms, unit="ms", tz="UTC") for ms in hint)
     with open_decompressed(open(path, "rb"), os.fspath(path)) as stream:
         parser, name = fmt.parser, fmt.name
