@@ -52,14 +52,16 @@ class BucketPool:
     about 0.2 s for a volume; readying a batch of them in threads costs about as much
     as one, so buckets are made and written to (then emptied) a batch at a time.  A small
     batch: 32 at once (7 volumes each) made weed mini's volume assignment time out on a
-    loaded 2-core machine, and every test waiting for a bucket then hung.  So the pool's
-    requests have short timeouts, and a SeaweedFS that cannot make a batch is restarted
-    once (on its ports and data): a wedged server costs one test a minute, not every
-    later test boto3's four 60 s tries."""
+    loaded 2-core machine, and every test waiting for a bucket then hung.  Even a batch
+    of 4 sometimes meets "assign volume: DeadlineExceeded" (two CI runs out of about
+    six), so a batch that fails is tried again with new names, one bucket at a time,
+    for up to ``PATIENCE`` seconds, and a SeaweedFS that fails twice in a row is
+    restarted once (on its ports and data; a wedged one answers nothing)."""
 
     BATCH = 4
+    PATIENCE = 180  # seconds: within pytest-timeout's 300 for the test that waits
 
-    def __init__(self, server: "S3Server", read_timeout: float = 30):
+    def __init__(self, server: "S3Server", read_timeout: float = 20):
         import boto3
         import botocore.config
         self.server = server
@@ -68,7 +70,7 @@ class BucketPool:
                                    aws_secret_access_key=server.secret_key,
                                    config=botocore.config.Config(
                                        max_pool_connections=self.BATCH, connect_timeout=5,
-                                       read_timeout=read_timeout, retries={"max_attempts": 2}))
+                                       read_timeout=read_timeout, retries={"max_attempts": 1}))
         self.ready: list[str] = []
 
     def _make(self, name: str) -> str:
@@ -80,27 +82,30 @@ class BucketPool:
 
     def take(self) -> str:
         if not self.ready:
-            import uuid
-            names = [f"test-{uuid.uuid4().hex[:12]}" for _ in range(
-                self.BATCH if self.server.name == "seaweedfs" else 1)]
-            try:
-                self.ready = self._make_all(names)
-            except Exception as exc:
-                weed = _RUNNING.get(self.server.url)
-                if weed is None:
-                    raise
-                weed.restart()  # wedged or gone: the same server again, its buckets kept
-                try:
-                    self.ready = self._make_all(names)
-                except Exception:
-                    raise RuntimeError(f"weed mini made no bucket before or after a restart "
-                                       f"({exc}); its log ends:\n{weed.log_tail()}") from exc
+            self.ready = self._made(self.BATCH if self.server.name == "seaweedfs" else 1)
         return self.ready.pop()
 
-    def _make_all(self, names: list[str]) -> list[str]:
+    def _made(self, count: int) -> list[str]:
         import concurrent.futures
-        with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
-            return list(pool.map(self._make, names))
+        import uuid
+        deadline = time.monotonic() + self.PATIENCE
+        failures, restarted = 0, False
+        while True:
+            names = [f"test-{uuid.uuid4().hex[:12]}" for _ in range(count if not failures else 1)]
+            try:
+                with concurrent.futures.ThreadPoolExecutor(len(names)) as pool:
+                    return list(pool.map(self._make, names))
+            except Exception as exc:
+                failures += 1
+                weed = _RUNNING.get(self.server.url)
+                if time.monotonic() > deadline:
+                    tail = f"; its log ends:\n{weed.log_tail()}" if weed else ""
+                    raise RuntimeError(f"{self.server.name} made no bucket in {self.PATIENCE} s, "
+                                       f"{failures} tries ({exc}){tail}") from exc
+                if weed is not None and failures >= 2 and not restarted:
+                    weed.restart()  # the same server again, its buckets kept
+                    restarted = True
+                time.sleep(1)
 
 
 _POOLS: dict[str, BucketPool] = {}
