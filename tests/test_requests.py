@@ -3,11 +3,15 @@ before-send hook: pushing a small file is one PUT and fetching it one GET (the
 benchmark's cases 2 and 4 rest on this), whichever client sends them."""
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
 
+import boto3
 import pytest
 
-from datalake_nb import Lake
+from datalake_nb import DatalakeError, Lake
 from datalake_nb.config import resolve
 from datalake_nb.core import layout
 from datalake_nb.engine.hashing import VerifiedFile
@@ -165,3 +169,63 @@ def test_a_large_file_completes_its_upload_only_if_absent(s3_server, bucket, tmp
     assert lake.push(path, what="big", where="web01", start=T0, data_version="0") == rec
     assert store.client.get_object(Bucket=store.bucket, Key=key)["Body"].read() == b"the other writer's"
     assert store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
+
+
+def test_a_folder_is_listed_through_obstore_and_a_key_it_cannot_name_through_boto3(
+        s3_server, bucket, tmp_path):
+    """A listing of whole folders goes through obstore (no botocore request); a key that
+    obstore cannot name (a '..' segment, which moto stores) makes boto3 list on from the
+    last key given: the keys come back all the same, exactly and in order."""
+    with wire_proxy(s3_server.url) as wire:
+        lake = Lake(config=resolve({"DATALAKE_STORAGE_URL": f"s3://{bucket}/p",
+                                    "AWS_ENDPOINT_URL": wire.url,
+                                    "DATALAKE_CACHE_DIR": str(tmp_path / "cache")}), progress=False)
+        for key in ["a/1", "a/2", "a/3", "b/1"]:
+            lake.store.put_bytes(key, b"")
+        wire.clear()
+        assert [e.key for e in lake.store.list("a/")] == ["a/1", "a/2", "a/3"]
+        assert [s.method for s in wire.sent] == ["GET"]
+        assert "botocore" not in wire.sent[0].headers.get("user-agent", "").lower()
+        if s3_server.name == "moto":  # SeaweedFS refuses such a key
+            boto3.client("s3", endpoint_url=s3_server.url).put_object(
+                Bucket=bucket, Key="p/a/2/../x", Body=b"")
+            wire.clear()
+            assert [e.key for e in lake.store.list("a/")] == ["a/1", "a/2", "a/2/../x", "a/3"]
+            assert "botocore" in wire.sent[-1].headers.get("user-agent", "").lower()
+
+
+@pytest.mark.parametrize("plane", ["auto", "boto3"])
+def test_a_session_token_in_the_environment_goes_with_its_keys(aws_env, bucket, tmp_path,
+                                                               monkeypatch, plane):
+    """Temporary credentials: the keys and AWS_SESSION_TOKEN from the environment are
+    signed together, by obstore and by botocore."""
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "a-session-token")
+    with wire_proxy(aws_env) as wire:
+        lake = Lake(config=resolve({"DATALAKE_STORAGE_URL": f"s3://{bucket}/p",
+                                    "AWS_ENDPOINT_URL": wire.url, "DATALAKE_S3_DATA_PLANE": plane,
+                                    "DATALAKE_CACHE_DIR": str(tmp_path / "cache")}), progress=False)
+        with contextlib.suppress(DatalakeError):  # a server may refuse a token it never gave
+            list(lake.store.list("a/"))
+        with contextlib.suppress(DatalakeError):
+            lake.store.head("a/1")
+    assert [s.method for s in wire.sent] == ["GET", "HEAD"]
+    assert all(s.headers.get("x-amz-security-token") == "a-session-token" for s in wire.sent)
+
+
+def test_list_and_fetch_by_query_need_no_botocore_client(aws_env, bucket, tmp_path):
+    """Given both keys and a region, ``datalake list`` and ``fetch`` list and GET through
+    obstore: botocore's client (its import and models: ~0.2 s of a command) is not made."""
+    lake_url = f"s3://{bucket}/logs"
+    Lake(lake_url, cache_dir=tmp_path / "cache", progress=False).push(
+        write(tmp_path / "a.log", "hello\n"), what="app", where="web01", start=T0,
+        data_version="0")
+    for argv in (["list", "--what", "app"],
+                 ["fetch", "--what", "app", "--dest", str(tmp_path / "out")]):
+        argv += ["--storage-url", lake_url, "--cache-dir", str(tmp_path / "cache2")]
+        code = ("import sys\nfrom datalake_nb.cli import main\n"
+                f"code = main({argv!r})\n"
+                "print('EXIT', code, 'CLIENT', 'botocore.client' in sys.modules)\n")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, timeout=120).stdout
+        assert out.splitlines()[-1] == "EXIT 0 CLIENT False", out
+    assert (tmp_path / "out" / "web01").is_dir()

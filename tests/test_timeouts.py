@@ -14,7 +14,7 @@ import traceback
 
 
 import boto3
-import botocore.exceptions
+import obstore.exceptions
 import pytest
 
 from datalake_nb import DatalakeError, Lake
@@ -43,8 +43,9 @@ def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path):
     elapsed = time.monotonic() - started
     assert elapsed < BOUND, f"{elapsed:.1f} s"
     assert_names_the_endpoint(str(info.value), silent)
-    # one line; boto's exception is kept as the cause, for debugging (issue 9)
-    assert isinstance(info.value.__cause__, botocore.exceptions.BotoCoreError)
+    # one line; the client's exception (obstore lists) is kept as the cause, for debugging
+    # (issue 9)
+    assert isinstance(info.value.__cause__, obstore.exceptions.BaseError)
 
 
 @pytest.mark.slow  # the default timeouts: about 11 s

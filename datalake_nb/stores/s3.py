@@ -3,6 +3,10 @@
 Credentials, profile and region come from boto3 as usual; ``endpoint_url``
 (or AWS_ENDPOINT_URL) points at another S3-compatible server.  Nothing is
 ever written outside the URL's prefix.
+
+botocore is imported and its client made on first use: listings and small files go
+through obstore (stores/s3_fast.py), so a ``datalake list`` or ``fetch`` given its keys
+starts ~0.2 s sooner (bench/PROFILE.md).
 """
 from __future__ import annotations
 
@@ -18,10 +22,7 @@ import threading
 import urllib.parse
 from typing import Any, Iterator
 
-import botocore.config
 import botocore.exceptions
-import botocore.session
-import botocore.utils
 
 from ..config import Config, default_whole, duration_seconds
 from ..core.errors import DatalakeError, IntegrityError, InvalidInput, NotFound, Refused
@@ -140,6 +141,7 @@ def _parse_timestamp(value: Any) -> datetime.datetime:
     if isinstance(value, str) and value.endswith("Z"):
         with contextlib.suppress(ValueError):
             return datetime.datetime.fromisoformat(value[:-1]).replace(tzinfo=datetime.timezone.utc)
+    import botocore.utils
     return botocore.utils.parse_timestamp(value)
 
 
@@ -422,44 +424,29 @@ class S3Store(Store):
         self.read_args = {"ExpectedBucketOwner": expected_bucket_owner} if expected_bucket_owner else {}
         self.write_args = {**self.read_args, **({"ServerSideEncryption": sse} if sse else {}),
                            **({"SSEKMSKeyId": sse_kms_key_id} if sse_kms_key_id else {})}
-        core = botocore.session.get_session()
-        core.get_component("response_parser_factory").set_parser_defaults(
-            timestamp_parser=_parse_timestamp)
-        # botocore's session as boto3's Session would set it up (the same credential chain,
-        # profile and region), without importing boto3 and s3transfer: a CLI command on S3
-        # starts ~70 ms sooner (bench/PROFILE.md); every call here is a plain S3 operation.
-        if profile:
-            core.set_config_variable("profile", profile)
-        if region:
-            core.set_config_variable("region", region)
-        if access_key or secret_key:
-            core.set_credentials(access_key or None, secret_key or None)
+        self._endpoint_url, self._region, self._profile = endpoint_url or None, region, profile
+        # Keys given (a file or the environment) are used as they are, with the environment's
+        # session token when they are the environment's keys (temporary credentials).
+        self._keys = (access_key or None, secret_key or None,
+                      os.environ.get("AWS_SESSION_TOKEN") or None
+                      if access_key and access_key == os.environ.get("AWS_ACCESS_KEY_ID") else None)
+        remember(self._keys[2])
         # The timeouts bound each connect and each socket read (not a whole transfer: a big
         # upload or download goes on as long as bytes flow).
-        config = botocore.config.Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
-            connect_timeout=_seconds(connect_timeout, CONNECT_TIMEOUT),
-            read_timeout=_seconds(read_timeout, READ_TIMEOUT),
-            # Connections for the files in flight, the listings running beside them (a
-            # query's fetch) and the parts in flight, so no request waits for one.
-            max_pool_connections=max(10, 2 * concurrency + part_concurrency))
-        with _errors("connect", self.url):
-            self.client = core.create_client("s3", endpoint_url=endpoint_url or None, config=config)
-        self.endpoint = redact_url(self.client.meta.endpoint_url)  # for error lines
+        self._timeouts = (_seconds(connect_timeout, CONNECT_TIMEOUT),
+                          _seconds(read_timeout, READ_TIMEOUT))
+        self._retries = {"mode": retry_mode, "max_attempts": max_attempts}
+        self._session: Any = None
+        self._client: Any = None
+        self._session_lock, self._client_lock = threading.Lock(), threading.Lock()
         self._fast_args = None if data_plane == "boto3" or expected_bucket_owner or not fast.available() \
-            else dict(endpoint_url=self.client.meta.endpoint_url if endpoint_url else None,
-                      region=self.client.meta.region_name, sse=sse, sse_kms_key_id=sse_kms_key_id,
-                      connect_timeout=config.connect_timeout, read_timeout=config.read_timeout,
-                      attempts=self.client.meta.config.retries.get("total_max_attempts",
-                                                                   max_attempts + 1),
-                      transport_attempts=TIMEOUT_ATTEMPTS, session=core)
+            else dict(endpoint_url=endpoint_url or None, sse=sse, sse_kms_key_id=sse_kms_key_id,
+                      connect_timeout=self._timeouts[0], read_timeout=self._timeouts[1],
+                      attempts=max_attempts + 1,  # botocore's total_max_attempts
+                      transport_attempts=TIMEOUT_ATTEMPTS)
         self._fast_plane: fast.FastPlane | None = None
         self._fast_lock = threading.Lock()
-        self.client.meta.events.register("before-send.s3", _no_expect_for_small_body)
-        self.client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
         self._abandoned: set[str] = set()  # multipart uploads this store aborted
-        self.client.meta.events.register_first("needs-retry.s3.UploadPart",
-                                               self._no_retry_if_aborted)
         self.concurrency = concurrency  # files in flight (the Lake's pool; sizes the connection pool)
         # Parts of large transfers in flight, across every file this store moves at once:
         # a push holds each part (PART bytes) and each small file it reads whole in memory,
@@ -468,24 +455,92 @@ class S3Store(Store):
         self.part_slots = PartSlots(part_concurrency)
 
     @property
+    def endpoint(self) -> str:
+        """The endpoint for error lines, without a password."""
+        if self._client is not None:
+            return redact_url(self._client.meta.endpoint_url)
+        return redact_url(self._endpoint_url
+                          or f"https://s3.{self._region or 'us-east-1'}.amazonaws.com")
+
+    def _botocore_session(self) -> Any:
+        """botocore's session as boto3's Session would set it up (the same credential chain,
+        profile and region), without importing boto3 and s3transfer: every call here is a
+        plain S3 operation."""
+        with self._session_lock:
+            if self._session is None:
+                self._session = self._new_botocore_session()
+        return self._session
+
+    def _new_botocore_session(self) -> Any:
+        import botocore.session
+        core = botocore.session.get_session()
+        core.get_component("response_parser_factory").set_parser_defaults(
+            timestamp_parser=_parse_timestamp)
+        if self._profile:
+            core.set_config_variable("profile", self._profile)
+        if self._region:
+            core.set_config_variable("region", self._region)
+        if self._keys[0] or self._keys[1]:
+            core.set_credentials(*self._keys)
+        return core
+
+    @property
+    def client(self) -> Any:
+        """botocore's S3 client, made on first use (HEAD, DELETE, multipart, a listing
+        obstore cannot ask for): its models cost a command ~0.1 s."""
+        if self._client is None:
+            with self._client_lock:
+                if self._client is None:
+                    self._client = self._make_client()
+        return self._client
+
+    def _make_client(self) -> Any:
+        import botocore.config
+        config = botocore.config.Config(
+            retries=dict(self._retries),
+            connect_timeout=self._timeouts[0], read_timeout=self._timeouts[1],
+            # Connections for the files in flight, the listings running beside them (a
+            # query's fetch) and the parts in flight, so no request waits for one.
+            max_pool_connections=max(10, 2 * self.concurrency + self.part_concurrency))
+        with _errors("connect", self.url):
+            client = self._botocore_session().create_client(
+                "s3", endpoint_url=self._endpoint_url, config=config)
+        client.meta.events.register("before-send.s3", _no_expect_for_small_body)
+        client.meta.events.register_first("needs-retry.s3", _bound_timeout_retries)
+        client.meta.events.register_first("needs-retry.s3.UploadPart", self._no_retry_if_aborted)
+        return client
+
+    @property
     def fast_plane(self) -> "fast.FastPlane | None":
-        """The obstore data plane for small PUTs and GETs, made on first use (None: boto3
-        does them; see stores/s3_fast.py for when)."""
+        """The obstore data plane for listings and small PUTs and GETs, made on first use
+        (None: boto3 does them; see stores/s3_fast.py for when)."""
         if self._fast_args is None or self._fast_plane is not None:
             return self._fast_plane
         with self._fast_lock:
             if self._fast_plane is None and self._fast_args is not None:
-                args = dict(self._fast_args)
-                credentials = None
-                with contextlib.suppress(Exception):  # boto3 will say what is wrong
-                    credentials = args.pop("session").get_credentials()
                 try:
-                    if credentials is not None:
-                        self._fast_plane = fast.FastPlane(self.bucket, self.prefix, self.url,
-                                                          credentials=credentials, **args)
+                    self._fast_plane = self._new_fast_plane(self._fast_args)
                 finally:  # only now: the threads that asked meanwhile waited for the
                     self._fast_args = None  # lock, not sent through boto3 (3x the CPU)
         return self._fast_plane
+
+    def _new_fast_plane(self, args: dict[str, Any]) -> "fast.FastPlane | None":
+        """Given both keys and a region (no profile), botocore is not needed at all;
+        otherwise its chain finds the credentials and the region (None if it finds no
+        credentials: boto3 will say what is wrong)."""
+        keys, region = self._keys, self._region
+        if keys[0] and keys[1] and region and not self._profile:
+            return fast.FastPlane(self.bucket, self.prefix, self.url, region=region,
+                                  credentials=keys, **args)
+        credentials = None
+        with contextlib.suppress(Exception):
+            session = self._botocore_session()
+            credentials = session.get_credentials()
+            region = region or session.get_config_variable("region")
+        if credentials is None:
+            return None
+        return fast.FastPlane(self.bucket, self.prefix, self.url, region=region,
+                              credentials=credentials, **args)
 
     def put_file(self, key, source, metadata, progress=None, *, size=None, if_absent=False):
         if isinstance(source, (str, os.PathLike)):
@@ -701,30 +756,49 @@ class S3Store(Store):
         return S3Stream(body, f"read {key}", self.url)
 
     def list(self, prefix, start_after=None, stop=None):
-        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix + prefix, **self.read_args}
+        asked, after = self.prefix + prefix, None
         if start_after:
             # S3 compares whole keys, but SeaweedFS skips every key under a folder whose
             # name is StartAfter: start one character earlier (before any such folder's
             # keys) and drop what is not after start_after below.
-            ahead = start_after[:-1] if start_after[-1] > "/" else start_after
-            args["StartAfter"] = self.prefix + ahead
+            after = self.prefix + (start_after[:-1] if start_after[-1] > "/" else start_after)
         if start_after and stop:
             # Every key between the two starts with their common prefix: asking for only
             # that keeps a narrow query's page from filling up with the keys after `stop`.
             narrow = os.path.commonprefix([self.prefix + start_after, self.prefix + stop])
-            if narrow.startswith(args["Prefix"]):
-                args["Prefix"] = narrow
+            if narrow.startswith(asked):
+                asked = narrow
+        for key, size, modified in self._listed(asked, after):
+            if stop is not None and key >= stop:
+                return
+            if start_after is None or key > start_after:
+                yield Entry(key, size, modified=modified)
+
+    def _listed(self, asked: str, after: str | None) -> Iterator[tuple[str, int, int]]:
+        """(key under the lake, size, modified ms) of each key that starts with ``asked``
+        and comes after ``after`` (both whole keys), in order.  obstore lists only whole
+        folders: a prefix that ends mid-name (a narrow query's) goes to boto3."""
         cut = len(self.prefix)
+        plane = self.fast_plane if asked.endswith("/") or asked == self.prefix else None
+        if plane is not None:
+            try:
+                for key, size, modified in plane.list(asked[cut:], after and after[cut:]):
+                    yield key, size, modified
+                    after = self.prefix + key  # where boto3 goes on, if it has to
+                return
+            except fast.BadPath as why:  # a foreign key: boto3 lists on from the last one given
+                log.debug("%s: listing %s through boto3: %s", self.url, asked, why)
+            except fast.Unsuitable as why:
+                self._not_fast(why)
+        args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": asked, **self.read_args}
+        if after:
+            args["StartAfter"] = after
         while True:
             with _errors("list", self.url, endpoint=self.endpoint):
                 page = self.client.list_objects_v2(**args)
             for obj in page.get("Contents", []):
-                key = obj["Key"][cut:]
-                if stop is not None and key >= stop:
-                    return
-                if start_after is None or key > start_after:
-                    yield Entry(key, obj["Size"],
-                                modified=int(obj["LastModified"].timestamp() * 1000))
+                yield (obj["Key"][cut:], obj["Size"],
+                       int(obj["LastModified"].timestamp() * 1000))
             if not page.get("IsTruncated"):
                 return
             args["ContinuationToken"] = page["NextContinuationToken"]

@@ -1,10 +1,13 @@
-"""Small objects' PUT and GET through obstore (Rust's object_store) instead of boto3.
+"""Listings and small objects' PUT and GET through obstore (Rust's object_store)
+instead of boto3.
 
 Why: on a small file the request *is* the work, and boto3 spends 3-3.5 ms of client
 CPU on each (event hooks, endpoint rules, signing, urllib3, parsing); obstore spends
-0.3-0.7 ms (bench/PROFILE.md).  boto3 stays the control plane (listing, HEAD, DELETE,
-multipart) and the source of credentials: obstore asks it for them (refreshed as
-boto3 refreshes them), so profiles, roles and SSO keep working.
+0.3-0.7 ms (bench/PROFILE.md).  And a command that only lists and GETs (``datalake
+list``, ``fetch``) need not import botocore nor load its models (~0.2 s).  boto3 stays
+the control plane (HEAD, DELETE, multipart, listings that do not start at a folder)
+and the source of credentials unless both keys are given: obstore asks it for them
+(refreshed as boto3 refreshes them), so profiles, roles and SSO keep working.
 
 Used only where it sends what boto3 would: not with an expected bucket owner (obstore
 cannot sign a header of our choosing), nor without credentials (boto3's error says
@@ -32,6 +35,10 @@ obstore: Any = None  # imported with the first FastPlane: `import datalake_nb` s
 
 class Exists(Exception):
     """A create-only PUT found the key there already (S3's 412)."""
+
+
+class BadPath(Exception):
+    """A key or prefix obstore cannot name (a '..' or '.' segment, '//'): boto3 lists it."""
 
 
 class Unsuitable(Exception):
@@ -66,7 +73,8 @@ class FastPlane:
                  region: str | None, credentials: Any, sse: str | None,
                  sse_kms_key_id: str | None, connect_timeout: float, read_timeout: float,
                  attempts: int, transport_attempts: int) -> None:
-        """``attempts``: tries of a throttled or failed request in all (boto3's total max
+        """``credentials``: botocore's, or the keys and session token themselves;
+        ``attempts``: tries of a throttled or failed request in all (boto3's total max
         attempts); ``transport_attempts``: of one that timed out or found no server."""
         global obstore
         import obstore
@@ -82,13 +90,20 @@ class FastPlane:
             config["server_side_encryption"] = sse
         if sse_kms_key_id:
             config["sse_kms_key_id"] = sse_kms_key_id
+        provider = None
+        if isinstance(credentials, tuple):
+            access_key, secret_key, token = credentials
+            config.update(access_key_id=access_key, secret_access_key=secret_key,
+                          **({"token": token} if token else {}))
+        else:
+            provider = _provider(credentials)
         client = {"allow_http": bool(endpoint_url and endpoint_url.startswith("http://")),
                   "connect_timeout": datetime.timedelta(seconds=connect_timeout),
                   "read_timeout": datetime.timedelta(seconds=read_timeout)}
         self.attempts, self.transport_attempts = attempts, transport_attempts
         self.store = obstore.store.S3Store(  # no retries of its own: see _retried
             bucket, prefix=prefix.rstrip("/") or None, config=config, client_options=client,
-            retry_config={"max_retries": 0}, credential_provider=_provider(credentials))
+            retry_config={"max_retries": 0}, credential_provider=provider)
 
     def put(self, key: str, data: bytes, metadata: dict[str, str], if_absent: bool) -> None:
         """Raises Exists when ``if_absent`` and the key is there."""
@@ -107,6 +122,31 @@ class FastPlane:
             # Tried again until the answer starts; once bytes are written, an error is final.
             for chunk in self._retried(lambda: obstore.get(self.store, key)):
                 write(chunk)
+
+    def list(self, folder: str, offset: str | None) -> Iterator[tuple[str, int, int]]:
+        """(key, size, modified ms) of each object under ``folder`` ('' or a prefix that
+        ends in '/') after ``offset``, in key order.  A page that fails is asked again from
+        the last key given, as boto3's retry mode would ask again.  (obstore drops a
+        key's final '/': no key of the lake ends in one.)"""
+        failures = 0
+        with self._errors("list", folder) as tried:
+            while True:
+                try:
+                    for page in obstore.list(self.store, folder.rstrip("/") or None,
+                                             offset=offset, chunk_size=1000):
+                        for obj in page:
+                            offset = obj["path"]
+                            yield offset, obj["size"], int(obj["last_modified"].timestamp() * 1000)
+                        failures = 0
+                    return
+                except (ValueError, obstore.exceptions.InvalidPathError) as exc:
+                    raise BadPath(str(exc).split("\n", 1)[0]) from None
+                except (obstore.exceptions.BaseError, OSError) as exc:
+                    failures += 1
+                    if failures >= self._tries(str(exc)):
+                        tried.append(failures)
+                        raise
+                    time.sleep(random.random() * min(2.0 ** (failures - 1), RETRY_CAP_S))
 
     def _retried(self, call: Callable[[], Any]) -> Any:
         """``call()``, tried again as boto3's standard retry mode does (and as S3Store
@@ -138,13 +178,15 @@ class FastPlane:
         return 1
 
     @contextlib.contextmanager
-    def _errors(self, what: str, key: str) -> Iterator[None]:
+    def _errors(self, what: str, key: str) -> Iterator[list[int]]:
         """obstore's errors as ours, worded as S3Store words boto3's: one line, what
         failed, the store's URL or the endpoint (never a password), what to do.  obstore's
         own text (many lines: the request's full URL, a debug dump) stays the cause,
-        unless it shows a secret."""
+        unless it shows a secret.  Yields a list where the caller may put how many
+        tries it made."""
+        tried: list[int] = []  # the tries a caller made, if it counts them (a listing)
         try:
-            yield
+            yield tried
         except obstore.exceptions.AlreadyExistsError:
             raise Exists() from None
         except (obstore.exceptions.BaseError, OSError, TimeoutError) as exc:
@@ -155,18 +197,18 @@ class FastPlane:
             if isinstance(exc, FileNotFoundError) and what != "put" \
                     and _tag("Code", text) in (None, "NoSuchKey"):  # not NoSuchBucket
                 raise NotFound(f"{what}: no such object in {self.url}") from None
-            refused = "kind: Connect" in text or isinstance(exc, (
-                obstore.exceptions.PermissionDeniedError, obstore.exceptions.UnauthenticatedError)
-            ) or _tag("Code", text) == "NoSuchBucket"
+            refused = "kind: Connect" in text or _denied(exc, text) \
+                or _tag("Code", text) == "NoSuchBucket"
             raise (Refused if refused else DatalakeError)(
-                f"{what}: {self._explain(exc, text)}") from safe_cause(exc)
+                f"{what}: {self._explain(exc, text, tried)}") from safe_cause(exc)
 
-    def _explain(self, exc: BaseException, text: str) -> str:
+    def _explain(self, exc: BaseException, text: str, tried: list[int]) -> str:
         """The gist of obstore's message, in S3Store's words for boto3's errors."""
         code, message = _tag("Code", text), _tag("Message", text)
         status = re.search(r"status code: (\d+)", text)
         retries = re.search(r"after (\d+) retries", text)
-        tries = f" ({int(retries[1]) + 1} tries)" if retries else ""
+        count = tried[-1] if tried else int(retries[1]) + 1 if retries else 1
+        tries = f" ({count} tries)" if count > 1 else ""
         if "kind: Timeout" in text:
             return (f"the S3 endpoint {self.endpoint} did not answer in time{tries}; check "
                     "AWS_ENDPOINT_URL, or raise DATALAKE_S3_READ_TIMEOUT")
@@ -180,8 +222,7 @@ class FastPlane:
         if status and status[1] == "404" and code is None:  # a put: no S3 error answer at all
             bucket = self.url.removeprefix("s3://").partition("/")[0]
             return f"no bucket {bucket!r} at {self.endpoint}, or not an S3 server"
-        if isinstance(exc, (obstore.exceptions.PermissionDeniedError,
-                            obstore.exceptions.UnauthenticatedError)):
+        if _denied(exc, text):
             return (f"access denied to {self.url} ({code or 'AccessDenied'}); "
                     "check the AWS credentials and the bucket policy")
         if code or status:
@@ -191,6 +232,13 @@ class FastPlane:
         first = (text.strip().splitlines() or ["unknown error"])[0]
         why = scrub(first.rpartition(" - ")[2].strip())[:200]
         return f"S3 request on {self.url} failed{tries}: {why}; {CLOSED_HELP}"
+
+
+def _denied(exc: BaseException, text: str) -> bool:
+    """Access denied, as obstore says it for a GET or PUT, or S3's answer to a listing."""
+    return isinstance(exc, (obstore.exceptions.PermissionDeniedError,
+                            obstore.exceptions.UnauthenticatedError)) \
+        or _tag("Code", text) in ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch")
 
 
 def _tag(name: str, text: str) -> str | None:
