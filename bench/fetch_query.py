@@ -9,7 +9,12 @@
   and placing only), vs s5cmd's whole download (goal at most 0.4x);
 - list: ``datalake list --what app`` (every row) vs ``datalake --help`` (goal at most 3x).
 
-Every contender is a process of its own, timed from outside, start-up included.
+Every contender is a process of its own, timed from outside, start-up included.  With
+``--code NAME=FOLDER`` (repeated) each copy of the code runs our three commands, in the
+same turns, and gets a table of its own (say, before and after a change):
+
+    git archive HEAD~1 | tar -x -C /tmp/before
+    python -m bench.fetch_query --runs 7 --code before=/tmp/before --code after=.
 """
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ from typing import Callable
 
 import boto3
 
-from .support import CREDENTIALS, SeaweedFS, Tools
+from .support import CREDENTIALS, SeaweedFS, Tools, code_copies
 
 BUCKET = "fetch-query"
 
@@ -58,7 +63,11 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--code", action="append", metavar="NAME=FOLDER",
+                        help="a copy of the code (a folder holding datalake_nb/); the "
+                             "installed one if not given")
     args = parser.parse_args(argv)
+    codes = code_copies(args.code) if args.code else {"": None}
     os.environ.update(CREDENTIALS)
     server = SeaweedFS()
     try:
@@ -87,35 +96,44 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work / name, ignore_errors=True)
                 return str(work / name)
 
-            def fetch_fresh() -> float:
-                shutil.rmtree(work / "cache", ignore_errors=True)
-                return timed_process([*ours, "fetch", "--what", "app", "--dest",
-                                      fresh_folder("ours")], env, paths)
-
-            def fetch_cached() -> float:
-                return timed_process([*ours, "fetch", "--what", "app", "--dest",
-                                      fresh_folder("ours-again")], env, paths)
-
             def s5cmd() -> float:
                 return timed_process(tools.s5cmd_cmd("cp", f"s3://{BUCKET}/lake/data/app/*",
                                                      fresh_folder("s5cmd") + "/"), env,
                                      lambda out: None)
 
-            contenders = {
-                "fetch, empty cache": fetch_fresh,
-                "fetch again, cached": fetch_cached,
-                "s5cmd cp": s5cmd,
-                "list --what app": lambda: timed_process([*ours, "list", "--what", "app"],
-                                                         env, rows),
-                "--help": lambda: timed_process([*ours, "--help"], env, lambda out: None),
-            }
-            fetch_fresh()  # a warm server and a full cache before the first timed run
+            contenders: dict[str, Callable[[], float]] = {"s5cmd cp": s5cmd}
+            for code, folder in codes.items():
+                code_env = {**env, "PYTHONPATH": str(folder)} if folder else env
+                cache = work / f"cache{code}"
+
+                def fetch_fresh(code_env: dict[str, str] = code_env, cache: Path = cache) -> float:
+                    shutil.rmtree(cache, ignore_errors=True)
+                    return timed_process([*ours, "fetch", "--what", "app", "--dest",
+                                          fresh_folder("ours")],
+                                         {**code_env, "DATALAKE_CACHE_DIR": str(cache)}, paths)
+
+                def fetch_cached(code_env: dict[str, str] = code_env, cache: Path = cache) -> float:
+                    if not cache.exists():
+                        fetch_fresh(code_env, cache)
+                    return timed_process([*ours, "fetch", "--what", "app", "--dest",
+                                          fresh_folder("ours-again")],
+                                         {**code_env, "DATALAKE_CACHE_DIR": str(cache)}, paths)
+                tag = f" [{code}]" if code else ""
+                contenders.update({
+                    f"fetch, empty cache{tag}": fetch_fresh,
+                    f"fetch again, cached{tag}": fetch_cached,
+                    f"list --what app{tag}": lambda code_env=code_env: timed_process(
+                        [*ours, "list", "--what", "app"], code_env, rows),
+                    f"--help{tag}": lambda code_env=code_env: timed_process(
+                        [*ours, "--help"], code_env, lambda out: None),
+                })
+            for name, run in contenders.items():  # a warm server, and each cache full
+                if name.startswith("fetch again"):
+                    run()
             names = list(contenders)
             seconds: dict[str, list[float]] = {name: [] for name in names}
             for turn in range(args.runs):
                 for name in names[turn % len(names):] + names[:turn % len(names)]:
-                    if name == "fetch again, cached" and not (work / "cache").exists():
-                        fetch_fresh()
                     seconds[name].append(contenders[name]())
                     print(f"run {turn} {name}: {seconds[name][-1]:.3f} s", file=sys.stderr)
             m = {name: statistics.median(values) for name, values in seconds.items()}
@@ -127,13 +145,18 @@ def main(argv: list[str] | None = None) -> int:
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.files} x 4 KiB on SeaweedFS, medians of {args.runs} alternating runs, "
           f"each a process timed from outside; load {load}")
-    print("| case | ours | baseline | ratio | goal |\n|---|---:|---:|---:|---|")
-    print(f"| fetch by query, empty cache: files/s vs `s5cmd cp` | {m['fetch, empty cache']:.3f} s"
-          f" | {m['s5cmd cp']:.3f} s | {m['s5cmd cp'] / m['fetch, empty cache']:.2f} | >= 0.8 |")
-    print(f"| fetch again, all cached, vs s5cmd's download | {m['fetch again, cached']:.3f} s"
-          f" | {m['s5cmd cp']:.3f} s | {m['fetch again, cached'] / m['s5cmd cp']:.2f} | <= 0.4 |")
-    print(f"| `list --what app` ({args.files} rows) vs `--help` | {m['list --what app']:.3f} s"
-          f" | {m['--help']:.3f} s | {m['list --what app'] / m['--help']:.2f} | <= 3 |")
+    for code in codes:
+        tag = f" [{code}]" if code else ""
+        fresh, cached = m[f"fetch, empty cache{tag}"], m[f"fetch again, cached{tag}"]
+        listed, helped = m[f"list --what app{tag}"], m[f"--help{tag}"]
+        print(f"\n{code or 'the installed code'}:" if len(codes) > 1 else "")
+        print("| case | ours | baseline | ratio | goal |\n|---|---:|---:|---:|---|")
+        print(f"| fetch by query, empty cache: files/s vs `s5cmd cp` | {fresh:.3f} s"
+              f" | {m['s5cmd cp']:.3f} s | {m['s5cmd cp'] / fresh:.2f} | >= 0.8 |")
+        print(f"| fetch again, all cached, vs s5cmd's download | {cached:.3f} s"
+              f" | {m['s5cmd cp']:.3f} s | {cached / m['s5cmd cp']:.2f} | <= 0.4 |")
+        print(f"| `list --what app` ({args.files} rows) vs `--help` | {listed:.3f} s"
+              f" | {helped:.3f} s | {listed / helped:.2f} | <= 3 |")
     return 0
 
 
