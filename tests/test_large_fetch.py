@@ -106,20 +106,23 @@ def test_an_object_shorter_than_its_record_is_an_integrity_error(big, tmp_path):
 def test_an_object_replaced_during_the_download_is_an_error(big, tmp_path):
     lake, rec, data = big
     key = lake.store.prefix + layout.data_key(rec)
-    replaced = threading.Event()
+    first, replaced = threading.Lock(), threading.Event()
 
     class Replacing(FaultyStore):
-        """Replaces the object with other bytes of the same size once its first bytes came."""
+        """Replaces the object with other bytes of the same size once its first bytes came;
+        every part waits for the replacement, so the later GETs (2 are in flight) meet it
+        however fast the server is."""
 
         def get_file(self, key_, sink, progress=None, size=None):
             inner = sink
 
             class Sink:
                 def write_at(self, offset, chunk):
-                    if not replaced.is_set():
-                        replaced.set()
+                    if first.acquire(blocking=False):
                         lake.store.client.put_object(Bucket=lake.store.bucket, Key=key,
                                                      Body=bytes(reversed(data)))
+                        replaced.set()
+                    assert replaced.wait(30)
                     inner.write_at(offset, chunk)
             self.inner.get_file(key_, Sink(), progress, size)
 
