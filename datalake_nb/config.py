@@ -125,7 +125,7 @@ SETTINGS: tuple[Setting, ...] = (
             "more try); "
             "transfers go on while bytes flow", "5s", duration=(0.1, 3600)),
     Setting("DATALAKE_S3_DATA_PLANE", "--s3-data-plane",
-            "who sends small files' PUTs and GETs: auto (obstore when installed, about 5x "
+            "who sends listings and small files' PUTs and GETs: auto (obstore when installed, about 5x "
             "less CPU per file) or boto3", "auto", choices=("auto", "boto3")),
     Setting("DATALAKE_STALE_AGE", "--stale-age",
             "check --repair removes temporary files and aborts unfinished S3 uploads older "
@@ -187,7 +187,7 @@ BRIEF = {
     "DATALAKE_S3_RETRY_MODE": "boto3 retries: standard or adaptive",
     "DATALAKE_S3_CONNECT_TIMEOUT": "give up connecting after this long",
     "DATALAKE_S3_READ_TIMEOUT": "give up on an answer after this long idle",
-    "DATALAKE_S3_DATA_PLANE": "small files' PUT/GET: auto (obstore) or boto3",
+    "DATALAKE_S3_DATA_PLANE": "listings, small PUT/GET: auto (obstore) or boto3",
     "DATALAKE_STALE_AGE": "check --repair removes leftovers older than this",
     "DATALAKE_LOG_LEVEL": "log to stderr: warning, info, debug",
     "DATALAKE_S3_SSE": "encryption of new S3 objects: AES256 or aws:kms",

@@ -14,6 +14,7 @@ import traceback
 
 
 import boto3
+import botocore.exceptions
 import obstore.exceptions
 import pytest
 
@@ -35,7 +36,9 @@ def assert_names_the_endpoint(message: str, server: SilentServer) -> None:
 
 
 @pytest.mark.slow  # the default timeouts: about 11 s
-def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path):
+@pytest.mark.parametrize("plane", ["auto", "boto3"])
+def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path, monkeypatch, plane):
+    monkeypatch.setenv("DATALAKE_S3_DATA_PLANE", plane)
     lake = Lake("s3://nobucket/x", cache_dir=tmp_path / "cache", progress=False)
     started = time.monotonic()
     with pytest.raises(DatalakeError) as info:
@@ -43,9 +46,9 @@ def test_list_on_a_silent_endpoint_fails_in_bounded_time(silent, tmp_path):
     elapsed = time.monotonic() - started
     assert elapsed < BOUND, f"{elapsed:.1f} s"
     assert_names_the_endpoint(str(info.value), silent)
-    # one line; the client's exception (obstore lists) is kept as the cause, for debugging
-    # (issue 9)
-    assert isinstance(info.value.__cause__, obstore.exceptions.BaseError)
+    # one line; the client's exception is kept as the cause, for debugging (issue 9)
+    cause = obstore.exceptions.BaseError if plane == "auto" else botocore.exceptions.ReadTimeoutError
+    assert isinstance(info.value.__cause__, cause)
 
 
 @pytest.mark.slow  # the default timeouts: about 11 s

@@ -11,6 +11,7 @@ starts ~0.2 s sooner (bench/PROFILE.md).
 from __future__ import annotations
 
 import concurrent.futures
+import configparser
 import contextlib
 import datetime
 import io
@@ -64,6 +65,23 @@ def parse_s3_url(url: str) -> tuple[str, str]:
         raise InvalidInput("storage URL", f"{url!r}: the prefix may not have '.' or '..' "
                                           "segments; write the plain path (s3://bucket/logs)")
     return bucket, prefix + "/" if prefix else ""
+
+
+def _check_endpoint(endpoint_url: str | None) -> None:
+    """An endpoint must be http(s)://host[:port][/path]: botocore and obstore fail on
+    anything else with a traceback (obstore's is a Rust panic)."""
+    if not endpoint_url:
+        return
+    parts = urllib.parse.urlsplit(endpoint_url)
+    try:
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) \
+            and not parts.query and not parts.fragment and parts.port != 0
+    except ValueError:  # a port that is no number
+        valid = False
+    if not valid:
+        raise InvalidInput("AWS_ENDPOINT_URL", f"{redact_url(endpoint_url)!r}: allowed: http:// "
+                                               "or https://, a host and an optional port, e.g. "
+                                               "http://127.0.0.1:8333")
 
 
 class _Exists(Exception):
@@ -126,6 +144,26 @@ def _errors(what: str, url: str, created: bool = False,
                             f"before answering; {fast.CLOSED_HELP}") from safe_cause(exc)
     except botocore.exceptions.BotoCoreError as exc:
         raise DatalakeError(f"{what}: {scrub(str(exc))}") from safe_cause(exc)
+
+
+def _botocore_only(profile: str | None, endpoint_url: str | None) -> bool:
+    """Does the AWS configuration ask for what only botocore follows: a CA bundle, or an
+    endpoint of its own (AWS_ENDPOINT_URL_S3, or one in the profile's ~/.aws/config)?
+    Then boto3 does all the work, as it did before obstore came."""
+    if os.environ.get("AWS_CA_BUNDLE") or (not endpoint_url and os.environ.get("AWS_ENDPOINT_URL_S3")):
+        return True
+    path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    if not os.path.isfile(path):
+        return False
+    parser = configparser.ConfigParser(interpolation=None)
+    with contextlib.suppress(configparser.Error, OSError, UnicodeError):
+        parser.read(path)
+    name = profile or os.environ.get("AWS_PROFILE") or "default"
+    section = name if name == "default" else f"profile {name}"
+    if not parser.has_section(section):
+        return False
+    asked = {"ca_bundle", "services"} | (set() if endpoint_url else {"endpoint_url"})
+    return bool(asked & set(parser.options(section)))
 
 
 def _seconds(value: float | str | None, default: float) -> float:
@@ -418,6 +456,7 @@ class S3Store(Store):
                  data_plane: str = "auto", download_part: int = DOWNLOAD_PART):
         self.bucket, self.prefix = parse_s3_url(url)
         remember(password_of(endpoint_url or ""), secret_key)  # masked in every error text
+        _check_endpoint(endpoint_url)
         self.download_part = download_part
         self.url = f"s3://{self.bucket}/{self.prefix}"
         # Sent with every request: reads name the owner, writes also ask for encryption.
@@ -438,8 +477,10 @@ class S3Store(Store):
         self._retries = {"mode": retry_mode, "max_attempts": max_attempts}
         self._session: Any = None
         self._client: Any = None
-        self._session_lock, self._client_lock = threading.Lock(), threading.Lock()
+        # botocore's session is not thread-safe: every use of it holds _session_lock.
+        self._session_lock, self._client_lock = threading.RLock(), threading.Lock()
         self._fast_args = None if data_plane == "boto3" or expected_bucket_owner or not fast.available() \
+            or _botocore_only(profile, endpoint_url) \
             else dict(endpoint_url=endpoint_url or None, sse=sse, sse_kms_key_id=sse_kms_key_id,
                       connect_timeout=self._timeouts[0], read_timeout=self._timeouts[1],
                       attempts=max_attempts + 1,  # botocore's total_max_attempts
@@ -502,7 +543,7 @@ class S3Store(Store):
             # Connections for the files in flight, the listings running beside them (a
             # query's fetch) and the parts in flight, so no request waits for one.
             max_pool_connections=max(10, 2 * self.concurrency + self.part_concurrency))
-        with _errors("connect", self.url):
+        with _errors("connect", self.url), self._session_lock:
             client = self._botocore_session().create_client(
                 "s3", endpoint_url=self._endpoint_url, config=config)
         client.meta.events.register("before-send.s3", _no_expect_for_small_body)
@@ -533,10 +574,14 @@ class S3Store(Store):
             return fast.FastPlane(self.bucket, self.prefix, self.url, region=region,
                                   credentials=keys, **args)
         credentials = None
-        with contextlib.suppress(Exception):
+        with self._session_lock:
             session = self._botocore_session()
-            credentials = session.get_credentials()
-            region = region or session.get_config_variable("region")
+            if self._profile:  # a profile that is not there is the user's to fix
+                with _errors("connect", self.url):
+                    session.get_scoped_config()
+            with contextlib.suppress(Exception):
+                credentials = session.get_credentials()
+                region = region or session.get_config_variable("region")
         if credentials is None:
             return None
         return fast.FastPlane(self.bucket, self.prefix, self.url, region=region,
@@ -779,7 +824,11 @@ class S3Store(Store):
         and comes after ``after`` (both whole keys), in order.  obstore lists only whole
         folders: a prefix that ends mid-name (a narrow query's) goes to boto3."""
         cut = len(self.prefix)
-        plane = self.fast_plane if asked.endswith("/") or asked == self.prefix else None
+        # obstore drops an offset's final '/' (and SeaweedFS then skips that folder's keys,
+        # see list): such a listing, and one from the lake's own folder, go to boto3.
+        whole = asked.endswith("/") or asked == self.prefix
+        starts = after is None or (after[cut:] != "" and not after.endswith("/"))
+        plane = self.fast_plane if whole and starts else None
         if plane is not None:
             try:
                 for key, size, modified in plane.list(asked[cut:], after and after[cut:]):
@@ -793,9 +842,10 @@ class S3Store(Store):
         args: dict[str, Any] = {"Bucket": self.bucket, "Prefix": asked, **self.read_args}
         if after:
             args["StartAfter"] = after
+        client = self.client  # first: the endpoint it resolved names the errors
         while True:
             with _errors("list", self.url, endpoint=self.endpoint):
-                page = self.client.list_objects_v2(**args)
+                page = client.list_objects_v2(**args)
             for obj in page.get("Contents", []):
                 yield (obj["Key"][cut:], obj["Size"],
                        int(obj["LastModified"].timestamp() * 1000))
@@ -808,17 +858,19 @@ class S3Store(Store):
                                 **self.read_args}
         names = []
         cut = len(self.prefix + prefix)
+        client = self.client
         while True:
             with _errors("list", self.url, endpoint=self.endpoint):
-                page = self.client.list_objects_v2(**args)
+                page = client.list_objects_v2(**args)
             names += [p["Prefix"][cut:].rstrip("/") for p in page.get("CommonPrefixes", [])]
             if not page.get("IsTruncated"):
                 return names
             args["ContinuationToken"] = page["NextContinuationToken"]
 
     def exists(self):
+        client = self.client
         with _errors("list", self.url, endpoint=self.endpoint):
-            page = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1,
+            page = client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1,
                                                **self.read_args)
         return bool(page.get("Contents"))
 

@@ -197,7 +197,8 @@ class FastPlane:
             if isinstance(exc, FileNotFoundError) and what != "put" \
                     and _tag("Code", text) in (None, "NoSuchKey"):  # not NoSuchBucket
                 raise NotFound(f"{what}: no such object in {self.url}") from None
-            refused = "kind: Connect" in text or _denied(exc, text) \
+            status = re.search(r"status code: (4\d\d)", text)  # the client's mistake, as boto3's
+            refused = "kind: Connect" in text or _denied(exc, text) or bool(status) \
                 or _tag("Code", text) == "NoSuchBucket"
             raise (Refused if refused else DatalakeError)(
                 f"{what}: {self._explain(exc, text, tried)}") from safe_cause(exc)
