@@ -74,9 +74,15 @@ def test_an_endpoint_in_the_aws_config_file_is_followed(aws_env, bucket, tmp_pat
     assert path.read_text() == "hello\n"
 
 
-def test_a_ca_bundle_leaves_every_request_to_botocore(aws_env, bucket, tmp_path, monkeypatch):
-    url = pushed(aws_env, bucket, tmp_path)
-    monkeypatch.setenv("AWS_CA_BUNDLE", str(tmp_path / "ca.pem"))  # plain http: not read
-    lake = Lake(url, cache_dir=tmp_path / "cache", progress=False)
-    assert lake.store.fast_plane is None
-    assert list(lake.list(what="app")["where"]) == ["web01"]
+def test_a_ca_bundle_of_its_own_leaves_a_tls_endpoint_to_botocore(monkeypatch, tmp_path):
+    """obstore cannot be given a CA bundle: with one of the user's own and a TLS endpoint,
+    boto3 sends every request; the system's bundle (which some images name in
+    AWS_CA_BUNDLE), or plain http, keeps obstore."""
+    def plane(endpoint: str):
+        return S3Store("s3://bucket/logs", endpoint_url=endpoint, access_key=KEY,
+                       secret_key=SECRET, region="us-east-1").fast_plane
+    monkeypatch.setenv("AWS_CA_BUNDLE", str(write(tmp_path / "ca.pem", "")))
+    assert plane("https://s3.example.internal") is None
+    assert plane("http://127.0.0.1:9") is not None
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert plane("https://s3.example.internal") is not None

@@ -146,11 +146,20 @@ def _errors(what: str, url: str, created: bool = False,
         raise DatalakeError(f"{what}: {scrub(str(exc))}") from safe_cause(exc)
 
 
+SYSTEM_CA_BUNDLES = {os.path.realpath(p) for p in (  # Debian/Ubuntu, Fedora/RHEL, SUSE, Alpine
+    "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")}
+
+
 def _botocore_only(profile: str | None, endpoint_url: str | None) -> bool:
-    """Does the AWS configuration ask for what only botocore follows: a CA bundle, or an
-    endpoint of its own (AWS_ENDPOINT_URL_S3, or one in the profile's ~/.aws/config)?
-    Then boto3 does all the work, as it did before obstore came."""
-    if os.environ.get("AWS_CA_BUNDLE") or (not endpoint_url and os.environ.get("AWS_ENDPOINT_URL_S3")):
+    """Does the AWS configuration ask for what only botocore follows: a CA bundle of its
+    own for a TLS endpoint, or an endpoint of its own (AWS_ENDPOINT_URL_S3, or one in the
+    profile's ~/.aws/config)?  Then boto3 does all the work.  (The system's own bundle,
+    which some images name in AWS_CA_BUNDLE, is the roots obstore trusts anyway.)"""
+    bundle = os.environ.get("AWS_CA_BUNDLE")
+    tls = not (endpoint_url or "").startswith("http://")
+    if (tls and bundle and os.path.realpath(bundle) not in SYSTEM_CA_BUNDLES) \
+            or (not endpoint_url and os.environ.get("AWS_ENDPOINT_URL_S3")):
         return True
     path = os.path.expanduser(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
     if not os.path.isfile(path):
