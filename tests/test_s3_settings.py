@@ -61,10 +61,13 @@ def pushed(aws_env, bucket, tmp_path) -> str:
     return url
 
 
-def test_an_endpoint_in_the_aws_config_file_is_followed(aws_env, bucket, tmp_path, monkeypatch):
-    """botocore reads ``endpoint_url`` from the profile; obstore would go to AWS itself."""
+@pytest.mark.parametrize("section", ["default", "profile default"])
+def test_an_endpoint_in_the_aws_config_file_is_followed(aws_env, bucket, tmp_path, monkeypatch,
+                                                        section):
+    """botocore reads ``endpoint_url`` from the profile (its section named either way);
+    obstore would go to AWS itself."""
     url = pushed(aws_env, bucket, tmp_path)
-    config = write(tmp_path / "aws-config", f"[default]\nendpoint_url = {aws_env}\n")
+    config = write(tmp_path / "aws-config", f"[{section}]\nendpoint_url = {aws_env}\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     monkeypatch.delenv("AWS_ENDPOINT_URL")
     lake = Lake(url, cache_dir=tmp_path / "cache", progress=False)

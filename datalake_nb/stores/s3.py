@@ -168,11 +168,10 @@ def _botocore_only(profile: str | None, endpoint_url: str | None) -> bool:
     with contextlib.suppress(configparser.Error, OSError, UnicodeError):
         parser.read(path)
     name = profile or os.environ.get("AWS_PROFILE") or "default"
-    section = name if name == "default" else f"profile {name}"
-    if not parser.has_section(section):
-        return False
+    sections = [f"profile {name}"] + (["default"] if name == "default" else [])
     asked = {"ca_bundle", "services"} | (set() if endpoint_url else {"endpoint_url"})
-    return bool(asked & set(parser.options(section)))
+    return any(asked & set(parser.options(section))
+               for section in sections if parser.has_section(section))
 
 
 def _seconds(value: float | str | None, default: float) -> float:
