@@ -7,7 +7,9 @@
   into an empty folder (files/s, ours/s5cmd; goal at least 0.8);
 - cached: the same fetch again into a new folder, every file in the cache (the listing
   and placing only), vs s5cmd's whole download (goal at most 0.4x);
-- list: ``datalake list --what app`` (every row) vs ``datalake --help`` (goal at most 3x).
+- list: ``datalake list --what app`` (every row) vs ``datalake --help`` (goal at most 3x);
+- push: ``datalake push --recursive`` of the same files into a new lake vs ``s5cmd cp`` of
+  them into a new prefix (files/s, ours/s5cmd; goal: keep at least 0.8).
 
 Every contender is a process of its own, timed from outside, start-up included.  With
 ``--code NAME=FOLDER`` (repeated) each copy of the code runs our three commands, in the
@@ -101,7 +103,15 @@ def main(argv: list[str] | None = None) -> int:
                                                      fresh_folder("s5cmd") + "/"), env,
                                      lambda out: None)
 
-            contenders: dict[str, Callable[[], float]] = {"s5cmd cp": s5cmd}
+            pushes = iter(range(1_000_000))
+
+            def s5cmd_push() -> float:
+                return timed_process(tools.s5cmd_cmd("cp", f"{work / 'in'}/*",
+                                                     f"s3://{BUCKET}/s5cmd-{next(pushes)}/"),
+                                     env, lambda out: None)
+
+            contenders: dict[str, Callable[[], float]] = {"s5cmd cp": s5cmd,
+                                                          "s5cmd cp (push)": s5cmd_push}
             for code, folder in codes.items():
                 code_env = {**env, "PYTHONPATH": str(folder)} if folder else env
                 cache = work / f"cache{code}"
@@ -126,6 +136,11 @@ def main(argv: list[str] | None = None) -> int:
                         [*ours, "list", "--what", "app"], code_env, rows),
                     f"--help{tag}": lambda code_env=code_env: timed_process(
                         [*ours, "--help"], code_env, lambda out: None),
+                    f"push{tag}": lambda code_env=code_env: timed_process(
+                        [*ours, "push", "--storage-url", f"s3://{BUCKET}/push-{next(pushes)}",
+                         "--what", "app", "--where", "web01", "--start", "2026-11-01T00:00:00Z",
+                         "--data-version", "1", "--recursive", str(work / "in")],
+                        code_env, lambda out: None),
                 })
             for name, run in contenders.items():  # a warm server, and each cache full
                 if name.startswith("fetch again"):
@@ -157,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
               f" | {m['s5cmd cp']:.3f} s | {cached / m['s5cmd cp']:.2f} | <= 0.4 |")
         print(f"| `list --what app` ({args.files} rows) vs `--help` | {listed:.3f} s"
               f" | {helped:.3f} s | {listed / helped:.2f} | <= 3 |")
+        pushed, copied = m[f"push{tag}"], m["s5cmd cp (push)"]
+        print(f"| push --recursive: files/s vs `s5cmd cp` | {pushed:.3f} s"
+              f" | {copied:.3f} s | {copied / pushed:.2f} | >= 0.8 |")
     return 0
 
 
