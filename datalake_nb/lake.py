@@ -408,34 +408,15 @@ class Lake:
     def _chosen(self, rows: Any, query: dict[str, Any]) -> tuple[list[Record], "tuple[int | None, int | None]"]:
         """The records to read and the query's [start, end] window (ms, None = open):
         ``rows`` (a list() DataFrame, ids, Records) or the query keywords of ``list``."""
-        unknown = sorted(set(query) - set(KEYWORDS))
-        if unknown:
-            raise InvalidInput(unknown[0], "unknown query keyword; allowed: " + ", ".join(KEYWORDS))
-        if rows is None:
-            parsed = Query.parse(**query)
-            return self._index().records(parsed), parsed.window
-        chosen = sorted(set(query) - {"start", "end"})
-        if chosen:
-            raise InvalidInput(chosen[0], "give rows or a query, not both (with rows, only start "
-                                          "and end are allowed: they clip the rows' times)")
-        window = Query.parse(start=query.get("start"), end=query.get("end")).window
-        return self.resolve(rows), window
+        from .rows import choice
+        parsed = choice.query_of(rows is not None, query)
+        records = self._index().records(parsed) if rows is None else self.resolve(rows)
+        return records, parsed.window
 
     def _parsers(self, records: list[Record], format: Any) -> dict[str, Any]:
-        """{id: (format name, parser)}; a what and data version without a format is an
-        InvalidInput that names the format its first file looks like."""
-        from .rows import formats, mapping
-        try:
-            return mapping.parsers_for(self.store, records, format)
-        except mapping.NoFormat as exc:
-            with self.open(exc.record, decompress=True) as stream:
-                found = formats.detect(stream.read(1 << 20))
-            if found.format == "lines":
-                raise
-            raise InvalidInput("format", f"{exc.subject}; its file {exc.record.id} looks like "
-                                         f"{found.format!r} ({found.share:.0%} of its first "
-                                         f"{found.lines} lines): give format={found.format!r} "
-                                         "or format='auto', or set one with set_format") from None
+        from .rows import choice
+        return choice.parsers(self.store, records, format,
+                              lambda record: self.open(record, decompress=True))
 
     def _url_of(self, rec: Record) -> str:
         return self.store.url_for(layout.data_key(rec))
@@ -457,34 +438,20 @@ class Lake:
         ``df.attrs["unparsed"]`` counts them (``attrs["unparsed_time"]`` the lines whose
         time did not read).  Files are read through the verified cache, in parallel.
         """
+        from .rows import choice
         from .rows import read as reading
         records, window = self._chosen(rows, query)
         parsers = self._parsers(records, format)
         reading.check_sort(sort)  # before any download
         paths = self.cached(records)
-        empty = None if records else _parser(format) or self._parser_of(query.get("what"))
+        empty = None if records else (choice.named(format)
+                                      or choice.recorded(self.store, query.get("what")))
         frame = reading.read(records, paths, parsers, window if clip else None, self._url_of,
                              empty=empty)
         if not records and rows is None:  # no file: why, if the lake can tell
             frame.attrs["hint"] = self.explain_empty(query.get("what"), query.get("where"))
             hints.tell(frame.attrs["hint"], "lake.read")
         return reading.sorted_by(frame, sort)
-
-    def _parser_of(self, what: Names) -> Any:
-        """The parser the lake records for ``what`` (if one for all its data versions), for
-        the columns of an answer without files; else ``lines`` (line_number, line)."""
-        from .rows import formats, mapping
-        whats = split_names("what", what) or []
-        found = {repr((name, sorted(params.items()))): (name, params)
-                 for (w, _), (name, params) in mapping.format_table(self.store).items()
-                 if w in whats} if whats else {}
-        if len(found) == 1:
-            [(name, params)] = found.values()
-            try:
-                return formats.make(name, params)
-            except InvalidInput:  # a format this process has not registered
-                pass
-        return formats.get("lines")
 
     def grep(self, pattern: str, rows: Any = None, *, ignore_case: bool = False,
              fixed: bool = False, invert: bool = False, before: int | None = None,
@@ -533,6 +500,7 @@ class Lake:
         ``every``: the bin width (``"10s"``, ``"1min"``, ``"1h"``, ``"1d"``), default a
         round width giving about 60 bins.  ``datalake_nb.plot.histogram(frame)`` draws it.
         """
+        from .rows import choice
         from .rows import grep as grepping
         from .rows import histogram as binning
         from .rows import read as reading
@@ -545,7 +513,7 @@ class Lake:
         paths = self.cached(records)
         if search is None:
             lines = reading.read(records, paths, parsers, window, self._url_of,
-                                 empty=_parser(format))
+                                 empty=choice.named(format))
         else:
             lines = grepping.grep(search, records, paths, parsers, self._url_of)
         return binning.of_lines(lines, records, window, every, matches=search is not None)
@@ -569,6 +537,7 @@ class Lake:
         ``partition_bytes`` of a large uncompressed file); workers read the objects
         straight from the store and verify them (``pip install 'datalake_nb[dask]'``).
         See ``datalake_nb.rows.dask``."""
+        from .rows import choice
         from .rows import dask as on_dask
         if not self.store.shared_across_processes:
             raise DatalakeError(f"to_dask: {self.url} lives in this process only, and Dask's "
@@ -581,12 +550,5 @@ class Lake:
             self.dask_client = client  # lives as long as the Lake
         settings = {name: self.config[name] for name in on_dask.STORE_SETTINGS}
         return on_dask.to_dask(client, records, parsers, window if clip else None, self.url,
-                            settings, empty=_parser(format), partition_bytes=partition_bytes)
+                            settings, empty=choice.named(format), partition_bytes=partition_bytes)
 
-
-def _parser(format: Any) -> Any:
-    """The parser ``format`` names (or is), for the columns of an answer without files."""
-    if format is None:
-        return None
-    from .rows import formats
-    return formats.get(format) if isinstance(format, str) else format
