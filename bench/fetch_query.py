@@ -147,9 +147,15 @@ def main(argv: list[str] | None = None) -> int:
                     run()
             names = list(contenders)
             seconds: dict[str, list[float]] = {name: [] for name in names}
+            cpu: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
             for turn in range(args.runs):
                 for name in names[turn % len(names):] + names[:turn % len(names)]:
+                    before, served = os.times(), server.cpu_seconds() or 0.0
                     seconds[name].append(contenders[name]())
+                    after = os.times()
+                    cpu[name].append((after.children_user + after.children_system
+                                      - before.children_user - before.children_system,
+                                      (server.cpu_seconds() or 0.0) - served))
                     print(f"run {turn} {name}: {seconds[name][-1]:.3f} s", file=sys.stderr)
             m = {name: statistics.median(values) for name, values in seconds.items()}
             n = sum(1 for _ in (work / "s5cmd").rglob("*") if _.is_file())
@@ -175,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
         pushed, copied = m[f"push{tag}"], m["s5cmd cp (push)"]
         print(f"| push --recursive: files/s vs `s5cmd cp` | {pushed:.3f} s"
               f" | {copied:.3f} s | {copied / pushed:.2f} | >= 0.8 |")
+    print("\nCPU seconds of each contender (medians; the client's process and its children, "
+          "and the server's process in the same span):\n\n| contender | client | server |"
+          "\n|---|---:|---:|")
+    for name, pairs in cpu.items():
+        print(f"| {name} | {statistics.median(c for c, _ in pairs):.2f} | "
+              f"{statistics.median(s for _, s in pairs):.2f} |")
     return 0
 
 

@@ -28,6 +28,15 @@ class _Launched:
     def stop(self) -> None:
         self._launcher.__exit__(None, None, None)
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU the server's process has used so far, to tell a contender's
+        cost on the server from its own; None where the process is not known (moto)."""
+        weed = s3servers.running(self.url)
+        if weed is None or weed.proc is None:
+            return None
+        fields = Path(f"/proc/{weed.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def MotoServer() -> _Launched:
     """moto's S3 server as a separate process on a free port of 127.0.0.1."""

@@ -112,6 +112,11 @@ _POOLS: dict[str, BucketPool] = {}
 _RUNNING: dict[str, "Weed"] = {}  # the session's weed mini by URL, for the pool to restart
 
 
+def running(url: str) -> "Weed | None":
+    """The weed mini serving ``url`` (started by ``seaweedfs()``), if any."""
+    return _RUNNING.get(url)
+
+
 def new_bucket(server: "S3Server") -> str:
     """The name of a new, empty bucket on ``server``."""
     if server.url not in _POOLS:
