@@ -55,3 +55,24 @@ def test_every_separate_bench_section_survives_a_rewrite(tmp_path):
     assert kept.count("<!-- /") == 3 and "| Azurite | 1 |" in kept
     assert "| time-range | 2 |" in kept and "| time-range | 1 |" not in kept
     assert kept.index("Azurite") < kept.index("time-range") < kept.index("import-archive")
+
+
+@pytest.mark.seaweedfs
+def test_the_server_cpu_comes_from_its_process():
+    """bench.fetch_query tells a contender's own CPU from the server's: the server's is
+    read from weed's process, and it grows with the requests served."""
+    import boto3
+
+    from bench.support import CREDENTIALS, SeaweedFS
+    server = SeaweedFS()
+    try:
+        before = server.cpu_seconds()
+        client = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1",
+                              aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                              aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+        client.create_bucket(Bucket="cpu-seconds")
+        for i in range(300):
+            client.put_object(Bucket="cpu-seconds", Key=f"k{i}", Body=b"x")
+        assert before is not None and server.cpu_seconds() > before
+    finally:
+        server.stop()
