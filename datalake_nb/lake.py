@@ -551,4 +551,3 @@ class Lake:
         settings = {name: self.config[name] for name in on_dask.STORE_SETTINGS}
         return on_dask.to_dask(client, records, parsers, window if clip else None, self.url,
                             settings, empty=choice.named(format), partition_bytes=partition_bytes)
-
