@@ -18,7 +18,7 @@ from .config import Config, byte_count, resolve
 from .core import layout
 from .core.errors import DatalakeError, InvalidInput
 from .core.metadata import Record
-from .core.query import KEYWORDS, Names, Query, split_names
+from .core.query import Names, Query, items_given, split_names
 from .core.times import now_ms
 from .engine import fetch as fetching
 from .engine import push as pushing
@@ -125,16 +125,25 @@ class Lake:
         ``path`` and its own fields, which win over ``shared``.  Times left out come from
         the content, as in ``push``.  Every item is checked (and read, for its times)
         before any upload."""
-        from .ingest import plan as planning
-        jobs = planning.plan(planning.items_of(items, shared), self.store, format,
-                             self.config["DATALAKE_DEFAULT_WHERE"])
+        jobs = self._plan(items, shared, format)
         total = sum(path.stat().st_size for path, _ in jobs)
         with opened(self._progress(progress), total, len(jobs), "push") as bar:
             records = pushing.push_many(self.store, self._pool(), jobs, bar)
+        self._record_format(records, format)
+        return records
+
+    def _plan(self, items: Iterable[Any], shared: dict[str, Any],
+              format: Any) -> list[tuple[Path, dict[str, Any]]]:
+        """Every item's (path, finished fields), all checked before any upload."""
+        from .ingest import plan as planning
+        return planning.plan(planning.items_of(items, shared), self.store, format,
+                             self.config["DATALAKE_DEFAULT_WHERE"])
+
+    def _record_format(self, records: Iterable[Record], format: Any) -> None:
+        """A format named at push is recorded for each what and data version pushed."""
         if isinstance(format, str):
             for what, version in dict.fromkeys((r.what, r.data_version) for r in records):
                 self.set_format(what, version, format)
-        return records
 
     def push_paths(self, paths: Iterable[PathLike], *, path_template: str | None = None,
                    path_regex: str | None = None, recursive: bool = False,
@@ -147,14 +156,13 @@ class Lake:
         error before anything is uploaded, or skipped (``skip_unmatched``; the result's
         ``skipped`` names them).  ``dry_run``: the records it would write, nothing
         uploaded.  See ``datalake_nb.ingest.templates``."""
-        from .ingest import plan as planning
         from .ingest import templates, tree
         pattern = templates.compile_pattern(path_template, path_regex)
         files = tree.files_of(paths, recursive)
         items, skipped = tree.items_from_paths(files, pattern, fields, skip_unmatched)
         if dry_run:
-            jobs = planning.plan(items, self.store, format, self.config["DATALAKE_DEFAULT_WHERE"])
-            return tree.Pushed(tree.would_push(jobs), skipped, dry_run=True)
+            return tree.Pushed(tree.would_push(self._plan(items, {}, format)), skipped,
+                               dry_run=True)
         return tree.Pushed(self.push_many(items, format=format, progress=progress) if items
                            else [], skipped)
 
@@ -173,17 +181,14 @@ class Lake:
         if pattern is None:
             raise InvalidInput("path-template", "import needs --path-template or --path-regex "
                                                 "(what, where and times come from the keys)")
-        if format is not None and isinstance(format, str):
+        if isinstance(format, str):  # a typo is said before the source is listed
             from .rows import formats
             formats.get(format)
         found = importer.Source(source, source_endpoint_url, source_profile)
         with opened(self._progress(progress), 0, 0, "import") as bar:
             report = importer.import_archive(self.store, self._pool(), bar, found, pattern,
                                              fields, format, self.config["DATALAKE_DEFAULT_WHERE"])
-        if isinstance(format, str):
-            done = report.imported + report.already
-            for what, version in dict.fromkeys((r.what, r.data_version) for r in done):
-                self.set_format(what, version, format)
+        self._record_format(report.imported + report.already, format)
         return report
 
     # -- the spool: enqueue now, upload later (datalake_nb.engine.spool, .upload) --------
@@ -201,11 +206,9 @@ class Lake:
         the content).  Every file is checked, and read for its times, before any is
         queued; a mistake is an InvalidInput and nothing is queued.  SpoolFull when the
         spool would pass its size limit (the files stay where they are)."""
-        from .ingest import plan as planning
         if isinstance(paths, (str, os.PathLike)):
             paths = [paths]
-        jobs = planning.plan(planning.items_of(paths, shared), self.store, format,
-                             self.config["DATALAKE_DEFAULT_WHERE"])
+        jobs = self._plan(paths, shared, format)
         spool = self.spool()
         extra = {"format": format} if isinstance(format, str) else {}
         return [spool.enqueue(path, fields, extra=extra) for path, fields in jobs]
@@ -313,14 +316,8 @@ class Lake:
         return self._remove(records, yes, dry_run)
 
     def _targets(self, items: Any, query: dict[str, Any]) -> list[Record]:
-        unknown = sorted(set(query) - set(KEYWORDS))
-        if unknown:
-            raise InvalidInput(unknown[0], "unknown query keyword; allowed: " + ", ".join(KEYWORDS))
-        asked = any(value is not None for value in query.values())
-        if (items is None) == (not asked):
-            raise InvalidInput("remove", "give items (ids, records or a list() frame) or query "
-                                         "keywords (what=, where=, ...), one of the two")
-        records = self.resolve(items) if items is not None else self.records(**query)
+        records = self.resolve(items) if items_given("remove", items, query) \
+            else self.records(**query)
         return list({rec.id: rec for rec in records}.values())
 
     def _remove(self, records: list[Record], yes: bool, dry_run: bool) -> list[Record]:
@@ -378,16 +375,10 @@ class Lake:
         Ctrl-C does: ``Interrupted``, whose message counts the files placed (each whole).
         """
         query = {"what": what, "where": where, "start": start, "end": end, "work_id": work_id}
-        asked = any(value is not None for value in query.values())
-        if items is not None and asked:
-            raise InvalidInput("fetch", "give items (ids, records or a list() frame) or query "
-                                        "keywords (what=, where=, ...), not both")
-        if items is None and not asked:
-            raise InvalidInput("fetch", "give items (ids, records or a list() frame) or at "
-                                        "least one of what=, where=, start=, end=, work_id=")
+        given = items_given("fetch", items, query)
         folder = os.fspath(dest if dest is not None else self.config.value("DATALAKE_FETCH_DIR"))
         shown = self._progress(progress)
-        if items is not None:
+        if given:
             return fetching.fetch_records(self.store, self.cache, self._pool(),
                                           self.resolve(items), folder, shown, cancel)
         parsed = Query.parse(**query)
@@ -465,10 +456,7 @@ class Lake:
         column (True for the matching lines)."""
         from .rows import grep as grepping, mapping
         search = grepping.Search.make(pattern, ignore_case, fixed, invert)
-        if before is not None or after is not None or context is not None:
-            around = 0 if context is None else grepping.check_context(context, "context")
-            before = grepping.check_context(around if before is None else before, "before")
-            after = grepping.check_context(around if after is None else after, "after")
+        before, after = grepping.lines_around(before, after, context)
         records, _ = self._chosen(rows, query)
         parsers = mapping.parsers_for(self.store, records, None, required=False)
         return grepping.grep(search, records, self.cached(records), parsers, self._url_of,
@@ -503,20 +491,14 @@ class Lake:
         from .rows import choice
         from .rows import grep as grepping
         from .rows import histogram as binning
-        from .rows import read as reading
         if every is not None:
             binning.parse_every(every)  # a bad width: said before anything is fetched
         search = None if pattern is None else grepping.Search.make(pattern, ignore_case,
                                                                   fixed, invert)
         records, window = self._chosen(rows, query)
         parsers = self._parsers(records, format)
-        paths = self.cached(records)
-        if search is None:
-            lines = reading.read(records, paths, parsers, window, self._url_of,
-                                 empty=choice.named(format))
-        else:
-            lines = grepping.grep(search, records, paths, parsers, self._url_of)
-        return binning.of_lines(lines, records, window, every, matches=search is not None)
+        return binning.of_files(records, self.cached(records), parsers, window, self._url_of,
+                                every, search, empty=choice.named(format))
 
     def set_format(self, what: str, data_version: str, format_name: str, **params: Any) -> None:
         """Record in the lake which format parses ``what`` files of ``data_version``, with

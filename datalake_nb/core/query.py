@@ -6,10 +6,32 @@ import dataclasses
 from typing import Any, Sequence
 
 from . import times
+from .errors import InvalidInput
 from .metadata import Record, validate_name, validate_order, validate_work_id
 
 Names = str | Sequence[str] | None
 KEYWORDS = ("what", "where", "start", "end", "work_id")
+
+
+def check_keywords(query: dict[str, Any]) -> None:
+    """A keyword that ``list`` does not take is an InvalidInput naming it."""
+    unknown = sorted(set(query) - set(KEYWORDS))
+    if unknown:
+        raise InvalidInput(unknown[0], "unknown query keyword; allowed: " + ", ".join(KEYWORDS))
+
+
+def items_given(field: str, items: Any, query: dict[str, Any]) -> bool:
+    """Whether a call (fetch, remove) names its files by ``items`` (ids, records, a list()
+    frame) rather than by query keywords: exactly one of the two is allowed."""
+    check_keywords(query)
+    asked = any(value is not None for value in query.values())
+    if items is not None and asked:
+        raise InvalidInput(field, "give items (ids, records or a list() frame) or query "
+                                  "keywords (what=, where=, ...), not both")
+    if items is None and not asked:
+        raise InvalidInput(field, "give items (ids, records or a list() frame) or at least "
+                                  "one of what=, where=, start=, end=, work_id=")
+    return items is not None
 
 
 def split_names(field: str, value: Names) -> list[str] | None:

@@ -6,7 +6,7 @@ from typing import Any, BinaryIO, Callable, ContextManager
 
 from ..core.errors import InvalidInput
 from ..core.metadata import Record
-from ..core.query import KEYWORDS, Names, Query, split_names
+from ..core.query import Names, Query, check_keywords, split_names
 from ..stores.base import Store
 from . import formats, mapping
 
@@ -16,9 +16,7 @@ Opener = Callable[[Record], ContextManager[BinaryIO]]
 def query_of(rows_given: bool, query: dict[str, Any]) -> Query:
     """The query that chooses the files (without ``rows``), or that only clips the rows'
     times (with them: then only start and end are allowed)."""
-    unknown = sorted(set(query) - set(KEYWORDS))
-    if unknown:
-        raise InvalidInput(unknown[0], "unknown query keyword; allowed: " + ", ".join(KEYWORDS))
+    check_keywords(query)
     if not rows_given:
         return Query.parse(**query)
     chosen = sorted(set(query) - {"start", "end"})

@@ -284,6 +284,16 @@ def check_context(value: Any, field: str) -> int:
     return value
 
 
+def lines_around(before: Any, after: Any, context: Any) -> tuple[int | None, int | None]:
+    """(before, after) lines to show around each match, as grep -B / -A / -C: ``before``
+    and ``after`` win over ``context`` (both); (None, None) when none is asked for."""
+    if before is None and after is None and context is None:
+        return None, None
+    around = 0 if context is None else check_context(context, "context")
+    return (check_context(around if before is None else before, "before"),
+            check_context(around if after is None else after, "after"))
+
+
 def grep(search: Search, records: list[Record], paths: list[Path],
          parsers: dict[str, tuple[str, formats.Parser]], url_of: Locate,
          before: int | None = None, after: int | None = None) -> pd.DataFrame:

@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import grep as grepping
+from . import read as reading
 from ..core.errors import InvalidInput
 from ..core.metadata import Record
 
@@ -89,6 +91,20 @@ def counts(times: pd.Series, wheres: pd.Series, every: object = None,
         frame["count"] = frame["count"].astype("int64")
     frame.attrs = {"every": width, "untimed": untimed}
     return frame
+
+
+def of_files(records: list[Record], paths: list[Any], parsers: dict[str, Any],
+             window: tuple[int | None, int | None], url_of: reading.Locate,
+             every: object = None, search: "grepping.Search | None" = None,
+             empty: Any = None) -> pd.DataFrame:
+    """The counts of the files' lines (with ``search``: of the lines that match) per bin
+    and where; ``paths`` are the records' verified files, ``empty`` the parser whose
+    columns an answer without files has."""
+    if search is None:
+        lines = reading.read(records, paths, parsers, window, url_of, empty=empty)
+    else:
+        lines = grepping.grep(search, records, paths, parsers, url_of)
+    return of_lines(lines, records, window, every, matches=search is not None)
 
 
 def of_lines(lines: pd.DataFrame, records: list[Record],

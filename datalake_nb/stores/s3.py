@@ -879,7 +879,7 @@ class S3Store(Store):
         client = self.client
         with _errors("list", self.url, endpoint=self.endpoint):
             page = client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1,
-                                               **self.read_args)
+                                          **self.read_args)
         return bool(page.get("Contents"))
 
     def head(self, key):
